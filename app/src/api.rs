@@ -1,0 +1,132 @@
+//! Server functions: the browser's only way into the server's data. All but `login` need an admin session; the
+//! server's middleware refuses anonymous and cross-site calls before they get here, and each function checks
+//! again with [`crate::session::require_admin`].
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::ApiError;
+
+/// What the overview page shows about this instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    /// Whether this instance serves receivers (the persisted system toggle).
+    pub transfers_enabled: bool,
+    /// "PostgreSQL" or "SQLite".
+    pub engine: String,
+    pub admin: String,
+    pub version: String,
+}
+
+/// Signs an admin in and sends the browser on to `next` (a local path) or the overview.
+#[server(endpoint = "login")]
+pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), ApiError> {
+    use crate::session::{client_ip, current_session, SessionAdmin, ADMIN_KEY};
+    let state = crate::state::app_state()?;
+    let ip = client_ip().await?;
+    if let Err(wait) = state.login_limiter.check(ip) {
+        return Err(respond(ApiError::RateLimited(wait.as_secs().max(1))));
+    }
+    let admin = accounts::admins::check_login(&state.db, &username, &password)
+        .await
+        .map_err(|e| respond(ApiError::internal("checking a login", e)))?;
+    let Some(admin) = admin else {
+        state.login_limiter.record_failure(ip);
+        tracing::warn!(%ip, "failed login");
+        return Err(respond(ApiError::BadCredentials));
+    };
+    state.login_limiter.record_success(ip);
+    let session = current_session().await?;
+    // A new id at sign-in: a session id planted before login is worth nothing after it.
+    session.cycle_id().await.map_err(|e| ApiError::internal("cycling session id", e))?;
+    session
+        .insert(ADMIN_KEY, SessionAdmin { id: admin.id, username: admin.username.clone() })
+        .await
+        .map_err(|e| ApiError::internal("writing session", e))?;
+    tracing::info!(admin = %admin.username, %ip, "admin signed in");
+    leptos_axum::redirect(local_path_or_index(next.as_deref()));
+    Ok(())
+}
+
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), ApiError> {
+    let admin = crate::session::require_admin().await.map_err(respond)?;
+    let session = crate::session::current_session().await?;
+    session.flush().await.map_err(|e| ApiError::internal("ending session", e))?;
+    tracing::info!(admin = %admin.username, "admin signed out");
+    leptos_axum::redirect(crate::paths::LOGIN);
+    Ok(())
+}
+
+#[server(endpoint = "system-status")]
+pub async fn system_status() -> Result<InstanceStatus, ApiError> {
+    let admin = crate::session::require_admin().await.map_err(respond)?;
+    let state = crate::state::app_state()?;
+    status_of(&state, admin).await
+}
+
+/// Turns serving receivers on or off, and answers with the new status.
+#[server(endpoint = "set-transfers-enabled")]
+pub async fn set_transfers_enabled(enabled: bool) -> Result<InstanceStatus, ApiError> {
+    let admin = crate::session::require_admin().await.map_err(respond)?;
+    let state = crate::state::app_state()?;
+    engine::settings::set_transfers_enabled(&state.db, enabled)
+        .await
+        .map_err(|e| ApiError::internal("saving the system toggle", e))?;
+    tracing::info!(admin = %admin.username, enabled, "system toggle changed");
+    status_of(&state, admin).await
+}
+
+#[cfg(feature = "ssr")]
+async fn status_of(
+    state: &crate::state::AppState,
+    admin: crate::session::SessionAdmin,
+) -> Result<InstanceStatus, ApiError> {
+    let transfers_enabled = engine::settings::transfers_enabled(&state.db)
+        .await
+        .map_err(|e| ApiError::internal("reading the system toggle", e))?;
+    Ok(InstanceStatus {
+        transfers_enabled,
+        engine: state.db.engine().as_str().to_owned(),
+        admin: admin.username,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
+}
+
+/// Sets the HTTP status that fits the error, so scripts see 401/429 rather than a blanket 500.
+#[cfg(feature = "ssr")]
+fn respond(error: ApiError) -> ApiError {
+    use axum::http::StatusCode;
+    let status = match &error {
+        ApiError::Unauthorized | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
+        ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        ApiError::Internal | ApiError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+        options.set_status(status);
+    }
+    error
+}
+
+/// `next` when it is a path on this site; anything else (another host, `//evil`, a scheme) gives the overview,
+/// so the login form cannot be used as an open redirect.
+pub fn local_path_or_index(next: Option<&str>) -> &str {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains("://") => p,
+        _ => crate::paths::INDEX,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path_or_index;
+
+    #[test]
+    fn next_must_be_a_local_path() {
+        assert_eq!(local_path_or_index(Some("/admin/db-transfer/send")), "/admin/db-transfer/send");
+        for bad in [None, Some(""), Some("//evil.example"), Some("https://evil.example"), Some("/\\evil"), Some("x")] {
+            assert_eq!(local_path_or_index(bad), "/admin/db-transfer", "{bad:?}");
+        }
+    }
+}

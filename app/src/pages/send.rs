@@ -1,0 +1,16 @@
+//! The Send page. Connection codes and the live receiver list arrive with the sender issue (#4); until then the
+//! page says so rather than pretending.
+
+use leptos::prelude::*;
+
+use crate::layout::AdminLayout;
+
+#[component]
+pub fn SendPage() -> impl IntoView {
+    view! {
+        <AdminLayout>
+            <h1>"Send"</h1>
+            <p>"Generating connection codes is not available in this version yet."</p>
+        </AdminLayout>
+    }
+}

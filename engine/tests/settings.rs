@@ -1,0 +1,40 @@
+//! The system toggle persists in each engine's own table, and starts off.
+
+use engine::settings::{set_transfers_enabled, transfers_enabled};
+use engine::testing::{ENGINES, TestDb};
+use engine::Db;
+
+#[tokio::test]
+async fn toggle_starts_off_and_persists_across_connections() {
+    for kind in ENGINES {
+        let test = TestDb::new(kind).await;
+        assert!(!transfers_enabled(&test.db).await.unwrap(), "{kind:?}: a new install starts off");
+
+        set_transfers_enabled(&test.db, true).await.unwrap();
+        let reopened = Db::connect_and_migrate(&test.url).await.unwrap();
+        assert!(transfers_enabled(&reopened).await.unwrap(), "{kind:?}: on survives a reconnect");
+
+        set_transfers_enabled(&reopened, false).await.unwrap();
+        assert!(!transfers_enabled(&test.db).await.unwrap(), "{kind:?}: off again");
+        reopened.close().await;
+    }
+}
+
+#[tokio::test]
+async fn migrations_create_the_app_tables_and_are_idempotent() {
+    for kind in ENGINES {
+        let test = TestDb::new(kind).await;
+        test.db.migrate().await.expect("second run is a no-op");
+        let sql = match kind {
+            engine::EngineKind::Postgres => {
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'dbt\\_%'"
+            }
+            engine::EngineKind::Sqlite => "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'dbt\\_%' ESCAPE '\\'",
+        };
+        let n: i64 = match &test.db {
+            Db::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+            Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        };
+        assert_eq!(n, 3, "{kind:?}: dbt_settings, dbt_admins, dbt_sessions");
+    }
+}

@@ -1,0 +1,73 @@
+//! Settings of one server instance: clap flags, each with an environment fallback.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// How one instance runs.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Database of this instance: `sqlite://path/file.sqlite` (the embedded default) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/db-transfer.sqlite")]
+    pub database_url: String,
+
+    /// Address to listen on.
+    #[arg(long, env = "DBT_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// The URL other sites use to reach this one (shown on the Send page). When it starts with https, session
+    /// cookies are marked Secure.
+    #[arg(long, env = "DBT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Mark session cookies Secure even without an https public URL (behind a TLS-terminating proxy).
+    #[arg(long, env = "DBT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// Proxies whose X-Forwarded-For is believed (comma-separated IPs). Others' headers are ignored.
+    #[arg(long, env = "DBT_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
+
+    /// Failed sign-ins allowed per client address per window.
+    #[arg(long, env = "DBT_LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: u32,
+
+    /// The window of `--login-max-failures`, in seconds.
+    #[arg(long, env = "DBT_LOGIN_WINDOW_SECS", default_value_t = 300)]
+    pub login_window_secs: u64,
+
+    /// Where the built site (`pkg/` with the WASM, CSS) lives.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// The first admin's name, created at start when no admin exists yet (with `DBT_ADMIN_PASSWORD`).
+    #[arg(long, env = "DBT_ADMIN_USERNAME", hide_env_values = true)]
+    pub admin_username: Option<String>,
+
+    /// The first admin's password (at least 12 characters); read only when no admin exists yet.
+    #[arg(long, env = "DBT_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+}
+
+impl ServeConfig {
+    /// A configuration with every default, for `demo` and tests.
+    pub fn with_database(database_url: impl Into<String>, addr: SocketAddr) -> ServeConfig {
+        ServeConfig {
+            database_url: database_url.into(),
+            addr,
+            public_url: None,
+            secure_cookies: false,
+            trusted_proxies: Vec::new(),
+            login_max_failures: 5,
+            login_window_secs: 300,
+            site_root: "target/site".into(),
+            admin_username: None,
+            admin_password: None,
+        }
+    }
+
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies || self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}

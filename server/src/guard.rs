@@ -1,0 +1,174 @@
+//! The doors of the server, as middleware: who the client is, and what an anonymous or cross-site request may
+//! reach. Deny by default: every path needs an admin session except the short public list below, so a route
+//! added later is protected without anyone remembering to protect it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use app::session::{ClientIp, SessionAdmin, ADMIN_KEY};
+use app::ApiError;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+/// What the guard needs to know about this instance.
+#[derive(Debug, Clone)]
+pub struct GuardConfig {
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
+    /// `scheme://host[:port]` of the public URL, accepted as a same-site Origin behind a proxy.
+    pub public_origin: Option<String>,
+}
+
+/// Paths an anonymous visitor may reach: the sign-in page and its server function, and static files.
+pub fn is_public(path: &str) -> bool {
+    matches!(path, "/login" | "/api/login" | "/favicon.ico") || path.starts_with("/pkg/")
+}
+
+/// Resolves the client address once per request: the peer, or — when the peer is a trusted proxy — the nearest
+/// X-Forwarded-For entry that is not itself a trusted proxy.
+pub async fn resolve_client_ip(State(config): State<GuardConfig>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let ip = client_ip(peer, req.headers(), &config.trusted_proxies);
+    req.extensions_mut().insert(ClientIp(ip));
+    next.run(req).await
+}
+
+fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
+}
+
+/// Refuses cross-site calls to server functions and anonymous access to anything not public.
+pub async fn require_admin(State(config): State<GuardConfig>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let is_api = path.starts_with("/api/");
+
+    if is_api && is_cross_site(req.headers(), config.public_origin.as_deref()) {
+        tracing::warn!(%path, "refused a cross-site server function call");
+        return with_security_headers(
+            (StatusCode::FORBIDDEN, json_error(&ApiError::BadRequest("cross-site request refused".into())))
+                .into_response(),
+        );
+    }
+
+    if !is_public(&path) {
+        let signed_in = match req.extensions().get::<Session>() {
+            Some(session) => matches!(session.get::<SessionAdmin>(ADMIN_KEY).await, Ok(Some(_))),
+            None => false,
+        };
+        if !signed_in {
+            let response = if is_api {
+                (StatusCode::UNAUTHORIZED, json_error(&ApiError::Unauthorized)).into_response()
+            } else {
+                let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                Redirect::to(&format!("/login?next={}", encode_query_value(target))).into_response()
+            };
+            return with_security_headers(response);
+        }
+    }
+    with_security_headers(next.run(req).await)
+}
+
+/// A browser marks every request with Sec-Fetch-Site; older ones send Origin on cross-origin POSTs. Clients
+/// that send neither are not browsers, and cannot carry a victim's cookie.
+fn is_cross_site(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return false };
+    if public_origin.is_some_and(|p| p.eq_ignore_ascii_case(origin)) {
+        return false;
+    }
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    !origin_host.eq_ignore_ascii_case(host)
+}
+
+fn json_error(error: &ApiError) -> ([(header::HeaderName, &'static str); 1], String) {
+    ([(header::CONTENT_TYPE, "application/json")], serde_json::to_string(error).unwrap_or_default())
+}
+
+fn with_security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    response
+}
+
+fn encode_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let h = headers(&[("x-forwarded-for", "1.2.3.4, 10.0.0.1")]);
+        assert_eq!(client_ip(proxy, &h, &[proxy]), "1.2.3.4".parse::<IpAddr>().unwrap());
+        let stranger: IpAddr = "5.6.7.8".parse().unwrap();
+        assert_eq!(client_ip(stranger, &h, &[proxy]), stranger, "spoofed header from a non-proxy ignored");
+        assert_eq!(client_ip(proxy, &headers(&[("x-forwarded-for", "junk")]), &[proxy]), proxy);
+    }
+
+    #[test]
+    fn cross_site_detection() {
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")]), None));
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "same-site")]), None));
+        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")]), None));
+        assert!(is_cross_site(&headers(&[("origin", "https://evil.example"), ("host", "a.example")]), None));
+        assert!(!is_cross_site(&headers(&[("origin", "http://a.example:3000"), ("host", "a.example:3000")]), None));
+        assert!(!is_cross_site(
+            &headers(&[("origin", "https://public.example"), ("host", "127.0.0.1:3000")]),
+            Some("https://public.example")
+        ));
+        assert!(!is_cross_site(&HeaderMap::new(), None), "no browser, no ambient cookie to abuse");
+    }
+
+    #[test]
+    fn public_list_is_short() {
+        assert!(is_public("/login") && is_public("/api/login") && is_public("/pkg/db-transfer.wasm"));
+        for private in ["/", "/admin/db-transfer", "/api/logout", "/api/system-status", "/login/x", "/pkgx"] {
+            assert!(!is_public(private), "{private}");
+        }
+    }
+
+    #[test]
+    fn next_is_encoded() {
+        assert_eq!(encode_query_value("/a b?x=1&y"), "/a%20b%3Fx%3D1%26y");
+    }
+}

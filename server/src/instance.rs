@@ -1,0 +1,134 @@
+//! Starting and stopping one running instance (database, first admin, router, listener).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use accounts::admins::{count_admins, create_admin};
+use accounts::{DbSessionStore, FailureLimiter, Password, Username};
+use app::state::AppState;
+use engine::Db;
+use leptos::prelude::LeptosOptions;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::guard::GuardConfig;
+use crate::router::build_router;
+use crate::{ServeConfig, ServerError};
+
+/// A running instance. Dropping it leaves it running; call [`Instance::stop`] or [`Instance::wait`].
+pub struct Instance {
+    pub addr: SocketAddr,
+    pub db: Db,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+    cleaner: JoinHandle<()>,
+}
+
+impl Instance {
+    /// Binds `config.addr` and starts serving.
+    pub async fn start(config: &ServeConfig) -> Result<Instance, ServerError> {
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr: config.addr.to_string(), source })?;
+        Instance::start_on(config, listener).await
+    }
+
+    /// Starts serving on a listener the caller bound (port 0 in tests).
+    pub async fn start_on(config: &ServeConfig, listener: TcpListener) -> Result<Instance, ServerError> {
+        let db = Db::connect_and_migrate(&config.database_url).await?;
+        ensure_first_admin(&db, config).await?;
+        let addr = listener.local_addr()?;
+
+        let options = LeptosOptions::builder()
+            .output_name("db-transfer")
+            .site_root(config.site_root.to_string_lossy().as_ref())
+            .site_pkg_dir("pkg")
+            .site_addr(addr)
+            .build();
+        let state = AppState {
+            db: db.clone(),
+            login_limiter: Arc::new(FailureLimiter::new(
+                config.login_max_failures,
+                Duration::from_secs(config.login_window_secs),
+            )),
+        };
+        let guard = GuardConfig {
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+            public_origin: config.public_url.as_deref().map(origin_of),
+        };
+        let router = build_router(state, options, guard, config.cookies_secure());
+
+        let cleaner = tokio::spawn(DbSessionStore::new(db.clone()).delete_expired_every(Duration::from_secs(600)));
+        let (shutdown, shutdown_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async {
+                    let _ = shutdown_rx.await;
+                })
+                .await
+        });
+        tracing::info!(%addr, engine = db.engine().as_str(), "instance listening");
+        Ok(Instance { addr, db, shutdown: Some(shutdown), server, cleaner })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Runs until the server stops on its own (an I/O error).
+    pub async fn wait(mut self) -> Result<(), ServerError> {
+        let result = (&mut self.server).await;
+        self.cleaner.abort();
+        result.map_err(|e| ServerError::Config(e.to_string()))?.map_err(ServerError::Io)
+    }
+
+    /// Stops accepting, lets requests in flight finish, closes the database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.server).await;
+        self.cleaner.abort();
+        self.db.close().await;
+    }
+}
+
+/// Creates the first admin from the configuration when the database has none yet.
+async fn ensure_first_admin(db: &Db, config: &ServeConfig) -> Result<(), ServerError> {
+    let (Some(name), Some(password)) = (&config.admin_username, &config.admin_password) else {
+        if count_admins(db).await? == 0 {
+            tracing::warn!(
+                "no admin exists yet: create one with `db-transfer admin create` or set DBT_ADMIN_USERNAME and DBT_ADMIN_PASSWORD"
+            );
+        }
+        return Ok(());
+    };
+    if count_admins(db).await? == 0 {
+        let admin = create_admin(db, &Username::parse(name)?, &Password::parse(password)?).await?;
+        tracing::info!(admin = %admin.username, "created the first admin from the environment");
+    }
+    Ok(())
+}
+
+/// `scheme://host[:port]` of a URL (what browsers send as Origin).
+fn origin_of(url: &str) -> String {
+    let trimmed = url.trim_end_matches('/');
+    match trimmed.find("://") {
+        Some(i) => match trimmed[i + 3..].find('/') {
+            Some(slash) => trimmed[..i + 3 + slash].to_owned(),
+            None => trimmed.to_owned(),
+        },
+        None => trimmed.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origin_of_drops_the_path() {
+        assert_eq!(super::origin_of("https://a.example/prefix/"), "https://a.example");
+        assert_eq!(super::origin_of("http://a.example:8080"), "http://a.example:8080");
+    }
+}

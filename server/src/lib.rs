@@ -1,0 +1,13 @@
+//! The DB Transfer server: builds the axum router around the Leptos app (SSR pages, server functions, static
+//! files), guards it (sessions, sign-in, cross-site refusal), and runs instances for `serve`, `demo` and tests.
+
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod guard;
+pub mod instance;
+pub mod router;
+
+pub use config::ServeConfig;
+pub use error::ServerError;
+pub use instance::Instance;

@@ -1,0 +1,47 @@
+//! The axum router of one instance: Leptos pages and server functions, static files, and the guard layers.
+
+use app::state::AppState;
+use app::{shell, App};
+use axum::middleware::from_fn_with_state;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::guard::{self, GuardConfig};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "dbt_session";
+
+pub fn build_router(state: AppState, options: LeptosOptions, guard_config: GuardConfig, secure_cookies: bool) -> Router {
+    let sessions = SessionManagerLayer::new(accounts::DbSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
+
+    let context = move || provide_context(state.clone());
+    Router::new()
+        .leptos_routes_with_context(&options, generate_route_list(App), context.clone(), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<LeptosOptions, _>(context, shell))
+        .with_state(options)
+        // Outermost last: client address first, then the session, then the guard that reads both.
+        .layer(from_fn_with_state(guard_config.clone(), guard::require_admin))
+        .layer(sessions)
+        .layer(from_fn_with_state(guard_config, guard::resolve_client_ip))
+}
+
+/// Every page path the app registers (as axum paths), for tests that prove each is guarded.
+pub fn page_paths() -> Vec<String> {
+    generate_route_list(App).iter().map(|route| route.path().to_owned()).collect()
+}
+
+/// Every server function path with its HTTP method.
+pub fn server_fn_paths() -> Vec<(String, String)> {
+    leptos::server_fn::axum::server_fn_paths().map(|(path, method)| (path.to_owned(), method.to_string())).collect()
+}

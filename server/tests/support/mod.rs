@@ -1,0 +1,64 @@
+//! `spawn_app`: a real server on port 0 over a fresh database of its own, plus an HTTP client with a cookie jar.
+
+#![allow(dead_code)]
+
+use engine::testing::TestDb;
+use engine::EngineKind;
+use server::{Instance, ServeConfig};
+
+pub const ADMIN: &str = "admin";
+pub const PASSWORD: &str = "test password 123";
+
+pub struct TestApp {
+    pub instance: Instance,
+    pub url: String,
+    /// Keeps cookies, follows no redirects: tests look at each response as the browser would receive it.
+    pub client: reqwest::Client,
+    pub test_db: TestDb,
+}
+
+pub async fn spawn_app(kind: EngineKind) -> TestApp {
+    spawn_app_with(kind, |_| {}).await
+}
+
+pub async fn spawn_app_with(kind: EngineKind, adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
+    let test_db = TestDb::empty(kind).await;
+    let mut config = ServeConfig::with_database(test_db.url.clone(), "127.0.0.1:0".parse().unwrap());
+    config.admin_username = Some(ADMIN.into());
+    config.admin_password = Some(PASSWORD.into());
+    adjust(&mut config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let instance = Instance::start_on(&config, listener).await.expect("start instance");
+    let url = instance.url();
+    TestApp { instance, url, client: client(), test_db }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+impl TestApp {
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+
+    /// Calls the login server function as the sign-in form does.
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.at("/api/login"))
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login_ok(&self) {
+        let response = self.login(ADMIN, PASSWORD).await;
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        assert_eq!(response.headers()["location"], "/admin/db-transfer");
+    }
+
+    pub async fn stop(self) {
+        self.instance.stop().await;
+    }
+}
