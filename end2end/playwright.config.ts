@@ -2,6 +2,9 @@ import { defineConfig } from "@playwright/test";
 
 // One real server on a SQLite file of its own, started fresh for every run by Playwright.
 const port = Number(process.env.E2E_PORT ?? 3456);
+/** A second instance, mounted under BASE_PATH behind a prefix-stripping proxy that the tests start. */
+export const PREFIXED_PORT = port + 1;
+export const BASE_PATH = "/dbt";
 export const ADMIN = "admin";
 export const PASSWORD = "e2e password 12345";
 
@@ -24,14 +27,22 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: [
+    server(port, "e2e", []),
+    server(PREFIXED_PORT, "e2e-prefixed", ["--base-path", BASE_PATH]),
+  ],
+});
+
+/** One real instance on a fresh SQLite file under target/. */
+function server(listen: number, name: string, extra: string[]) {
+  return {
     command:
-      `rm -rf ../target/e2e && ../target/debug/db-transfer serve --addr 127.0.0.1:${port} ` +
-      `--database-url sqlite://../target/e2e/e2e.sqlite --site-root ../target/site`,
-    url: `http://127.0.0.1:${port}/login`,
+      `rm -rf ../target/${name} && ../target/debug/db-transfer serve --addr 127.0.0.1:${listen} ` +
+      `--database-url sqlite://../target/${name}/db.sqlite --site-root ../target/site ${extra.join(" ")}`,
+    url: `http://127.0.0.1:${listen}/login`,
     reuseExistingServer: false,
     timeout: 60_000,
-    stdout: "pipe",
+    stdout: "pipe" as const,
     env: { DBT_ADMIN_USERNAME: ADMIN, DBT_ADMIN_PASSWORD: PASSWORD, RUST_LOG: "info" },
-  },
-});
+  };
+}

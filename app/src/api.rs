@@ -44,7 +44,7 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
         .await
         .map_err(|e| ApiError::internal("writing session", e))?;
     tracing::info!(admin = %admin.username, %ip, "admin signed in");
-    leptos_axum::redirect(local_path_or_index(next.as_deref()));
+    leptos_axum::redirect(&crate::use_base_path().href(local_path_or_index(next.as_deref())));
     Ok(())
 }
 
@@ -54,7 +54,7 @@ pub async fn logout() -> Result<(), ApiError> {
     let session = crate::session::current_session().await?;
     session.flush().await.map_err(|e| ApiError::internal("ending session", e))?;
     tracing::info!(admin = %admin.username, "admin signed out");
-    leptos_axum::redirect(crate::paths::LOGIN);
+    leptos_axum::redirect(&crate::use_base_path().href(crate::paths::LOGIN));
     Ok(())
 }
 

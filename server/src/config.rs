@@ -37,6 +37,11 @@ pub struct ServeConfig {
     #[arg(long, env = "DBT_LOGIN_WINDOW_SECS", default_value_t = 300)]
     pub login_window_secs: u64,
 
+    /// Prefix under which a reverse proxy serves this instance (e.g. `/db-transfer-app`). The proxy strips it
+    /// before forwarding; the app writes it into every link, asset URL, server function call and redirect.
+    #[arg(long, env = "DBT_BASE_PATH", default_value = "", value_parser = parse_base_path)]
+    pub base_path: String,
+
     /// Where the built site (`pkg/` with the WASM, CSS) lives.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
@@ -61,6 +66,7 @@ impl ServeConfig {
             trusted_proxies: Vec::new(),
             login_max_failures: 5,
             login_window_secs: 300,
+            base_path: String::new(),
             site_root: "target/site".into(),
             admin_username: None,
             admin_password: None,
@@ -69,5 +75,36 @@ impl ServeConfig {
 
     pub fn cookies_secure(&self) -> bool {
         self.secure_cookies || self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+/// `""`, or `/segment[/segment…]` of URL-safe characters without a trailing slash.
+pub fn parse_base_path(raw: &str) -> Result<String, String> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    if !trimmed.starts_with('/') {
+        return Err(format!("{raw:?} must start with '/'"));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '~');
+    if !trimmed.chars().all(allowed) || trimmed.contains("//") || trimmed.split('/').any(|s| s == "." || s == "..") {
+        return Err(format!("{raw:?} may hold only letters, digits, '-', '_', '.', '~' in '/'-separated segments"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_base_path;
+
+    #[test]
+    fn base_path_is_normalised_or_refused() {
+        assert_eq!(parse_base_path("").unwrap(), "");
+        assert_eq!(parse_base_path("/").unwrap(), "");
+        assert_eq!(parse_base_path("/tools/db/").unwrap(), "/tools/db");
+        for bad in ["tools", "/a b", "/a//b", "/a/../b", "/x?y", "/\\x"] {
+            assert!(parse_base_path(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -19,6 +19,8 @@ pub struct GuardConfig {
     pub trusted_proxies: Arc<Vec<IpAddr>>,
     /// `scheme://host[:port]` of the public URL, accepted as a same-site Origin behind a proxy.
     pub public_origin: Option<String>,
+    /// The reverse proxy's prefix, written into the redirects this guard sends.
+    pub base_path: String,
 }
 
 /// Paths an anonymous visitor may reach: the sign-in page and its server function, and static files.
@@ -76,7 +78,8 @@ pub async fn require_admin(State(config): State<GuardConfig>, req: Request, next
                 (StatusCode::UNAUTHORIZED, json_error(&ApiError::Unauthorized)).into_response()
             } else {
                 let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-                Redirect::to(&format!("/login?next={}", encode_query_value(target))).into_response()
+                Redirect::to(&format!("{}/login?next={}", config.base_path, encode_query_value(target)))
+                    .into_response()
             };
             return with_security_headers(response);
         }

@@ -57,8 +57,10 @@ impl Instance {
         let guard = GuardConfig {
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             public_origin: config.public_url.as_deref().map(origin_of),
+            base_path: config.base_path.clone(),
         };
-        let router = build_router(state, options, guard, config.cookies_secure());
+        let base = app::BasePath(config.base_path.clone());
+        let router = build_router(state, options, guard, base, config.cookies_secure());
 
         let cleaner = tokio::spawn(DbSessionStore::new(db.clone()).delete_expired_every(Duration::from_secs(600)));
         let (shutdown, shutdown_rx) = oneshot::channel::<()>();

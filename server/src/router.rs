@@ -1,7 +1,7 @@
 //! The axum router of one instance: Leptos pages and server functions, static files, and the guard layers.
 
 use app::state::AppState;
-use app::{shell, App};
+use app::{shell, App, BasePath};
 use axum::middleware::from_fn_with_state;
 use axum::Router;
 use leptos::prelude::*;
@@ -14,7 +14,13 @@ use crate::guard::{self, GuardConfig};
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "dbt_session";
 
-pub fn build_router(state: AppState, options: LeptosOptions, guard_config: GuardConfig, secure_cookies: bool) -> Router {
+pub fn build_router(
+    state: AppState,
+    options: LeptosOptions,
+    guard_config: GuardConfig,
+    base: BasePath,
+    secure_cookies: bool,
+) -> Router {
     let sessions = SessionManagerLayer::new(accounts::DbSessionStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -22,13 +28,22 @@ pub fn build_router(state: AppState, options: LeptosOptions, guard_config: Guard
         .with_secure(secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
 
-    let context = move || provide_context(state.clone());
+    let context = {
+        let base = base.clone();
+        move || {
+            provide_context(state.clone());
+            provide_context(base.clone());
+        }
+    };
+    let page = {
+        let (options, base) = (options.clone(), base.clone());
+        move || shell(options.clone(), base.clone())
+    };
     Router::new()
-        .leptos_routes_with_context(&options, generate_route_list(App), context.clone(), {
-            let options = options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<LeptosOptions, _>(context, shell))
+        .leptos_routes_with_context(&options, generate_route_list(App), context.clone(), page)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<LeptosOptions, _>(context, move |options| {
+            shell(options, base.clone())
+        }))
         .with_state(options)
         // Outermost last: client address first, then the session, then the guard that reads both.
         .layer(from_fn_with_state(guard_config.clone(), guard::require_admin))

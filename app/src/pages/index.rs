@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 
 use crate::api::{system_status, SetTransfersEnabled, InstanceStatus};
-use crate::layout::AdminLayout;
-use crate::paths;
+use crate::layout::{AdminLayout, Section};
+use crate::{paths, use_base_path};
 
 #[component]
 pub fn IndexPage() -> impl IntoView {
@@ -18,8 +18,9 @@ pub fn IndexPage() -> impl IntoView {
         })
     };
 
+    let base = use_base_path();
     view! {
-        <AdminLayout>
+        <AdminLayout section=Section::Overview>
             <h1>"Overview"</h1>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -31,11 +32,11 @@ pub fn IndexPage() -> impl IntoView {
             </Suspense>
             <p id="toggle-result" role="status">{toggle_message}</p>
             <section class="cards">
-                <a class="card" href=paths::SEND>
+                <a class="card" href=base.href(paths::SEND)>
                     <h2>"Send"</h2>
                     <p>"Let another site pull tables from this one: get a connection code to share."</p>
                 </a>
-                <a class="card" href=paths::RECEIVE>
+                <a class="card" href=base.href(paths::RECEIVE)>
                     <h2>"Receive"</h2>
                     <p>"Pull tables from another site into this one with its URL and code."</p>
                 </a>

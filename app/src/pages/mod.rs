@@ -16,7 +16,7 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <main class="page">
             <h1>"Not found"</h1>
-            <p><a href=crate::paths::INDEX>"Back to the overview"</a></p>
+            <p><a href=crate::use_base_path().href(crate::paths::INDEX)>"Back to the overview"</a></p>
         </main>
     }
 }

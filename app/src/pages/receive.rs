@@ -3,12 +3,12 @@
 
 use leptos::prelude::*;
 
-use crate::layout::AdminLayout;
+use crate::layout::{AdminLayout, Section};
 
 #[component]
 pub fn ReceivePage() -> impl IntoView {
     view! {
-        <AdminLayout>
+        <AdminLayout section=Section::Receive>
             <h1>"Receive"</h1>
             <p>"Pulling tables from another site is not available in this version yet."</p>
         </AdminLayout>

@@ -3,12 +3,12 @@
 
 use leptos::prelude::*;
 
-use crate::layout::AdminLayout;
+use crate::layout::{AdminLayout, Section};
 
 #[component]
 pub fn SendPage() -> impl IntoView {
     view! {
-        <AdminLayout>
+        <AdminLayout section=Section::Send>
             <h1>"Send"</h1>
             <p>"Generating connection codes is not available in this version yet."</p>
         </AdminLayout>
