@@ -40,7 +40,16 @@ impl Db {
     /// parent directory are created when missing, so the embedded default needs no set-up.
     pub async fn connect(url: &str) -> Result<Db, DbError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url).map_err(|e| DbError::InvalidUrl(e.to_string()))?;
+            // Fixed output formats, so values leave as the same text on every server and read back unchanged.
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|e| DbError::InvalidUrl(e.to_string()))?
+                .options([
+                    ("DateStyle", "ISO, YMD"),
+                    ("IntervalStyle", "postgres"),
+                    ("TimeZone", "UTC"),
+                    ("extra_float_digits", "1"),
+                    ("bytea_output", "hex"),
+                ]);
             let pool = PgPoolOptions::new()
                 .max_connections(10)
                 .acquire_timeout(Duration::from_secs(10))

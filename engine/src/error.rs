@@ -16,3 +16,35 @@ pub enum DbError {
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
 }
+
+/// What the engine's table operations can refuse or fail with. Messages are fit to show the user; database
+/// errors carry the database's own reason.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A table or column name no engine accepts.
+    #[error("invalid {kind} name {name:?}: {reason}")]
+    InvalidIdentifier { kind: &'static str, name: String, reason: &'static str },
+    /// The table is not one this instance lists for transfer (missing, excluded, or the app's own).
+    #[error("table not found: {0:?}")]
+    TableNotFound(String),
+    /// A column named in a request is not in the table.
+    #[error("column not found: {table:?}.{column:?}")]
+    ColumnNotFound { table: String, column: String },
+    /// The request cannot be served as asked; the text names what was wrong.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A page could not be decoded; the text says where.
+    #[error("malformed page: {0}")]
+    MalformedPage(String),
+    /// A value the target column cannot hold.
+    #[error("column {column:?}: {reason}")]
+    Unrepresentable { column: String, reason: String },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for EngineError {
+    fn from(e: sqlx::Error) -> Self {
+        EngineError::Db(DbError::Query(e))
+    }
+}

@@ -1,15 +1,36 @@
 //! The DB Transfer engine: everything that touches a database and nothing that draws a page or speaks HTTP,
 //! so scripts and the CLI can use it alone.
 //!
-//! Today it holds the connection to the app's database ([`Db`]), the app's own tables and their migrations,
-//! and the persisted system toggle ([`settings`]). Inspect, export, import, the wire protocol and the client
-//! land here next (see `docs/architecture.md`).
+//! - [`db`]: the connection ([`Db`]: PostgreSQL or SQLite), the app's own tables and their migrations;
+//! - [`settings`]: the persisted system toggle;
+//! - [`tables`]: the table operations — list, schema, count, export, import — over [`postgres`] and [`sqlite`],
+//!   one module per engine;
+//! - [`ident`], [`value`], [`page`], [`schema`], [`request`], [`plan`], [`exclusions`]: the types they share.
+//!
+//! The wire protocol and the programmatic client land here next (see `docs/architecture.md`).
 
 pub mod db;
 pub mod error;
+pub mod exclusions;
+pub mod ident;
+pub mod page;
+pub mod plan;
+pub mod postgres;
+pub mod request;
+pub mod schema;
 pub mod settings;
+pub mod sqlite;
+pub mod tables;
+pub mod value;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use db::{Db, EngineKind};
-pub use error::DbError;
+pub use error::{DbError, EngineError};
+pub use exclusions::Exclusions;
+pub use ident::{ColumnName, TableName};
+pub use page::{Page, PageColumn};
+pub use request::{Cursor, ExportedPage, ImportResult, PageRequest, Position, RowError, RowFilter, Strategy};
+pub use schema::{TableInfo, TableSchema};
+pub use tables::Tables;
+pub use value::{Value, ValueKind};

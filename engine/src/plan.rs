@@ -1,0 +1,122 @@
+//! How a page maps onto a target table for an import, decided once per page and shared by both engines:
+//! which page columns go where, the key rows are matched on, and the strategy actually applied.
+
+use crate::error::EngineError;
+use crate::page::Page;
+use crate::request::Strategy;
+use crate::schema::{Identity, TableSchema};
+use crate::value::{Value, ValueKind};
+
+#[derive(Debug, Clone)]
+pub struct PlannedColumn {
+    pub name: String,
+    /// Where the column's values are in each page row.
+    pub page_index: usize,
+    /// The target column's kind and declared type.
+    pub kind: ValueKind,
+    pub data_type: String,
+    pub identity_always: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportPlan {
+    pub table: String,
+    pub strategy: Strategy,
+    /// Columns rows are matched on (empty for append).
+    pub key: Vec<String>,
+    /// Columns written, in order.
+    pub columns: Vec<PlannedColumn>,
+    /// Page positions of the columns that identify a row in error reports.
+    pub report_key: Vec<(String, usize)>,
+    pub notes: Vec<String>,
+}
+
+impl ImportPlan {
+    pub fn build(schema: &TableSchema, page: &Page, requested: Strategy) -> Result<ImportPlan, EngineError> {
+        let mut notes = Vec::new();
+        let mut columns = Vec::new();
+        for (i, pc) in page.columns.iter().enumerate() {
+            let target = schema.column(&pc.name).ok_or_else(|| EngineError::ColumnNotFound {
+                table: schema.name.clone(),
+                column: pc.name.clone(),
+            })?;
+            if target.generated.is_some() {
+                notes.push(format!("column {:?} is generated: the target computes it", pc.name));
+                continue;
+            }
+            if columns.iter().any(|c: &PlannedColumn| c.name == pc.name) {
+                return Err(EngineError::BadRequest(format!("column {:?} appears twice in the page", pc.name)));
+            }
+            columns.push(PlannedColumn {
+                name: pc.name.clone(),
+                page_index: i,
+                kind: target.kind,
+                data_type: target.data_type.clone(),
+                identity_always: target.identity == Some(Identity::Always),
+            });
+        }
+
+        let page_index = |name: &str| page.columns.iter().position(|c| c.name == name);
+        let report_key: Vec<(String, usize)> = schema
+            .conflict_key()
+            .map(|(cols, _)| cols)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| page_index(&c).map(|i| (c, i)))
+            .collect();
+
+        let mut strategy = requested;
+        let mut key = Vec::new();
+        if strategy != Strategy::Append {
+            match schema.conflict_key() {
+                None => {
+                    notes.push(format!(
+                        "table {:?} has no primary key or unique constraint: rows were appended",
+                        schema.name
+                    ));
+                    strategy = Strategy::Append;
+                }
+                Some((cols, source)) => {
+                    if let Some(missing) = cols.iter().find(|c| !columns.iter().any(|pc| &pc.name == *c)) {
+                        return Err(EngineError::BadRequest(format!(
+                            "the page lacks key column {missing:?} of table {:?}",
+                            schema.name
+                        )));
+                    }
+                    if let crate::schema::KeySource::Unique(name) = source {
+                        notes.push(format!("no primary key: rows matched on unique constraint {name:?}"));
+                    }
+                    key = cols;
+                }
+            }
+        }
+        if strategy == Strategy::Append && !schema.primary_key.is_empty() {
+            for pk in &schema.primary_key {
+                let col = schema.column(pk).expect("primary key columns exist");
+                if col.identity.is_none() && col.default.is_none() {
+                    return Err(EngineError::BadRequest(format!(
+                        "append into {:?} needs a key the target generates, but key column {pk:?} has no identity, \
+                         sequence or default",
+                        schema.name
+                    )));
+                }
+            }
+            columns.retain(|c| !schema.primary_key.contains(&c.name));
+            if columns.is_empty() {
+                return Err(EngineError::BadRequest(format!(
+                    "append into {:?} would write no column besides the generated key",
+                    schema.name
+                )));
+            }
+        }
+        Ok(ImportPlan { table: schema.name.clone(), strategy, key, columns, report_key, notes })
+    }
+
+    /// `id=5, lang=en` for a row (or `row N`), for error reports.
+    pub fn describe_row(&self, row: &[Value], index: usize) -> String {
+        if self.report_key.is_empty() {
+            return format!("row {}", index + 1);
+        }
+        self.report_key.iter().map(|(name, i)| format!("{name}={}", row[*i].display())).collect::<Vec<_>>().join(", ")
+    }
+}

@@ -1,0 +1,225 @@
+//! Tables and schemas from PostgreSQL's catalogs. Names come back from the catalog and are only ever bound as
+//! parameters or quoted, never spliced.
+
+use std::collections::HashMap;
+
+use sqlx::{PgPool, Row};
+
+use crate::error::EngineError;
+use crate::schema::{Column, ForeignKey, Identity, Index, TableInfo, TableSchema, UniqueConstraint};
+use crate::value::ValueKind;
+
+/// Ordinary and partitioned tables of the current schema (partitions are reached through their parent).
+pub async fn list_tables(pool: &PgPool) -> Result<Vec<TableInfo>, EngineError> {
+    let rows = sqlx::query(
+        "SELECT c.relname::text AS name, c.reltuples::int8 AS rows
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+         ORDER BY c.relname",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TableInfo { name: r.get("name"), rows: r.get("rows"), rows_exact: false })
+        .collect())
+}
+
+/// The table's oid in the current schema, if it exists.
+pub async fn table_oid(pool: &PgPool, table: &str) -> Result<Option<i64>, EngineError> {
+    Ok(sqlx::query_scalar(
+        "SELECT c.oid::int8 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = $1",
+    )
+    .bind(table)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// The portable kind of a PostgreSQL base type.
+pub fn kind_of(type_name: &str, category: &str) -> ValueKind {
+    if category == "A" {
+        return ValueKind::Array;
+    }
+    match type_name {
+        "bool" => ValueKind::Bool,
+        "int2" | "int4" | "int8" => ValueKind::Int,
+        "float4" | "float8" => ValueKind::Float,
+        "numeric" => ValueKind::Numeric,
+        "text" | "varchar" | "bpchar" | "name" => ValueKind::Text,
+        "bytea" => ValueKind::Bytes,
+        "json" | "jsonb" => ValueKind::Json,
+        "uuid" => ValueKind::Uuid,
+        "date" => ValueKind::Date,
+        "time" => ValueKind::Time,
+        "timestamp" => ValueKind::Timestamp,
+        "timestamptz" => ValueKind::TimestampTz,
+        "interval" => ValueKind::Interval,
+        _ => ValueKind::Other,
+    }
+}
+
+pub async fn get_schema(pool: &PgPool, table: &str, oid: i64) -> Result<TableSchema, EngineError> {
+    let column_rows = sqlx::query(
+        "SELECT a.attname::text AS name,
+                format_type(a.atttypid, a.atttypmod) AS data_type,
+                NOT a.attnotnull AS nullable,
+                pg_get_expr(d.adbin, d.adrelid) AS default_expr,
+                a.attidentity::text AS identity,
+                a.attgenerated::text AS generated,
+                t.typtype::text AS typtype,
+                COALESCE(bt.typname, t.typname)::text AS base_name,
+                COALESCE(bt.typcategory, t.typcategory)::text AS base_category,
+                CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS domain_base,
+                CASE WHEN t.typtype = 'e' THEN
+                    (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)
+                END AS enum_labels
+         FROM pg_attribute a
+         JOIN pg_type t ON t.oid = a.atttypid
+         LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped
+         ORDER BY a.attnum",
+    )
+    .bind(oid)
+    .fetch_all(pool)
+    .await?;
+
+    let columns = column_rows
+        .into_iter()
+        .map(|r| {
+            let default: Option<String> = r.get("default_expr");
+            let generated_flag: String = r.get("generated");
+            let identity_flag: String = r.get("identity");
+            let (default, generated) =
+                if generated_flag == "s" { (None, default) } else { (default, None) };
+            let identity = match identity_flag.as_str() {
+                "a" => Some(Identity::Always),
+                "d" => Some(Identity::ByDefault),
+                _ if default.as_deref().is_some_and(|d| d.starts_with("nextval(")) => Some(Identity::Serial),
+                _ => None,
+            };
+            let base_name: String = r.get("base_name");
+            let base_category: String = r.get("base_category");
+            let typtype: String = r.get("typtype");
+            let enum_labels: Option<Vec<String>> = r.get("enum_labels");
+            let kind = if typtype == "e" { ValueKind::Other } else { kind_of(&base_name, &base_category) };
+            Column {
+                name: r.get("name"),
+                data_type: r.get("data_type"),
+                kind,
+                nullable: r.get("nullable"),
+                default,
+                identity,
+                generated,
+                enum_labels: enum_labels.unwrap_or_default(),
+                domain_base: r.get("domain_base"),
+            }
+        })
+        .collect();
+
+    // Columns of each constraint / index, in key order.
+    let primary_key: Vec<String> = sqlx::query_scalar(
+        "SELECT a.attname::text
+         FROM pg_index i
+         CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+         WHERE i.indrelid = $1::int8::oid AND i.indisprimary
+         ORDER BY k.ord",
+    )
+    .bind(oid)
+    .fetch_all(pool)
+    .await?;
+
+    let unique_constraints = sqlx::query(
+        "SELECT con.conname::text AS name,
+                array_agg(a.attname::text ORDER BY k.ord) AS columns
+         FROM pg_constraint con
+         CROSS JOIN LATERAL unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+         JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+         WHERE con.conrelid = $1::int8::oid AND con.contype = 'u'
+         GROUP BY con.conname ORDER BY con.conname",
+    )
+    .bind(oid)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| UniqueConstraint { name: r.get("name"), columns: r.get("columns") })
+    .collect();
+
+    let foreign_keys = sqlx::query(
+        "SELECT con.conname::text AS name,
+                (SELECT array_agg(a.attname::text ORDER BY k.ord)
+                   FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+                   JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum) AS columns,
+                rc.relname::text AS ref_table,
+                (SELECT array_agg(a.attname::text ORDER BY k.ord)
+                   FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+                   JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum) AS ref_columns,
+                con.confupdtype::text AS on_update,
+                con.confdeltype::text AS on_delete
+         FROM pg_constraint con JOIN pg_class rc ON rc.oid = con.confrelid
+         WHERE con.conrelid = $1::int8::oid AND con.contype = 'f'
+         ORDER BY con.conname",
+    )
+    .bind(oid)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        let action = |code: String| {
+            match code.as_str() {
+                "c" => "CASCADE",
+                "n" => "SET NULL",
+                "d" => "SET DEFAULT",
+                "r" => "RESTRICT",
+                _ => "NO ACTION",
+            }
+            .to_owned()
+        };
+        ForeignKey {
+            name: r.get("name"),
+            columns: r.get("columns"),
+            ref_table: r.get("ref_table"),
+            ref_columns: r.get("ref_columns"),
+            on_update: action(r.get("on_update")),
+            on_delete: action(r.get("on_delete")),
+        }
+    })
+    .collect();
+
+    let indexes = sqlx::query(
+        "SELECT ic.relname::text AS name, i.indisunique AS unique, pg_get_indexdef(i.indexrelid) AS definition,
+                COALESCE((SELECT array_agg(a.attname::text ORDER BY k.ord)
+                   FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum), '{}') AS columns
+         FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+         WHERE i.indrelid = $1::int8::oid AND NOT i.indisprimary
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid)
+         ORDER BY ic.relname",
+    )
+    .bind(oid)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| Index {
+        name: r.get("name"),
+        columns: r.get("columns"),
+        unique: r.get("unique"),
+        definition: r.get("definition"),
+    })
+    .collect();
+
+    Ok(TableSchema { name: table.to_owned(), columns, primary_key, unique_constraints, foreign_keys, indexes })
+}
+
+/// Exact row count.
+pub async fn count(pool: &PgPool, table: &crate::TableName) -> Result<i64, EngineError> {
+    let sql = format!("SELECT count(*) FROM {}", table.quoted());
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await?)
+}
+
+/// Column name → position, for validating requests.
+pub fn positions(schema: &TableSchema) -> HashMap<&str, usize> {
+    schema.columns.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect()
+}

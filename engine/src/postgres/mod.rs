@@ -1,0 +1,6 @@
+//! The PostgreSQL implementation of the engine's table operations: inspection from the catalogs, keyset export,
+//! and COPY-based import with set-based strategies. Tables are those of the connection's `current_schema()`.
+
+pub mod export;
+pub mod import;
+pub mod inspect;

@@ -1,0 +1,127 @@
+//! The engine's table operations on one database, whichever engine it is: list, schema, count, exists, export,
+//! import. Every operation resolves the name first: invalid, excluded, the app's own, or missing tables are
+//! `TableNotFound`, whatever operation asks.
+
+use crate::db::Db;
+use crate::error::EngineError;
+use crate::exclusions::Exclusions;
+use crate::ident::TableName;
+use crate::page::Page;
+use crate::plan::ImportPlan;
+use crate::request::{ExportedPage, ImportResult, PageRequest, Strategy};
+use crate::schema::{TableInfo, TableSchema};
+use crate::{postgres, sqlite};
+
+#[derive(Debug, Clone)]
+pub struct Tables {
+    db: Db,
+    exclusions: Exclusions,
+}
+
+/// A table that exists and may be transferred, with what finding it cost (the PostgreSQL oid).
+struct Resolved {
+    name: TableName,
+    oid: i64,
+}
+
+impl Tables {
+    pub fn new(db: Db, exclusions: Exclusions) -> Tables {
+        Tables { db, exclusions }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Transferable tables with row counts: PostgreSQL's from statistics (instant), SQLite's exact.
+    pub async fn list_tables(&self) -> Result<Vec<TableInfo>, EngineError> {
+        let all = match &self.db {
+            Db::Postgres(pool) => postgres::inspect::list_tables(pool).await?,
+            Db::Sqlite(pool) => {
+                let names = sqlite::inspect::table_names(pool).await?;
+                let names = names.into_iter().filter(|n| !self.exclusions.is_excluded(n)).collect();
+                sqlite::inspect::list_tables(pool, names).await?
+            }
+        };
+        Ok(all.into_iter().filter(|t| !self.exclusions.is_excluded(&t.name)).collect())
+    }
+
+    /// Like [`Tables::list_tables`] with exact counts everywhere (a full count per table on PostgreSQL).
+    pub async fn list_tables_exact(&self) -> Result<Vec<TableInfo>, EngineError> {
+        let mut tables = self.list_tables().await?;
+        for t in tables.iter_mut().filter(|t| !t.rows_exact) {
+            t.rows = self.get_count(&t.name).await?;
+            t.rows_exact = true;
+        }
+        Ok(tables)
+    }
+
+    async fn resolve(&self, name: &str) -> Result<Resolved, EngineError> {
+        let not_found = || EngineError::TableNotFound(name.chars().take(80).collect());
+        let table = TableName::parse(name).map_err(|_| not_found())?;
+        if self.exclusions.is_excluded(table.as_str()) {
+            return Err(not_found());
+        }
+        let oid = match &self.db {
+            Db::Postgres(pool) => postgres::inspect::table_oid(pool, table.as_str()).await?,
+            Db::Sqlite(pool) => sqlite::inspect::table_names(pool)
+                .await?
+                .iter()
+                .any(|n| n == table.as_str())
+                .then_some(0),
+        };
+        oid.map(|oid| Resolved { name: table, oid }).ok_or_else(not_found)
+    }
+
+    pub async fn table_exists(&self, name: &str) -> Result<bool, EngineError> {
+        match self.resolve(name).await {
+            Ok(_) => Ok(true),
+            Err(EngineError::TableNotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn get_schema(&self, name: &str) -> Result<TableSchema, EngineError> {
+        let t = self.resolve(name).await?;
+        self.schema_of(&t).await
+    }
+
+    async fn schema_of(&self, t: &Resolved) -> Result<TableSchema, EngineError> {
+        match &self.db {
+            Db::Postgres(pool) => postgres::inspect::get_schema(pool, t.name.as_str(), t.oid).await,
+            Db::Sqlite(pool) => sqlite::inspect::get_schema(pool, t.name.as_str()).await,
+        }
+    }
+
+    pub async fn get_count(&self, name: &str) -> Result<i64, EngineError> {
+        let t = self.resolve(name).await?;
+        match &self.db {
+            Db::Postgres(pool) => postgres::inspect::count(pool, &t.name).await,
+            Db::Sqlite(pool) => sqlite::inspect::count(pool, &t.name).await,
+        }
+    }
+
+    /// One page of rows in the table's stable order, with the cursor of the next.
+    pub async fn export_records(&self, name: &str, request: &PageRequest) -> Result<ExportedPage, EngineError> {
+        let t = self.resolve(name).await?;
+        let schema = self.schema_of(&t).await?;
+        match &self.db {
+            Db::Postgres(pool) => postgres::export::export(pool, &schema, request).await,
+            Db::Sqlite(pool) => sqlite::export::export(pool, &schema, request).await,
+        }
+    }
+
+    /// Writes a page with a conflict strategy, in one transaction; bad rows are reported, good rows land.
+    pub async fn import_records(&self, name: &str, page: &Page, strategy: Strategy) -> Result<ImportResult, EngineError> {
+        let t = self.resolve(name).await?;
+        let schema = self.schema_of(&t).await?;
+        let plan = ImportPlan::build(&schema, page, strategy)?;
+        if page.rows.iter().any(|r| r.len() != page.columns.len()) {
+            return Err(EngineError::MalformedPage("a row's length differs from the column count".into()));
+        }
+        match &self.db {
+            Db::Postgres(pool) => postgres::import::import(pool, &plan, page).await,
+            Db::Sqlite(pool) => sqlite::import::import(pool, &plan, page).await,
+        }
+    }
+}
