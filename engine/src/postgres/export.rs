@@ -21,9 +21,13 @@ pub fn param_text(v: &Value) -> Option<String> {
     }
 }
 
+fn qualified(column: &str) -> String {
+    format!("src.{}", quote(column))
+}
+
 /// How a column is selected so it decodes straight into its [`Value`].
 fn select_expr(name: &str, kind: ValueKind) -> String {
-    let q = quote(name);
+    let q = format!("src.{}", quote(name));
     match kind {
         ValueKind::Bool => format!("{q}::bool"),
         ValueKind::Int => format!("{q}::int8"),
@@ -56,7 +60,7 @@ pub async fn export(pool: &PgPool, schema: &TableSchema, req: &PageRequest) -> R
 
     let mut select: Vec<String> = schema.columns.iter().map(|c| select_expr(&c.name, c.kind)).collect();
     if use_ctid {
-        select.push("ctid::text".into());
+        select.push("src.ctid::text".into());
     }
     let mut wheres: Vec<String> = Vec::new();
     match &req.filter {
@@ -66,10 +70,10 @@ pub async fn export(pool: &PgPool, schema: &TableSchema, req: &PageRequest) -> R
                 return Err(EngineError::BadRequest("a key range needs a table with a single-column key".into()));
             };
             if let Some(from) = from {
-                wheres.push(format!("{} >= {}", quote(k), bind(param_text(from), &col_type(k))));
+                wheres.push(format!("{} >= {}", qualified(k), bind(param_text(from), &col_type(k))));
             }
             if let Some(to) = to {
-                wheres.push(format!("{} <= {}", quote(k), bind(param_text(to), &col_type(k))));
+                wheres.push(format!("{} <= {}", qualified(k), bind(param_text(to), &col_type(k))));
             }
         }
         RowFilter::Keys(keys) => {
@@ -90,7 +94,7 @@ pub async fn export(pool: &PgPool, schema: &TableSchema, req: &PageRequest) -> R
                 let parts: Vec<String> = key_cols
                     .iter()
                     .zip(k)
-                    .map(|(c, v)| format!("{} = {}", quote(c), bind(param_text(v), &col_type(c))))
+                    .map(|(c, v)| format!("{} = {}", qualified(c), bind(param_text(v), &col_type(c))))
                     .collect();
                 alternatives.push(format!("({})", parts.join(" AND ")));
             }
@@ -105,20 +109,23 @@ pub async fn export(pool: &PgPool, schema: &TableSchema, req: &PageRequest) -> R
         Position::Offset(n) => offset = Some(*n),
         Position::After(Cursor(values)) if use_ctid => {
             let [v] = values.as_slice() else { return Err(EngineError::BadRequest("bad cursor".into())) };
-            wheres.push(format!("ctid > {}", bind(param_text(v), "tid")));
+            wheres.push(format!("src.ctid > {}", bind(param_text(v), "tid")));
         }
         Position::After(Cursor(values)) => {
             if values.len() != key_cols.len() {
                 return Err(EngineError::BadRequest("the cursor does not match the table's key".into()));
             }
-            let lhs: Vec<String> = key_cols.iter().map(|c| quote(c)).collect();
+            let lhs: Vec<String> = key_cols.iter().map(|c| qualified(c)).collect();
             let rhs: Vec<String> = key_cols.iter().zip(values).map(|(c, v)| bind(param_text(v), &col_type(c))).collect();
             wheres.push(format!("({}) > ({})", lhs.join(", "), rhs.join(", ")));
         }
     }
-    let order: Vec<String> = if use_ctid { vec!["ctid".into()] } else { key_cols.iter().map(|c| quote(c)).collect() };
+    // Qualified: a bare name in ORDER BY would mean the *output* column, which is cast to text for some types
+    // and would sort differently from the key comparison in WHERE.
+    let order: Vec<String> =
+        if use_ctid { vec!["src.ctid".into()] } else { key_cols.iter().map(|c| qualified(c)).collect() };
     let limit = req.limit.clamp(1, PageRequest::MAX_LIMIT) as i64;
-    let mut sql = format!("SELECT {} FROM {}", select.join(", "), quote(&schema.name));
+    let mut sql = format!("SELECT {} FROM {} AS src", select.join(", "), quote(&schema.name));
     if !wheres.is_empty() {
         sql.push_str(&format!(" WHERE {}", wheres.join(" AND ")));
     }
