@@ -9,11 +9,13 @@
 //!
 //! The wire protocol and the programmatic client land here next (see `docs/architecture.md`).
 
+pub mod create;
 pub mod db;
 pub mod error;
 pub mod exclusions;
 pub mod ident;
 pub mod page;
+pub mod pg_types;
 pub mod plan;
 pub mod postgres;
 pub mod request;

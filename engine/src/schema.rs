@@ -71,9 +71,18 @@ pub struct Index {
     pub definition: String,
 }
 
+/// Which engine's vocabulary a schema's type names are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableSchema {
     pub name: String,
+    pub dialect: Dialect,
     pub columns: Vec<Column>,
     /// Primary-key columns in key order; empty when the table has none.
     pub primary_key: Vec<String>,

@@ -33,6 +33,10 @@ impl Tables {
         &self.db
     }
 
+    pub fn exclusions(&self) -> &Exclusions {
+        &self.exclusions
+    }
+
     /// Transferable tables with row counts: PostgreSQL's from statistics (instant), SQLite's exact.
     pub async fn list_tables(&self) -> Result<Vec<TableInfo>, EngineError> {
         let all = match &self.db {

@@ -210,7 +210,7 @@ pub async fn get_schema(pool: &PgPool, table: &str, oid: i64) -> Result<TableSch
     })
     .collect();
 
-    Ok(TableSchema { name: table.to_owned(), columns, primary_key, unique_constraints, foreign_keys, indexes })
+    Ok(TableSchema { name: table.to_owned(), dialect: crate::schema::Dialect::Postgres, columns, primary_key, unique_constraints, foreign_keys, indexes })
 }
 
 /// Exact row count.

@@ -166,6 +166,7 @@ pub async fn get_schema(pool: &SqlitePool, table: &str) -> Result<TableSchema, E
     }
     Ok(TableSchema {
         name: table.to_owned(),
+        dialect: crate::schema::Dialect::Sqlite,
         columns,
         primary_key,
         unique_constraints,

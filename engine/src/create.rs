@@ -1,0 +1,323 @@
+//! Recreating a sender's table on this database, for either engine, from a schema that arrived over the network.
+//! Nothing from that schema is spliced into SQL unchecked: names are quoted, types go through
+//! [`crate::pg_types`], defaults through [`safe_default`], referential actions through a fixed list. What cannot
+//! be recreated safely is left out and said in the notes.
+//!
+//! [`Tables::create_table`] makes columns, NOT NULL, portable defaults, identity, primary key and unique
+//! constraints; [`Tables::create_constraints_after_data`] adds foreign keys and secondary indexes once rows are in
+//! (SQLite cannot add foreign keys later, so there they are part of the table).
+
+use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+use crate::error::EngineError;
+use crate::ident::{quote, quote_literal, ColumnName, TableName};
+use crate::pg_types::{self, PgType};
+use crate::schema::{Column, Dialect, Identity, TableSchema};
+use crate::tables::Tables;
+use crate::value::ValueKind;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateResult {
+    /// What was not recreated as the source has it, and why.
+    pub notes: Vec<String>,
+}
+
+fn pg_type_for_kind(kind: ValueKind) -> &'static str {
+    match kind {
+        ValueKind::Bool => "boolean",
+        ValueKind::Int => "bigint",
+        ValueKind::Float => "double precision",
+        ValueKind::Numeric => "numeric",
+        ValueKind::Bytes => "bytea",
+        ValueKind::Json => "json",
+        ValueKind::Uuid => "uuid",
+        ValueKind::Date => "date",
+        ValueKind::Time => "time",
+        ValueKind::Timestamp => "timestamp",
+        ValueKind::TimestampTz => "timestamptz",
+        ValueKind::Interval => "interval",
+        ValueKind::Text | ValueKind::Array | ValueKind::Other => "text",
+    }
+}
+
+/// SQLite keeps integers, floats and bytes natively; everything else as TEXT, which stores the exact text
+/// (a NUMERIC or JSON declared type would let SQLite turn `1.50` into the float 1.5).
+fn sqlite_type_for_kind(kind: ValueKind) -> &'static str {
+    match kind {
+        ValueKind::Int => "INTEGER",
+        ValueKind::Float => "REAL",
+        ValueKind::Bool => "BOOLEAN",
+        ValueKind::Bytes => "BLOB",
+        _ => "TEXT",
+    }
+}
+
+/// A default expression when it is one of the portable, side-effect-free forms; `None` otherwise.
+pub fn safe_default(expr: &str, kind: ValueKind, target: Dialect) -> Option<String> {
+    let e = expr.trim();
+    let lower = e.to_ascii_lowercase();
+    // SQLite writes booleans as 0/1; PostgreSQL wants true/false for a boolean column.
+    if kind == ValueKind::Bool && target == Dialect::Postgres && matches!(lower.as_str(), "0" | "1") {
+        return Some(if lower == "1" { "true" } else { "false" }.into());
+    }
+    let number = |s: &str| {
+        let s = s.strip_prefix('-').unwrap_or(s);
+        !s.is_empty() && s.split('.').count() <= 2 && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    // `'text'` or `'text'::type` (PostgreSQL writes literal defaults with a cast).
+    let literal = |s: &str| -> Option<String> {
+        let (lit, cast) = match s.rfind("'::") {
+            Some(i) => (&s[..=i], Some(&s[i + 3..])),
+            None => (s, None),
+        };
+        let inner = lit.strip_prefix('\'')?.strip_suffix('\'')?;
+        if inner.replace("''", "").contains('\'') || inner.contains('\0') {
+            return None;
+        }
+        if let Some(cast) = cast {
+            pg_types::parse(cast)?;
+        }
+        Some(quote_literal(&inner.replace("''", "'")))
+    };
+    let out = match lower.as_str() {
+        "true" | "false" => match target {
+            Dialect::Postgres => lower.clone(),
+            Dialect::Sqlite => if lower == "true" { "1".into() } else { "0".into() },
+        },
+        "now()" if target == Dialect::Postgres => "now()".into(),
+        "now()" | "current_timestamp" | "transaction_timestamp()" => "CURRENT_TIMESTAMP".into(),
+        "current_date" => "CURRENT_DATE".into(),
+        "null" => "NULL".into(),
+        "gen_random_uuid()" if target == Dialect::Postgres => "gen_random_uuid()".into(),
+        _ if number(e) => e.to_owned(),
+        _ if number(e.trim_start_matches('(').trim_end_matches(')')) => e.trim_start_matches('(').trim_end_matches(')').to_owned(),
+        _ => {
+            let lit = literal(e)?;
+            // Keep PostgreSQL's cast when both sides are PostgreSQL: `'{}'::jsonb` must stay jsonb.
+            match (target, e.rfind("'::")) {
+                (Dialect::Postgres, Some(i)) => format!("{lit}::{}", pg_types::parse(&e[i + 3..])?.sql()),
+                _ => lit,
+            }
+        }
+    };
+    Some(out)
+}
+
+fn fk_action(action: &str) -> Option<&'static str> {
+    match action.to_ascii_uppercase().as_str() {
+        "CASCADE" => Some("CASCADE"),
+        "SET NULL" => Some("SET NULL"),
+        "SET DEFAULT" => Some("SET DEFAULT"),
+        "RESTRICT" => Some("RESTRICT"),
+        "NO ACTION" => Some("NO ACTION"),
+        _ => None,
+    }
+}
+
+fn quoted_list(names: &[String]) -> Result<String, EngineError> {
+    names.iter().map(|n| ColumnName::parse(n).map(|c| c.quoted())).collect::<Result<Vec<_>, _>>().map(|v| v.join(", "))
+}
+
+impl Tables {
+    /// Creates `schema`'s table here. Refuses names that are excluded or exist already.
+    pub async fn create_table(&self, schema: &TableSchema) -> Result<CreateResult, EngineError> {
+        let table = TableName::parse(&schema.name)?;
+        if self.exclusions().is_excluded(table.as_str()) {
+            return Err(EngineError::BadRequest(format!("table {:?} is excluded here and cannot be created", schema.name)));
+        }
+        if self.table_exists(table.as_str()).await? {
+            return Err(EngineError::BadRequest(format!("table {:?} already exists", schema.name)));
+        }
+        let target = match self.db() {
+            Db::Postgres(_) => Dialect::Postgres,
+            Db::Sqlite(_) => Dialect::Sqlite,
+        };
+        let mut notes = Vec::new();
+        let mut enums: Vec<(String, Vec<String>)> = Vec::new();
+        let mut defs = Vec::new();
+        for c in &schema.columns {
+            let name = ColumnName::parse(&c.name)?;
+            let ty = match target {
+                Dialect::Postgres => self.pg_column_type(schema, c, &mut enums, &mut notes)?,
+                Dialect::Sqlite => sqlite_type_for_kind(c.kind).to_owned(),
+            };
+            let mut def = format!("{} {ty}", name.quoted());
+            let integer = c.kind == ValueKind::Int;
+            match (&c.identity, target) {
+                (Some(Identity::Always), Dialect::Postgres) if integer => def.push_str(" GENERATED ALWAYS AS IDENTITY"),
+                (Some(_), Dialect::Postgres) if integer => def.push_str(" GENERATED BY DEFAULT AS IDENTITY"),
+                _ => {
+                    if let Some(d) = c.default.as_deref() {
+                        match safe_default(d, c.kind, target) {
+                            Some(sql) => def.push_str(&format!(" DEFAULT {sql}")),
+                            None => notes.push(format!("column {:?}: default {d:?} not recreated", c.name)),
+                        }
+                    }
+                }
+            }
+            if c.generated.is_some() {
+                notes.push(format!("column {:?}: generated in the source, a plain column here (values are copied)", c.name));
+            }
+            if !c.nullable {
+                def.push_str(" NOT NULL");
+            }
+            defs.push(def);
+        }
+        if !schema.primary_key.is_empty() {
+            defs.push(format!("PRIMARY KEY ({})", quoted_list(&schema.primary_key)?));
+        }
+        for u in &schema.unique_constraints {
+            defs.push(format!("CONSTRAINT {} UNIQUE ({})", ColumnName::parse(&u.name)?.quoted(), quoted_list(&u.columns)?));
+        }
+        if target == Dialect::Sqlite {
+            for fk in &schema.foreign_keys {
+                defs.push(self.fk_clause(fk)?);
+            }
+        }
+
+        match self.db() {
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for (name, labels) in &enums {
+                    let exists: bool = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                         WHERE n.nspname = current_schema() AND t.typname = $1)",
+                    )
+                    .bind(name)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if !exists {
+                        let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
+                        let sql = format!("CREATE TYPE {} AS ENUM ({})", quote(name), labels.join(", "));
+                        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                    }
+                }
+                let sql = format!("CREATE TABLE {} ({})", table.quoted(), defs.join(", "));
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            Db::Sqlite(pool) => {
+                let sql = format!("CREATE TABLE {} ({})", table.quoted(), defs.join(", "));
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
+            }
+        }
+        Ok(CreateResult { notes })
+    }
+
+    /// Adds the foreign keys (PostgreSQL) and secondary indexes of `schema` to the table, after its rows are in.
+    pub async fn create_constraints_after_data(&self, schema: &TableSchema) -> Result<CreateResult, EngineError> {
+        let table = TableName::parse(&schema.name)?;
+        if !self.table_exists(table.as_str()).await? {
+            return Err(EngineError::TableNotFound(schema.name.clone()));
+        }
+        let mut notes = Vec::new();
+        let mut statements = Vec::new();
+        if let Db::Postgres(_) = self.db() {
+            for fk in &schema.foreign_keys {
+                statements.push(format!(
+                    "ALTER TABLE {} ADD CONSTRAINT {} {}",
+                    table.quoted(),
+                    ColumnName::parse(&fk.name)?.quoted(),
+                    self.fk_clause(fk)?
+                ));
+            }
+        }
+        for index in &schema.indexes {
+            if index.columns.is_empty() {
+                notes.push(format!("index {:?} is on expressions: not recreated", index.name));
+                continue;
+            }
+            statements.push(format!(
+                "CREATE {}INDEX {} ON {} ({})",
+                if index.unique { "UNIQUE " } else { "" },
+                ColumnName::parse(&index.name)?.quoted(),
+                table.quoted(),
+                quoted_list(&index.columns)?
+            ));
+        }
+        for sql in statements {
+            match self.db() {
+                Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(drop)?,
+                Db::Sqlite(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(drop)?,
+            }
+        }
+        Ok(CreateResult { notes })
+    }
+
+    fn fk_clause(&self, fk: &crate::schema::ForeignKey) -> Result<String, EngineError> {
+        let action = |a: &str| fk_action(a).ok_or_else(|| EngineError::BadRequest(format!("unknown referential action {a:?}")));
+        let ref_columns = if fk.ref_columns.iter().any(|c| c.is_empty()) { String::new() } else { format!(" ({})", quoted_list(&fk.ref_columns)?) };
+        Ok(format!(
+            "FOREIGN KEY ({}) REFERENCES {}{ref_columns} ON UPDATE {} ON DELETE {}",
+            quoted_list(&fk.columns)?,
+            TableName::parse(&fk.ref_table)?.quoted(),
+            action(&fk.on_update)?,
+            action(&fk.on_delete)?
+        ))
+    }
+
+    /// The PostgreSQL type for a column: the source's own when it is PostgreSQL and parses as safe, the domain's
+    /// base type for domains, an enum created alongside, else the kind's portable type.
+    fn pg_column_type(
+        &self,
+        schema: &TableSchema,
+        c: &Column,
+        enums: &mut Vec<(String, Vec<String>)>,
+        notes: &mut Vec<String>,
+    ) -> Result<String, EngineError> {
+        if schema.dialect == Dialect::Sqlite {
+            return Ok(pg_type_for_kind(c.kind).to_owned());
+        }
+        let declared = c.domain_base.as_deref().unwrap_or(&c.data_type);
+        if c.domain_base.is_some() {
+            notes.push(format!("column {:?}: domain {} resolved to {declared}", c.name, c.data_type));
+        }
+        match pg_types::parse(declared) {
+            Some(t @ PgType::BuiltIn(_)) => Ok(t.sql()),
+            Some(t @ PgType::User { .. }) if !c.enum_labels.is_empty() => {
+                let PgType::User { name, .. } = &t else { unreachable!() };
+                if c.enum_labels.iter().any(|l| l.is_empty() || l.len() > 63 || l.contains('\0')) {
+                    return Err(EngineError::BadRequest(format!("column {:?}: invalid enum label", c.name)));
+                }
+                if !enums.iter().any(|(n, _)| n == name) {
+                    enums.push((name.clone(), c.enum_labels.clone()));
+                }
+                Ok(t.sql())
+            }
+            _ => Err(EngineError::BadRequest(format!(
+                "column {:?}: type {:?} cannot be recreated here",
+                c.name,
+                declared.chars().take(80).collect::<String>()
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_default;
+    use crate::schema::Dialect::{Postgres, Sqlite};
+    use crate::value::ValueKind::{Bool, Int, Json, Text};
+
+    #[test]
+    fn portable_defaults_translate_and_the_rest_is_dropped() {
+        assert_eq!(safe_default("0", Int, Sqlite).as_deref(), Some("0"));
+        assert_eq!(safe_default("-1.50", Int, Postgres).as_deref(), Some("-1.50"));
+        assert_eq!(safe_default("true", Bool, Sqlite).as_deref(), Some("1"));
+        assert_eq!(safe_default("1", Bool, Postgres).as_deref(), Some("true"));
+        assert_eq!(safe_default("now()", Int, Sqlite).as_deref(), Some("CURRENT_TIMESTAMP"));
+        assert_eq!(safe_default("'it''s'::text", Text, Postgres).as_deref(), Some("'it''s'::text"));
+        assert_eq!(safe_default("'{}'::jsonb", Json, Sqlite).as_deref(), Some("'{}'"));
+        for hostile in [
+            "1); DROP TABLE x; --",
+            "'a'); DROP TABLE x; --'",
+            "'x'::text; DROP TABLE y",
+            "pg_sleep(10)",
+            "nextval('s'::regclass)",
+            "'a' || 'b'",
+        ] {
+            assert_eq!(safe_default(hostile, Text, Postgres), None, "{hostile}");
+        }
+    }
+}
