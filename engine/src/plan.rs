@@ -16,6 +16,8 @@ pub struct PlannedColumn {
     pub kind: ValueKind,
     pub data_type: String,
     pub identity_always: bool,
+    /// Backed by a sequence or identity (or a rowid), which must move past imported values.
+    pub generated_key: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +55,7 @@ impl ImportPlan {
                 kind: target.kind,
                 data_type: target.data_type.clone(),
                 identity_always: target.identity == Some(Identity::Always),
+                generated_key: target.identity.is_some(),
             });
         }
 

@@ -179,3 +179,18 @@ async fn a_key_twice_in_one_page_and_a_value_that_does_not_fit_are_row_errors() 
     assert_eq!((r.created, r.updated), (1, 1), "row-by-row: id 1 inserted, then overwritten");
     assert_eq!(all_rows(&t, "short").await, vec![vec![int(1), text("xyz")]]);
 }
+
+#[tokio::test]
+async fn into_an_empty_table_a_key_twice_in_the_page_still_counts_exactly() {
+    for kind in ENGINES {
+        for (strategy, counts, name) in [(Strategy::Skip, (1, 0, 1), "first"), (Strategy::Overwrite, (1, 1, 0), "second")] {
+            let test = TestDb::new(kind).await;
+            exec(&test.db, if kind == EngineKind::Postgres { ITEMS_PG } else { ITEMS_SQLITE }).await;
+            let t = tables(&test.db);
+            let p = page(COLS, vec![vec![int(1), text("first"), NULL, NULL], vec![int(1), text("second"), NULL, NULL]]);
+            let r = t.import_records("items", &p, strategy).await.unwrap();
+            assert_eq!((r.created, r.updated, r.skipped), counts, "{kind:?} {strategy:?}: {:?}", r.errors);
+            assert_eq!(all_rows(&t, "items").await, vec![vec![int(1), text(name), NULL, NULL]], "{kind:?} {strategy:?}");
+        }
+    }
+}

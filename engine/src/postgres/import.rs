@@ -80,8 +80,12 @@ fn apply_sql(plan: &ImportPlan) -> String {
 }
 
 async fn copy_rows(conn: &mut PgConnection, plan: &ImportPlan, data: &[u8]) -> Result<(), sqlx::Error> {
+    copy_into(conn, plan, STAGE, data).await
+}
+
+async fn copy_into(conn: &mut PgConnection, plan: &ImportPlan, table: &str, data: &[u8]) -> Result<(), sqlx::Error> {
     let cols: Vec<String> = plan.columns.iter().map(|c| quote(&c.name)).collect();
-    let mut copy = conn.copy_in_raw(&format!("COPY {STAGE} ({}) FROM STDIN", cols.join(", "))).await?;
+    let mut copy = conn.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", cols.join(", "))).await?;
     copy.send(data).await?;
     copy.finish().await?;
     Ok(())
@@ -109,6 +113,21 @@ pub async fn import(pool: &PgPool, plan: &ImportPlan, page: &Page) -> Result<Imp
 
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
+
+    // Fastest path: nothing in the target can conflict, so COPY straight into it. Any surprise (a key twice in
+    // the page, a concurrent writer, a bad value) makes the COPY fail, and the page goes the careful way below.
+    if !encoded.is_empty() && nothing_can_conflict(&mut tx, plan, page).await? {
+        sqlx::query("SAVEPOINT dbt_direct").execute(&mut *tx).await?;
+        let all: Vec<u8> = encoded.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+        if copy_into(&mut tx, plan, &quote(&plan.table), &all).await.is_ok() {
+            result.created += encoded.len() as u64;
+            advance_sequences(&mut tx, plan).await?;
+            tx.commit().await?;
+            return Ok(result);
+        }
+        sqlx::query("ROLLBACK TO SAVEPOINT dbt_direct").execute(&mut *tx).await?;
+    }
+
     let cols: Vec<String> = plan.columns.iter().map(|c| quote(&c.name)).collect();
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA",
@@ -171,15 +190,44 @@ pub async fn import(pool: &PgPool, plan: &ImportPlan, page: &Page) -> Result<Imp
     Ok(result)
 }
 
+/// True when no existing row can share a key with the page: append (no key to share, and identity columns
+/// generate new ones), or a single integer key whose page range [min, max] holds no row yet — the usual case
+/// when a transfer fills a table in key order. One index probe.
+async fn nothing_can_conflict(conn: &mut PgConnection, plan: &ImportPlan, page: &Page) -> Result<bool, EngineError> {
+    if plan.strategy == Strategy::Append {
+        return Ok(plan.columns.iter().all(|c| !c.identity_always));
+    }
+    let [key] = plan.key.as_slice() else { return Ok(false) };
+    let Some(column) = plan.columns.iter().find(|c| &c.name == key) else { return Ok(false) };
+    if column.kind != ValueKind::Int || column.identity_always {
+        return Ok(false);
+    }
+    let mut bounds: Option<(i64, i64)> = None;
+    for row in &page.rows {
+        let Value::Int(k) = row[column.page_index] else { return Ok(false) };
+        bounds = Some(bounds.map_or((k, k), |(lo, hi)| (lo.min(k), hi.max(k))));
+    }
+    let Some((lo, hi)) = bounds else { return Ok(false) };
+    let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {} WHERE {k} >= $1 AND {k} <= $2)", quote(&plan.table), k = quote(key));
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(lo).bind(hi).fetch_one(&mut *conn).await?)
+}
+
 /// The database's own message (and detail), without driver noise.
 fn database_reason(e: &sqlx::Error) -> String {
     match e {
         sqlx::Error::Database(db) => {
             let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
-            match pg.and_then(|p| p.detail()) {
-                Some(detail) => format!("{} ({detail})", db.message()),
-                None => db.message().to_owned(),
+            let mut reason = db.message().to_owned();
+            // COPY names the column of a value that does not parse only in its context line:
+            // `COPY dbt_stage, line 1, column balance: "lots"`.
+            if let Some(column) = pg.and_then(|p| p.r#where()).and_then(|w| w.split(", column ").nth(1)) {
+                let column = column.split(':').next().unwrap_or(column);
+                reason = format!("column {column}: {reason}");
             }
+            if let Some(detail) = pg.and_then(|p| p.detail()) {
+                reason.push_str(&format!(" ({detail})"));
+            }
+            reason
         }
         other => other.to_string(),
     }
@@ -188,7 +236,9 @@ fn database_reason(e: &sqlx::Error) -> String {
 /// Moves every sequence or identity behind an integer column of the written columns past the column's maximum,
 /// so the application's next insert does not collide with an imported key.
 async fn advance_sequences(conn: &mut PgConnection, plan: &ImportPlan) -> Result<(), EngineError> {
-    for c in plan.columns.iter().filter(|c| c.kind == ValueKind::Int) {
+    // Only columns the inspector saw a sequence or identity behind: max() over any other column would scan the
+    // whole table once per page.
+    for c in plan.columns.iter().filter(|c| c.kind == ValueKind::Int && c.generated_key) {
         let sql = format!(
             "SELECT setval(x.s, x.m) FROM (SELECT pg_get_serial_sequence($1, $2) AS s, \
              (SELECT max({col})::int8 FROM {table}) AS m) x \
