@@ -93,4 +93,28 @@ async fn main() {
     import("import skip, full table", Strategy::Skip).await;
     import("import overwrite, full table", Strategy::Overwrite).await;
     import("import merge, full table", Strategy::Merge).await;
+
+    // PostgreSQL pages into SQLite (the embedded default), then exported back out of SQLite.
+    let lite = TestDb::new(EngineKind::Sqlite).await;
+    let lite_tables = Tables::new(lite.db.clone(), Exclusions::default());
+    lite_tables.create_table(&from.get_schema("bench").await.unwrap()).await.unwrap();
+    let started = Instant::now();
+    for bytes in &pages {
+        let r = lite_tables.import_records("bench", &engine::Page::decompress(bytes).unwrap(), Strategy::Skip).await.unwrap();
+        assert!(r.errors.is_empty());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!("{:<34} {:>9.0} rows/s  {:>6.2} s", "SQLite import skip, empty table", rows as f64 / secs, secs);
+    let started = Instant::now();
+    let mut req = PageRequest::first(page_size);
+    loop {
+        let p = lite_tables.export_records("bench", &req).await.unwrap();
+        std::hint::black_box(p.page.compress());
+        match p.next {
+            Some(c) => req.position = Position::After(c),
+            None => break,
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!("{:<34} {:>9.0} rows/s  {:>6.2} s", "SQLite export (compressed)", rows as f64 / secs, secs);
 }

@@ -51,9 +51,11 @@ pub async fn export(pool: &SqlitePool, schema: &TableSchema, req: &PageRequest) 
     let key_cols: Vec<String> = schema.conflict_key().map(|(k, _)| k).unwrap_or_default();
     let use_rowid = key_cols.is_empty();
     let mut params: Vec<Value> = Vec::new();
+    // Parameters are written into the SQL in the order they are pushed, so plain `?` suffices (numbered `$N`
+    // makes sqlx look every name up, quadratic for a long key list).
     let mut ph = |v: &Value| {
         params.push(v.clone());
-        format!("${}", params.len())
+        "?".to_owned()
     };
     let mut select: Vec<String> = schema.columns.iter().map(|c| quote(&c.name)).collect();
     if use_rowid {
