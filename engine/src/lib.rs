@@ -14,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod exclusions;
 pub mod ident;
+pub mod keyset;
 pub mod page;
 pub mod pg_types;
 pub mod plan;

@@ -2,6 +2,7 @@
 //! which page columns go where, the key rows are matched on, and the strategy actually applied.
 
 use crate::error::EngineError;
+use crate::ident::quote;
 use crate::page::Page;
 use crate::request::Strategy;
 use crate::schema::{Identity, TableSchema};
@@ -113,6 +114,25 @@ impl ImportPlan {
             }
         }
         Ok(ImportPlan { table: schema.name.clone(), strategy, key, columns, report_key, notes })
+    }
+
+    /// The SET list of an overwrite or merge: every non-key column takes `incoming(column)`; merge keeps
+    /// `existing(column)` where the incoming value is NULL. A table of key columns only "replaces" its keys, so
+    /// a matched row still counts as updated.
+    pub fn assignments(&self, incoming: impl Fn(&str) -> String, existing: impl Fn(&str) -> String) -> String {
+        let non_key: Vec<&str> =
+            self.columns.iter().map(|c| c.name.as_str()).filter(|c| !self.key.iter().any(|k| k == c)).collect();
+        let targets: Vec<&str> = if non_key.is_empty() { self.key.iter().map(String::as_str).collect() } else { non_key };
+        targets
+            .iter()
+            .map(|c| match self.strategy {
+                Strategy::Merge if !self.key.iter().any(|k| k == c) => {
+                    format!("{} = COALESCE({}, {})", quote(c), incoming(c), existing(c))
+                }
+                _ => format!("{} = {}", quote(c), incoming(c)),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// `id=5, lang=en` for a row (or `row N`), for error reports.

@@ -55,23 +55,13 @@ fn apply_sql(plan: &ImportPlan) -> String {
     let cols = cols.join(", ");
     let overriding = if plan.columns.iter().any(|c| c.identity_always) { " OVERRIDING SYSTEM VALUE" } else { "" };
     let insert = format!("INSERT INTO {table} AS tgt ({cols}){overriding} SELECT {cols} FROM {STAGE}");
-    let key: Vec<String> = plan.key.iter().map(|k| quote(k)).collect();
-    let key = key.join(", ");
-    let non_key: Vec<&str> =
-        plan.columns.iter().map(|c| c.name.as_str()).filter(|c| !plan.key.iter().any(|k| k == c)).collect();
+    let key = plan.key.iter().map(|k| quote(k)).collect::<Vec<_>>().join(", ");
     let body = match plan.strategy {
         Strategy::Append => format!("{insert} RETURNING true AS inserted"),
         Strategy::Skip => format!("{insert} ON CONFLICT ({key}) DO NOTHING RETURNING true AS inserted"),
         Strategy::Overwrite | Strategy::Merge => {
-            let sets: Vec<String> = if non_key.is_empty() {
-                // Only key columns: "replace every non-key column" replaces nothing, but the row was matched.
-                plan.key.iter().map(|k| format!("{0} = excluded.{0}", quote(k))).collect()
-            } else if plan.strategy == Strategy::Overwrite {
-                non_key.iter().map(|c| format!("{0} = excluded.{0}", quote(c))).collect()
-            } else {
-                non_key.iter().map(|c| format!("{0} = COALESCE(excluded.{0}, tgt.{0})", quote(c))).collect()
-            };
-            format!("{insert} ON CONFLICT ({key}) DO UPDATE SET {} RETURNING (xmax = 0) AS inserted", sets.join(", "))
+            let sets = plan.assignments(|c| format!("excluded.{}", quote(c)), |c| format!("tgt.{}", quote(c)));
+            format!("{insert} ON CONFLICT ({key}) DO UPDATE SET {sets} RETURNING (xmax = 0) AS inserted")
         }
     };
     format!(
