@@ -3,13 +3,20 @@
 use std::sync::Arc;
 
 use accounts::FailureLimiter;
-use engine::Db;
+use engine::sender::SessionRegistry;
+use engine::{Db, Tables};
 
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub db: Db,
+    /// The transferable tables of this instance (exclusions applied).
+    pub tables: Tables,
+    /// Send sessions, codes and connected receivers.
+    pub sender: Arc<SessionRegistry>,
     /// Failed logins per client address.
     pub login_limiter: Arc<FailureLimiter>,
+    /// Failed connection codes per client address.
+    pub code_limiter: Arc<FailureLimiter>,
 }
 
 /// The state of the instance serving this request.

@@ -42,6 +42,18 @@ pub struct ServeConfig {
     #[arg(long, env = "DBT_BASE_PATH", default_value = "", value_parser = parse_base_path)]
     pub base_path: String,
 
+    /// Tables never transferred, besides the app's own (comma-separated names).
+    #[arg(long, env = "DBT_EXCLUDE_TABLES", value_delimiter = ',')]
+    pub exclude_tables: Vec<String>,
+
+    /// Table-name prefixes never transferred (comma-separated).
+    #[arg(long, env = "DBT_EXCLUDE_PREFIXES", value_delimiter = ',')]
+    pub exclude_prefixes: Vec<String>,
+
+    /// Failed connection codes allowed per client address per window (`--login-window-secs`).
+    #[arg(long, env = "DBT_CODE_MAX_FAILURES", default_value_t = 10)]
+    pub code_max_failures: u32,
+
     /// Where the built site (`pkg/` with the WASM, CSS) lives.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
@@ -67,6 +79,9 @@ impl ServeConfig {
             login_max_failures: 5,
             login_window_secs: 300,
             base_path: String::new(),
+            exclude_tables: Vec::new(),
+            exclude_prefixes: Vec::new(),
+            code_max_failures: 10,
             site_root: "target/site".into(),
             admin_username: None,
             admin_password: None,

@@ -23,9 +23,10 @@ pub struct GuardConfig {
     pub base_path: String,
 }
 
-/// Paths an anonymous visitor may reach: the sign-in page and its server function, and static files.
+/// Paths an anonymous visitor may reach: the sign-in page and its server function, static files, and the
+/// sender's socket (which a connection code protects).
 pub fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/api/login" | "/favicon.ico") || path.starts_with("/pkg/")
+    matches!(path, "/login" | "/api/login" | "/favicon.ico" | crate::sender_socket::PATH) || path.starts_with("/pkg/")
 }
 
 /// Resolves the client address once per request: the peer, or — when the peer is a trusted proxy — the nearest
@@ -165,6 +166,7 @@ mod tests {
     #[test]
     fn public_list_is_short() {
         assert!(is_public("/login") && is_public("/api/login") && is_public("/pkg/db-transfer.wasm"));
+        assert!(is_public("/db-transfer/websocket"), "code-protected, not session-protected");
         for private in ["/", "/admin/db-transfer", "/api/logout", "/api/system-status", "/login/x", "/pkgx"] {
             assert!(!is_public(private), "{private}");
         }

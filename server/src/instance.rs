@@ -21,6 +21,8 @@ use crate::{ServeConfig, ServerError};
 pub struct Instance {
     pub addr: SocketAddr,
     pub db: Db,
+    /// The sender's sessions (what the Send page drives).
+    pub sender: Arc<engine::sender::SessionRegistry>,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
     cleaner: JoinHandle<()>,
@@ -47,13 +49,17 @@ impl Instance {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
+        let window = Duration::from_secs(config.login_window_secs);
+        let exclusions =
+            engine::Exclusions { names: config.exclude_tables.clone(), prefixes: config.exclude_prefixes.clone() };
         let state = AppState {
             db: db.clone(),
-            login_limiter: Arc::new(FailureLimiter::new(
-                config.login_max_failures,
-                Duration::from_secs(config.login_window_secs),
-            )),
+            tables: engine::Tables::new(db.clone(), exclusions),
+            sender: Arc::new(engine::sender::SessionRegistry::default()),
+            login_limiter: Arc::new(FailureLimiter::new(config.login_max_failures, window)),
+            code_limiter: Arc::new(FailureLimiter::new(config.code_max_failures, window)),
         };
+        let sender = state.sender.clone();
         let guard = GuardConfig {
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             public_origin: config.public_url.as_deref().map(origin_of),
@@ -72,7 +78,7 @@ impl Instance {
                 .await
         });
         tracing::info!(%addr, engine = db.engine().as_str(), "instance listening");
-        Ok(Instance { addr, db, shutdown: Some(shutdown), server, cleaner })
+        Ok(Instance { addr, db, sender, shutdown: Some(shutdown), server, cleaner })
     }
 
     pub fn url(&self) -> String {

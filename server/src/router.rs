@@ -28,6 +28,7 @@ pub fn build_router(
         .with_secure(secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
 
+    let sender_routes = crate::sender_socket::routes(state.clone());
     let context = {
         let base = base.clone();
         move || {
@@ -45,6 +46,7 @@ pub fn build_router(
             shell(options, base.clone())
         }))
         .with_state(options)
+        .merge(sender_routes)
         // Outermost last: client address first, then the session, then the guard that reads both.
         .layer(from_fn_with_state(guard_config.clone(), guard::require_admin))
         .layer(sessions)

@@ -1,0 +1,340 @@
+//! The sender's sessions, connection codes and connected receivers, in memory (the library API: create a session,
+//! issue codes, redeem one, resume, disconnect, end). A session belongs to an admin's open Send page; each code
+//! admits one receiver; a receiver that drops may come back with its resume token while the session lives.
+//! Ending a session or disconnecting a receiver signals its socket through a watch channel, which the socket
+//! task obeys at once.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::protocol::ReceiverInfo;
+
+/// The code alphabet: no 0/O, 1/I/L to misread.
+pub const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub const CODE_LENGTH: usize = 8;
+
+/// An 8-character connection code, upper-case once parsed (codes are accepted in any case).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ConnectionCode(String);
+
+impl ConnectionCode {
+    pub fn parse(raw: &str) -> Result<ConnectionCode, String> {
+        let code = raw.trim().to_ascii_uppercase();
+        if code.len() != CODE_LENGTH || !code.bytes().all(|b| CODE_ALPHABET.contains(&b)) {
+            return Err(format!("a connection code is {CODE_LENGTH} characters from {}", String::from_utf8_lossy(CODE_ALPHABET)));
+        }
+        Ok(ConnectionCode(code))
+    }
+
+    /// A fresh code from a CSPRNG (ThreadRng: ChaCha12 seeded and reseeded from the OS).
+    pub fn generate() -> ConnectionCode {
+        let mut rng = rand::rng();
+        ConnectionCode((0..CODE_LENGTH).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn token() -> String {
+    let bytes: [u8; 24] = rand::rng().random();
+    crate::value::hex(&bytes)
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Why a code or token did not open a connection; each is its own refusal for the receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No such code (or token) exists.
+    Unknown,
+    /// The code already admitted a receiver.
+    Used,
+    Expired,
+    /// The Send page that issued it was closed or ended its sessions.
+    SessionEnded,
+}
+
+impl Refusal {
+    pub fn message(self) -> &'static str {
+        match self {
+            Refusal::Unknown => "invalid connection code",
+            Refusal::Used => "this connection code was already used; ask the sender for a new one",
+            Refusal::Expired => "this connection code has expired; ask the sender for a new one",
+            Refusal::SessionEnded => "the sender closed this transfer session",
+        }
+    }
+}
+
+/// What stops a receiver's socket: a reason, sent when the admin disconnects it or the session ends.
+pub type StopSignal = watch::Receiver<Option<String>>;
+
+/// A receiver admitted by a code or a resume token.
+#[derive(Debug)]
+pub struct Admission {
+    pub session_id: String,
+    pub receiver_id: String,
+    pub resume_token: String,
+    pub stop: StopSignal,
+}
+
+/// A receiver as the Send page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiverView {
+    pub receiver_id: String,
+    pub info: Option<ReceiverInfo>,
+    pub client_ip: String,
+    pub user_agent: String,
+    pub connected_at: u64,
+    pub last_activity: u64,
+    pub connected: bool,
+    pub tables_served: u64,
+    pub rows_served: u64,
+}
+
+struct ReceiverState {
+    view: ReceiverView,
+    resume_token: String,
+    stop: watch::Sender<Option<String>>,
+}
+
+struct SessionState {
+    owner: String,
+    receivers: Vec<ReceiverState>,
+}
+
+struct CodeState {
+    session_id: String,
+    expires_at: u64,
+    used: bool,
+}
+
+#[derive(Default)]
+struct State {
+    sessions: HashMap<String, SessionState>,
+    codes: HashMap<String, CodeState>,
+}
+
+/// All sessions of one sender instance.
+#[derive(Default)]
+pub struct SessionRegistry {
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for SessionRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionRegistry")
+    }
+}
+
+impl SessionRegistry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn create_session(&self, owner: &str) -> String {
+        let id = token();
+        self.lock().sessions.insert(id.clone(), SessionState { owner: owner.to_owned(), receivers: Vec::new() });
+        id
+    }
+
+    pub fn session_owner(&self, session_id: &str) -> Option<String> {
+        self.lock().sessions.get(session_id).map(|s| s.owner.clone())
+    }
+
+    /// A new single-use code for the session, valid for `ttl`.
+    pub fn new_code(&self, session_id: &str, ttl: Duration) -> Option<ConnectionCode> {
+        let mut state = self.lock();
+        if !state.sessions.contains_key(session_id) {
+            return None;
+        }
+        let now = now_secs();
+        state.codes.retain(|_, c| c.expires_at > now || c.used);
+        let code = loop {
+            let c = ConnectionCode::generate();
+            if !state.codes.contains_key(c.as_str()) {
+                break c;
+            }
+        };
+        state.codes.insert(
+            code.as_str().to_owned(),
+            CodeState { session_id: session_id.to_owned(), expires_at: now + ttl.as_secs().max(1), used: false },
+        );
+        Some(code)
+    }
+
+    /// Admits a receiver with a code: the code is spent whatever happens next.
+    pub fn redeem(&self, code: &ConnectionCode, client_ip: &str, user_agent: &str) -> Result<Admission, Refusal> {
+        let mut state = self.lock();
+        let entry = state.codes.get_mut(code.as_str()).ok_or(Refusal::Unknown)?;
+        if entry.used {
+            return Err(Refusal::Used);
+        }
+        if entry.expires_at <= now_secs() {
+            return Err(Refusal::Expired);
+        }
+        let session_id = entry.session_id.clone();
+        entry.used = true;
+        let session = state.sessions.get_mut(&session_id).ok_or(Refusal::SessionEnded)?;
+        let (stop, stop_rx) = watch::channel(None);
+        let receiver_id = token()[..12].to_owned();
+        let resume_token = token();
+        let now = now_secs();
+        session.receivers.push(ReceiverState {
+            view: ReceiverView {
+                receiver_id: receiver_id.clone(),
+                info: None,
+                client_ip: client_ip.to_owned(),
+                user_agent: user_agent.chars().take(300).collect(),
+                connected_at: now,
+                last_activity: now,
+                connected: true,
+                tables_served: 0,
+                rows_served: 0,
+            },
+            resume_token: resume_token.clone(),
+            stop,
+        });
+        Ok(Admission { session_id, receiver_id, resume_token, stop: stop_rx })
+    }
+
+    /// Lets a dropped receiver back in with its resume token (not while it is still connected).
+    pub fn resume(&self, token: &str, client_ip: &str) -> Result<Admission, Refusal> {
+        let mut state = self.lock();
+        for (session_id, session) in state.sessions.iter_mut() {
+            if let Some(r) = session.receivers.iter_mut().find(|r| r.resume_token == token) {
+                if r.view.connected {
+                    return Err(Refusal::Used);
+                }
+                let (stop, stop_rx) = watch::channel(None);
+                r.stop = stop;
+                r.view.connected = true;
+                r.view.client_ip = client_ip.to_owned();
+                r.view.last_activity = now_secs();
+                return Ok(Admission {
+                    session_id: session_id.clone(),
+                    receiver_id: r.view.receiver_id.clone(),
+                    resume_token: token.to_owned(),
+                    stop: stop_rx,
+                });
+            }
+        }
+        Err(Refusal::Unknown)
+    }
+
+    fn with_receiver(&self, session_id: &str, receiver_id: &str, f: impl FnOnce(&mut ReceiverState)) {
+        if let Some(r) = self
+            .lock()
+            .sessions
+            .get_mut(session_id)
+            .and_then(|s| s.receivers.iter_mut().find(|r| r.view.receiver_id == receiver_id))
+        {
+            f(r);
+        }
+    }
+
+    pub fn set_info(&self, session_id: &str, receiver_id: &str, info: ReceiverInfo) {
+        self.with_receiver(session_id, receiver_id, |r| r.view.info = Some(info));
+    }
+
+    /// Counts what a receiver was served; `table_done` when a fetch reached the end of a table.
+    pub fn record(&self, session_id: &str, receiver_id: &str, rows: u64, table_done: bool) {
+        self.with_receiver(session_id, receiver_id, |r| {
+            r.view.rows_served += rows;
+            r.view.tables_served += u64::from(table_done);
+            r.view.last_activity = now_secs();
+        });
+    }
+
+    /// The socket is gone (dropped or stopped); the receiver may resume while the session lives.
+    pub fn detached(&self, session_id: &str, receiver_id: &str) {
+        self.with_receiver(session_id, receiver_id, |r| r.view.connected = false);
+    }
+
+    /// Closes one receiver's socket now; its resume token is revoked.
+    pub fn disconnect(&self, session_id: &str, receiver_id: &str) -> bool {
+        let mut state = self.lock();
+        let Some(session) = state.sessions.get_mut(session_id) else { return false };
+        let Some(pos) = session.receivers.iter().position(|r| r.view.receiver_id == receiver_id) else { return false };
+        let r = session.receivers.remove(pos);
+        let _ = r.stop.send(Some("the sender disconnected this receiver".into()));
+        true
+    }
+
+    /// Ends the session: every receiver socket closes, outstanding codes stop working.
+    pub fn end_session(&self, session_id: &str) {
+        let mut state = self.lock();
+        if let Some(session) = state.sessions.remove(session_id) {
+            for r in session.receivers {
+                let _ = r.stop.send(Some("the sender ended the transfer session".into()));
+            }
+        }
+        state.codes.retain(|_, c| c.session_id != session_id);
+    }
+
+    pub fn receivers(&self, session_id: &str) -> Vec<ReceiverView> {
+        self.lock().sessions.get(session_id).map(|s| s.receivers.iter().map(|r| r.view.clone()).collect()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_parse_case_insensitively_from_the_alphabet() {
+        let c = ConnectionCode::generate();
+        assert_eq!(c.as_str().len(), 8);
+        assert!(c.as_str().bytes().all(|b| CODE_ALPHABET.contains(&b)));
+        assert_eq!(ConnectionCode::parse(&c.as_str().to_ascii_lowercase()).unwrap(), c);
+        for bad in ["", "ABCDEFG", "ABCDEFGHJ", "ABCDEFG0", "ABCDEFGI", "ABCD EFG", "ÄBCDEFGH"] {
+            assert!(ConnectionCode::parse(bad).is_err(), "{bad}");
+        }
+        let many: std::collections::HashSet<_> = (0..1000).map(|_| ConnectionCode::generate()).collect();
+        assert_eq!(many.len(), 1000);
+    }
+
+    #[test]
+    fn a_code_admits_one_receiver_and_refusals_are_distinct() {
+        let reg = SessionRegistry::default();
+        let s = reg.create_session("admin");
+        let code = reg.new_code(&s, Duration::from_secs(60)).unwrap();
+        let first = reg.redeem(&code, "1.2.3.4", "ua").unwrap();
+        assert_eq!(reg.redeem(&code, "1.2.3.4", "ua").unwrap_err(), Refusal::Used);
+        assert_eq!(reg.redeem(&ConnectionCode::generate(), "x", "ua").unwrap_err(), Refusal::Unknown);
+        let second = reg.redeem(&reg.new_code(&s, Duration::from_secs(60)).unwrap(), "5.6.7.8", "ua").unwrap();
+        assert_eq!(reg.receivers(&s).len(), 2, "multi-receiver");
+
+        assert_eq!(reg.resume(&first.resume_token, "1.2.3.4").unwrap_err(), Refusal::Used, "still connected");
+        reg.detached(&s, &first.receiver_id);
+        let back = reg.resume(&first.resume_token, "1.2.3.4").unwrap();
+        assert_eq!(back.receiver_id, first.receiver_id);
+
+        assert!(reg.disconnect(&s, &second.receiver_id));
+        assert_eq!(second.stop.borrow().as_deref(), Some("the sender disconnected this receiver"));
+        assert_eq!(reg.resume(&second.resume_token, "x").unwrap_err(), Refusal::Unknown, "token revoked");
+
+        let pending = reg.new_code(&s, Duration::from_secs(60)).unwrap();
+        reg.end_session(&s);
+        assert!(back.stop.borrow().is_some(), "the resumed socket is told to stop");
+        assert_eq!(reg.redeem(&pending, "x", "ua").unwrap_err(), Refusal::Unknown, "outstanding codes invalidated");
+        assert!(reg.new_code(&s, Duration::from_secs(60)).is_none());
+    }
+
+    #[test]
+    fn expired_codes_are_refused_as_expired() {
+        let reg = SessionRegistry::default();
+        let s = reg.create_session("admin");
+        let code = reg.new_code(&s, Duration::from_secs(1)).unwrap();
+        reg.lock().codes.get_mut(code.as_str()).unwrap().expires_at = now_secs() - 1;
+        assert_eq!(reg.redeem(&code, "x", "ua").unwrap_err(), Refusal::Expired);
+    }
+}

@@ -1,0 +1,311 @@
+//! The sender's WebSocket endpoint, `/db-transfer/websocket` (protocol v1, `docs/protocol.md`). The credential
+//! (a connection code or a resume token) travels as a WebSocket subprotocol, so it never appears in a URL or an
+//! access log, and is checked before the upgrade: refusals are plain HTTP errors a browser can report. Sockets
+//! of other origins are welcome (the receiver's site); the code is the authentication.
+//!
+//! Per socket: a reader that validates every message and answers bad ones with an error while the socket keeps
+//! serving, a worker that runs requests in order (a page is sent only against a credit the receiver granted, so
+//! a slow receiver never makes the sender buffer), and a writer. A stop signal from the registry (Disconnect,
+//! End all, the Send page closed) closes the socket at once, mid-transfer included.
+
+use std::sync::Arc;
+
+use app::session::ClientIp;
+use app::state::AppState;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use engine::protocol::{
+    self, ClientMessage, ErrorCode, Operation, ServerMessage, INITIAL_CREDITS, MAX_CREDITS, MAX_TEXT_MESSAGE,
+    PROTOCOL_VERSION, SUBPROTOCOL,
+};
+use engine::sender::{Admission, ConnectionCode, Refusal};
+use engine::{EngineError, PageRequest, Position};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, Semaphore};
+
+pub const PATH: &str = "/db-transfer/websocket";
+/// Frames past this are refused by the WebSocket layer itself (close code 1009).
+const MAX_FRAME: usize = 1024 * 1024;
+/// Requests queued behind the one running.
+const MAX_QUEUED: usize = 64;
+/// Close code for "the sender stopped this receiver" (4000–4999 are the application's).
+const CLOSE_STOPPED: u16 = 4001;
+
+pub fn routes(state: AppState) -> Router {
+    Router::new().route(PATH, get(upgrade)).with_state(state)
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.to_owned()).into_response()
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Ok(ws) = ws else { return refuse(StatusCode::BAD_REQUEST, "not a WebSocket upgrade request") };
+    match engine::settings::transfers_enabled(&state.db).await {
+        Ok(true) => {}
+        Ok(false) => return refuse(StatusCode::FORBIDDEN, "transfers are switched off on this site"),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the system toggle");
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error on the sender");
+        }
+    }
+    if let Err(wait) = state.code_limiter.check(ip) {
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("too many failed attempts; try again in {} s", wait.as_secs().max(1)),
+        );
+    }
+    let offered: Vec<String> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_owned())
+        .collect();
+    if !offered.iter().any(|p| p == SUBPROTOCOL) {
+        return refuse(StatusCode::BAD_REQUEST, "unsupported protocol: the receiver must ask for subprotocol dbt.v1");
+    }
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let admission = if let Some(code) = offered.iter().find_map(|p| p.strip_prefix(protocol::CODE_PROTOCOL_PREFIX)) {
+        ConnectionCode::parse(code)
+            .map_err(|_| Refusal::Unknown)
+            .and_then(|code| state.sender.redeem(&code, &ip.to_string(), &user_agent))
+    } else if let Some(token) = offered.iter().find_map(|p| p.strip_prefix(protocol::RESUME_PROTOCOL_PREFIX)) {
+        state.sender.resume(token, &ip.to_string())
+    } else {
+        return refuse(StatusCode::UNAUTHORIZED, "missing connection code");
+    };
+    let admission = match admission {
+        Ok(a) => a,
+        Err(refusal) => {
+            if refusal == Refusal::Unknown {
+                state.code_limiter.record_failure(ip);
+                tracing::warn!(%ip, "refused an unknown connection code");
+            }
+            let status = match refusal {
+                Refusal::Unknown => StatusCode::FORBIDDEN,
+                Refusal::Used => StatusCode::CONFLICT,
+                Refusal::Expired | Refusal::SessionEnded => StatusCode::GONE,
+            };
+            return refuse(status, refusal.message());
+        }
+    };
+    state.code_limiter.record_success(ip);
+    tracing::info!(%ip, receiver = %admission.receiver_id, "receiver admitted");
+    ws.protocols([SUBPROTOCOL]).max_message_size(MAX_FRAME).on_upgrade(move |socket| serve(socket, state, admission))
+}
+
+fn error(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> ServerMessage {
+    ServerMessage::Error { id, code, message: message.into() }
+}
+
+/// The error for a message that did not parse: `unknown_operation` for a well-formed request naming an
+/// operation this sender does not have, `bad_message` for everything else.
+fn unparsable(raw: &str, e: serde_json::Error) -> ServerMessage {
+    let value: Option<serde_json::Value> = serde_json::from_str(raw).ok();
+    let request = value.as_ref().filter(|v| v["type"] == "request");
+    let id = request.and_then(|v| v["id"].as_u64());
+    match request.and_then(|v| v["op"]["name"].as_str()) {
+        Some(name) if !protocol::OPERATIONS.contains(&name) => {
+            error(id, ErrorCode::UnknownOperation, format!("unknown operation {:?}", name.chars().take(40).collect::<String>()))
+        }
+        _ => error(id, ErrorCode::BadMessage, format!("not a protocol message: {e}")),
+    }
+}
+
+fn text(msg: &ServerMessage) -> Message {
+    Message::Text(serde_json::to_string(msg).expect("server messages serialize").into())
+}
+
+async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
+    let Admission { session_id, receiver_id, resume_token, mut stop } = admission;
+    let (mut sink, mut stream) = socket.split();
+    let (out, mut outgoing) = mpsc::channel::<Message>(16);
+    let writer = tokio::spawn(async move {
+        while let Some(message) = outgoing.recv().await {
+            let closing = matches!(message, Message::Close(_));
+            if sink.send(message).await.is_err() || closing {
+                break;
+            }
+        }
+    });
+    let credits = Arc::new(Semaphore::new(INITIAL_CREDITS as usize));
+    let (queue, requests) = mpsc::channel::<(u64, Operation)>(MAX_QUEUED);
+    let worker = tokio::spawn(work(state.clone(), session_id.clone(), receiver_id.clone(), requests, credits.clone(), out.clone()));
+    let mut hello_done = false;
+
+    let stopped_by_sender = loop {
+        tokio::select! {
+            _ = stop.changed() => {
+                let reason = stop.borrow().clone().unwrap_or_else(|| "stopped".into());
+                let _ = out.send(Message::Close(Some(CloseFrame { code: CLOSE_STOPPED, reason: reason.into() }))).await;
+                break true;
+            }
+            incoming = stream.next() => {
+                let Some(Ok(message)) = incoming else { break false };
+                let reply = match message {
+                    Message::Text(t) if t.len() > MAX_TEXT_MESSAGE => Some(error(
+                        None,
+                        ErrorCode::MessageTooLarge,
+                        format!("messages are limited to {MAX_TEXT_MESSAGE} bytes"),
+                    )),
+                    Message::Text(t) => match serde_json::from_str::<ClientMessage>(t.as_str()) {
+                        Err(e) => Some(unparsable(t.as_str(), e)),
+                        Ok(ClientMessage::Hello { versions, receiver }) => {
+                            if hello_done {
+                                Some(error(None, ErrorCode::HelloFirst, "hello was already sent"))
+                            } else if !versions.contains(&PROTOCOL_VERSION) {
+                                Some(error(None, ErrorCode::UnsupportedVersion, format!("this sender speaks protocol version {PROTOCOL_VERSION}")))
+                            } else if let Err(e) = receiver.validate() {
+                                Some(error(None, ErrorCode::BadRequest, e))
+                            } else {
+                                state.sender.set_info(&session_id, &receiver_id, receiver);
+                                hello_done = true;
+                                Some(ServerMessage::Welcome {
+                                    version: PROTOCOL_VERSION,
+                                    receiver_id: receiver_id.clone(),
+                                    resume_token: resume_token.clone(),
+                                    credits: INITIAL_CREDITS,
+                                    max_credits: MAX_CREDITS,
+                                    max_message_bytes: MAX_TEXT_MESSAGE,
+                                })
+                            }
+                        }
+                        Ok(_) if !hello_done => Some(error(None, ErrorCode::HelloFirst, "send hello first")),
+                        Ok(ClientMessage::Credit { n }) => {
+                            let held = credits.available_permits() as u64;
+                            if n == 0 || held + u64::from(n) > u64::from(MAX_CREDITS) {
+                                Some(error(None, ErrorCode::TooManyCredits, format!("at most {MAX_CREDITS} pages may be granted at once")))
+                            } else {
+                                credits.add_permits(n as usize);
+                                None
+                            }
+                        }
+                        Ok(ClientMessage::Request { id, op }) => match queue.try_send((id, op)) {
+                            Ok(()) => None,
+                            Err(_) => Some(error(Some(id), ErrorCode::TooManyRequests, format!("at most {MAX_QUEUED} requests may wait"))),
+                        },
+                    },
+                    Message::Binary(_) => Some(error(None, ErrorCode::BadMessage, "receivers send text messages only")),
+                    Message::Close(_) => break false,
+                    Message::Ping(_) | Message::Pong(_) => None,
+                };
+                if let Some(reply) = reply {
+                    if out.send(text(&reply)).await.is_err() {
+                        break false;
+                    }
+                }
+            }
+        }
+    };
+    worker.abort();
+    drop(out);
+    let _ = writer.await;
+    if !stopped_by_sender {
+        state.sender.detached(&session_id, &receiver_id);
+    }
+    tracing::info!(receiver = %receiver_id, stopped_by_sender, "receiver socket closed");
+}
+
+/// Runs one receiver's requests in order.
+async fn work(
+    state: AppState,
+    session_id: String,
+    receiver_id: String,
+    mut requests: mpsc::Receiver<(u64, Operation)>,
+    credits: Arc<Semaphore>,
+    out: mpsc::Sender<Message>,
+) {
+    while let Some((id, op)) = requests.recv().await {
+        let messages = match run(&state, &session_id, &receiver_id, id, op, &credits).await {
+            Ok(messages) => messages,
+            Err(e) => vec![engine_error(id, e)],
+        };
+        for m in messages {
+            if out.send(m).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn engine_error(id: u64, e: EngineError) -> Message {
+    let (code, message) = match e {
+        EngineError::TableNotFound(_) => (ErrorCode::TableNotFound, e.to_string()),
+        EngineError::Db(db) => {
+            tracing::error!(error = %db, "serving a receiver");
+            (ErrorCode::Internal, "internal error on the sender".to_owned())
+        }
+        other => (ErrorCode::BadRequest, other.to_string()),
+    };
+    text(&error(Some(id), code, message))
+}
+
+async fn run(
+    state: &AppState,
+    session_id: &str,
+    receiver_id: &str,
+    id: u64,
+    op: Operation,
+    credits: &Semaphore,
+) -> Result<Vec<Message>, EngineError> {
+    let respond = |result: serde_json::Value| Ok(vec![text(&ServerMessage::Response { id, result })]);
+    match op {
+        Operation::Ping => respond(serde_json::json!("pong")),
+        Operation::Capabilities => respond(serde_json::json!({
+            "protocol": PROTOCOL_VERSION,
+            "engine": state.db.engine().as_str(),
+            "page_encoding": "dbt-page-v1+zstd",
+            "operations": protocol::OPERATIONS,
+            "max_page_rows": PageRequest::MAX_LIMIT,
+            "filters": ["all", "key_range", "keys"],
+        })),
+        Operation::ListTables => respond(json(&state.tables.list_tables().await?)),
+        Operation::Schema { table } => respond(json(&state.tables.get_schema(&table).await?)),
+        Operation::Count { table } => respond(serde_json::json!(state.tables.get_count(&table).await?)),
+        Operation::Checksum { table } => {
+            let (sha256, rows) = state.tables.checksum(&table).await?;
+            respond(serde_json::json!({ "sha256": sha256, "rows": rows }))
+        }
+        Operation::Fetch { table, limit, cursor, offset, filter } => {
+            let position = match (cursor, offset) {
+                (Some(_), Some(_)) => return Err(EngineError::BadRequest("give a cursor or an offset, not both".into())),
+                (Some(c), None) => Position::After(protocol::decode_cursor(&c).map_err(EngineError::BadRequest)?),
+                (None, Some(n)) => Position::Offset(n),
+                (None, None) => Position::Start,
+            };
+            let filter = filter.map(|f| f.to_filter()).transpose().map_err(EngineError::BadRequest)?.unwrap_or_default();
+            let request = PageRequest { limit: limit.unwrap_or(protocol::DEFAULT_PAGE_ROWS), position, filter };
+            let exported = state.tables.export_records(&table, &request).await?;
+            let compressed = exported.page.compress();
+            // The page leaves only against a credit: without one, this receiver's requests wait here.
+            credits.acquire().await.expect("the semaphore is never closed").forget();
+            state.sender.record(session_id, receiver_id, exported.page.rows.len() as u64, !exported.has_more);
+            let header = ServerMessage::Page {
+                id,
+                rows: exported.page.rows.len(),
+                has_more: exported.has_more,
+                next: exported.next.as_ref().map(protocol::encode_cursor),
+                bytes: compressed.len(),
+            };
+            let mut frame = Vec::with_capacity(8 + compressed.len());
+            frame.extend_from_slice(&id.to_le_bytes());
+            frame.extend_from_slice(&compressed);
+            Ok(vec![text(&header), Message::Binary(frame.into())])
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("engine results serialize")
+}
