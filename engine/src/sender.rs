@@ -109,6 +109,10 @@ struct ReceiverState {
 struct SessionState {
     owner: String,
     receivers: Vec<ReceiverState>,
+    /// Whether the Send page that owns the session is connected; counts its detachments, so a grace timer
+    /// can tell whether the page came back since it started.
+    page_attached: bool,
+    page_generation: u64,
 }
 
 struct CodeState {
@@ -142,8 +146,42 @@ impl SessionRegistry {
 
     pub fn create_session(&self, owner: &str) -> String {
         let id = token();
-        self.lock().sessions.insert(id.clone(), SessionState { owner: owner.to_owned(), receivers: Vec::new() });
+        self.lock().sessions.insert(
+            id.clone(),
+            SessionState { owner: owner.to_owned(), receivers: Vec::new(), page_attached: true, page_generation: 0 },
+        );
         id
+    }
+
+    /// The Send page came back (a reload) for a session it owns and that still lives.
+    pub fn page_attached(&self, session_id: &str, owner: &str) -> bool {
+        match self.lock().sessions.get_mut(session_id) {
+            Some(s) if s.owner == owner => {
+                s.page_attached = true;
+                s.page_generation += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The Send page's connection closed; returns the generation to pass to [`Self::end_if_still_detached`]
+    /// once the grace period is over.
+    pub fn page_detached(&self, session_id: &str) -> Option<u64> {
+        self.lock().sessions.get_mut(session_id).map(|s| {
+            s.page_attached = false;
+            s.page_generation += 1;
+            s.page_generation
+        })
+    }
+
+    /// Ends the session unless its page came back since `generation`.
+    pub fn end_if_still_detached(&self, session_id: &str, generation: u64) -> bool {
+        let stale = self.lock().sessions.get(session_id).is_some_and(|s| !s.page_attached && s.page_generation == generation);
+        if stale {
+            self.end_session(session_id);
+        }
+        stale
     }
 
     pub fn session_owner(&self, session_id: &str) -> Option<String> {
@@ -327,6 +365,20 @@ mod tests {
         assert!(back.stop.borrow().is_some(), "the resumed socket is told to stop");
         assert_eq!(reg.redeem(&pending, "x", "ua").unwrap_err(), Refusal::Unknown, "outstanding codes invalidated");
         assert!(reg.new_code(&s, Duration::from_secs(60)).is_none());
+    }
+
+    #[test]
+    fn a_session_ends_only_if_its_page_stays_away_past_the_grace() {
+        let reg = SessionRegistry::default();
+        let s = reg.create_session("admin");
+        let g = reg.page_detached(&s).unwrap();
+        assert!(!reg.page_attached(&s, "mallory"), "only the owner's page reattaches");
+        assert!(reg.page_attached(&s, "admin"), "a reload within the grace");
+        assert!(!reg.end_if_still_detached(&s, g));
+        assert!(reg.new_code(&s, Duration::from_secs(9)).is_some());
+        let g = reg.page_detached(&s).unwrap();
+        assert!(reg.end_if_still_detached(&s, g), "the page never came back");
+        assert!(reg.new_code(&s, Duration::from_secs(9)).is_none());
     }
 
     #[test]

@@ -54,6 +54,10 @@ pub struct ServeConfig {
     #[arg(long, env = "DBT_CODE_MAX_FAILURES", default_value_t = 10)]
     pub code_max_failures: u32,
 
+    /// Seconds a send session outlives its closed Send page (so a reload keeps the receivers connected).
+    #[arg(long, env = "DBT_SEND_GRACE_SECS", default_value_t = 10)]
+    pub send_grace_secs: u64,
+
     /// Where the built site (`pkg/` with the WASM, CSS) lives.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
@@ -82,6 +86,7 @@ impl ServeConfig {
             exclude_tables: Vec::new(),
             exclude_prefixes: Vec::new(),
             code_max_failures: 10,
+            send_grace_secs: 10,
             site_root: "target/site".into(),
             admin_username: None,
             admin_password: None,

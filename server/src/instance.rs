@@ -66,7 +66,13 @@ impl Instance {
             base_path: config.base_path.clone(),
         };
         let base = app::BasePath(config.base_path.clone());
-        let router = build_router(state, options, guard, base, config.cookies_secure());
+        let live = crate::send_live::LiveConfig {
+            state: state.clone(),
+            public_url: config.public_url.clone(),
+            base_path: config.base_path.clone(),
+            grace: Duration::from_secs(config.send_grace_secs),
+        };
+        let router = build_router(state, options, guard, base, live, config.cookies_secure());
 
         let cleaner = tokio::spawn(DbSessionStore::new(db.clone()).delete_expired_every(Duration::from_secs(600)));
         let (shutdown, shutdown_rx) = oneshot::channel::<()>();

@@ -7,6 +7,7 @@ pub mod error;
 pub mod guard;
 pub mod instance;
 pub mod router;
+pub mod send_live;
 pub mod sender_socket;
 
 pub use config::ServeConfig;

@@ -19,6 +19,7 @@ pub fn build_router(
     options: LeptosOptions,
     guard_config: GuardConfig,
     base: BasePath,
+    live: crate::send_live::LiveConfig,
     secure_cookies: bool,
 ) -> Router {
     let sessions = SessionManagerLayer::new(accounts::DbSessionStore::new(state.db.clone()))
@@ -47,6 +48,7 @@ pub fn build_router(
         }))
         .with_state(options)
         .merge(sender_routes)
+        .merge(crate::send_live::routes(live))
         // Outermost last: client address first, then the session, then the guard that reads both.
         .layer(from_fn_with_state(guard_config.clone(), guard::require_admin))
         .layer(sessions)
