@@ -7,6 +7,8 @@
 pub mod api;
 pub mod error;
 pub mod layout;
+#[cfg(feature = "hydrate")]
+pub mod live;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod session;

@@ -56,7 +56,7 @@ async fn every_page_and_server_function_refuses_an_anonymous_caller() {
         assert_eq!(response.text().await.unwrap(), "\"Unauthorized\"", "{path}");
     }
     // Paths no route knows are refused the same way, not answered with a 404 that maps the site.
-    for unknown in ["/", "/admin/secret", "/api/does-not-exist", "/_internal"] {
+    for unknown in ["/", "/admin/secret", "/api/does-not-exist", "/_internal", "/admin/db-transfer/send/live"] {
         let status = anonymous.get(app.at(unknown)).send().await.unwrap().status();
         assert!(matches!(status, StatusCode::SEE_OTHER | StatusCode::UNAUTHORIZED), "{unknown}: {status}");
     }

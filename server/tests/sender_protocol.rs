@@ -223,7 +223,11 @@ async fn codes_are_single_use_and_refusals_are_distinct_http_errors() {
     let app = seeded(EngineKind::Sqlite).await;
     let session = app.instance.sender.create_session("admin");
     let code = new_code(&app, &session);
-    let _first = open(&app, &format!("{SUBPROTOCOL}, code.{}", code.to_lowercase())).await.expect("case-insensitive");
+    // A browser page of another site (the receiver's) is welcome: the code is the authentication.
+    let mut request = format!("ws://{}/db-transfer/websocket", app.instance.addr).into_client_request().unwrap();
+    request.headers_mut().insert("sec-websocket-protocol", format!("{SUBPROTOCOL}, code.{}", code.to_lowercase()).parse().unwrap());
+    request.headers_mut().insert("origin", "https://receiver.example".parse().unwrap());
+    let _first = tokio_tungstenite::connect_async(request).await.expect("case-insensitive, cross-origin");
     let used = open(&app, &format!("{SUBPROTOCOL}, code.{code}")).await.unwrap_err();
     assert_eq!(used.0, 409, "{used:?}");
     assert!(used.1.contains("already used"));
