@@ -9,8 +9,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::DbError;
 
-/// Prefix of every table the app itself owns; such tables are never transferred.
-pub const APP_TABLE_PREFIX: &str = "dbt_";
+pub use crate::exclusions::APP_TABLE_PREFIX;
 
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! Errors of the engine's database layer.
 
 /// What can go wrong talking to the app's database.
+#[cfg(feature = "db")]
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// The `--database-url` is not one we can use; the message says why.
@@ -39,10 +40,12 @@ pub enum EngineError {
     /// A value the target column cannot hold.
     #[error("column {column:?}: {reason}")]
     Unrepresentable { column: String, reason: String },
+    #[cfg(feature = "db")]
     #[error(transparent)]
     Db(#[from] DbError),
 }
 
+#[cfg(feature = "db")]
 impl From<sqlx::Error> for EngineError {
     fn from(e: sqlx::Error) -> Self {
         EngineError::Db(DbError::Query(e))

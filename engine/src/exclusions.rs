@@ -1,7 +1,8 @@
 //! Which tables are never transferred: the app's own (`dbt_*`, `_sqlx_migrations`, SQLite internals) plus a
 //! configurable list of names and prefixes. Every operation checks, not only the listing.
 
-use crate::db::APP_TABLE_PREFIX;
+/// Prefix of every table the app itself owns; such tables are never transferred.
+pub const APP_TABLE_PREFIX: &str = "dbt_";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Exclusions {

@@ -7,35 +7,48 @@
 //!   one module per engine;
 //! - [`ident`], [`value`], [`page`], [`schema`], [`request`], [`plan`], [`exclusions`]: the types they share.
 //!
-//! The wire protocol and the programmatic client land here next (see `docs/architecture.md`).
+//! Without the default `db` feature only the shared vocabulary is built (values, pages, schemas, protocol),
+//! for the browser's WASM. The programmatic client lands here next (see `docs/architecture.md`).
 
+#[cfg(feature = "db")]
 pub mod create;
+#[cfg(feature = "db")]
 pub mod db;
 pub mod error;
 pub mod exclusions;
 pub mod ident;
+#[cfg(feature = "db")]
 pub mod keyset;
 pub mod page;
 pub mod pg_types;
+#[cfg(feature = "db")]
 pub mod plan;
+#[cfg(feature = "db")]
 pub mod postgres;
 pub mod protocol;
 pub mod request;
 pub mod schema;
+#[cfg(feature = "db")]
 pub mod sender;
+#[cfg(feature = "db")]
 pub mod settings;
+#[cfg(feature = "db")]
 pub mod sqlite;
+#[cfg(feature = "db")]
 pub mod tables;
 pub mod value;
 #[cfg(feature = "testing")]
 pub mod testing;
-
+#[cfg(feature = "db")]
 pub use db::{Db, EngineKind};
-pub use error::{DbError, EngineError};
+#[cfg(feature = "db")]
+pub use error::DbError;
+pub use error::EngineError;
 pub use exclusions::Exclusions;
 pub use ident::{ColumnName, TableName};
 pub use page::{Page, PageColumn};
 pub use request::{Cursor, ExportedPage, ImportResult, PageRequest, Position, RowError, RowFilter, Strategy};
 pub use schema::{TableInfo, TableSchema};
+#[cfg(feature = "db")]
 pub use tables::Tables;
 pub use value::{Value, ValueKind};

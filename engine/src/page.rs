@@ -8,6 +8,7 @@ use crate::error::EngineError;
 use crate::value::{Value, ValueKind};
 
 const MAGIC: &[u8; 4] = b"DBTP";
+#[cfg(feature = "db")]
 const COMPRESSED_MAGIC: &[u8; 4] = b"DBTZ";
 const VERSION: u8 = 1;
 /// The largest page a receiver will decompress (a page is a few MB at most in practice).
@@ -134,6 +135,7 @@ impl Page {
     }
 
     /// The encoding, zstd-compressed: what travels.
+    #[cfg(feature = "db")]
     pub fn compress(&self) -> Vec<u8> {
         let raw = self.encode();
         let mut out = Vec::with_capacity(raw.len() / 3 + 16);
@@ -145,6 +147,7 @@ impl Page {
     }
 
     /// Decompresses (size-capped) and decodes a travelling page.
+    #[cfg(feature = "db")]
     pub fn decompress(data: &[u8]) -> Result<Page, EngineError> {
         if data.len() < 12 || &data[..4] != COMPRESSED_MAGIC {
             return Err(bad("not a compressed page (bad magic)"));

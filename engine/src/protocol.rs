@@ -25,7 +25,7 @@ pub const MAX_FILTER_KEYS: usize = 10_000;
 pub const DEFAULT_PAGE_ROWS: u32 = 1000;
 
 /// Who is pulling: sent by the receiver at hello, shown on the sender's Send page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiverInfo {
     pub site_url: String,
@@ -52,6 +52,20 @@ impl ReceiverInfo {
         }
         Ok(())
     }
+}
+
+/// A receiver as the Send page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiverView {
+    pub receiver_id: String,
+    pub info: Option<ReceiverInfo>,
+    pub client_ip: String,
+    pub user_agent: String,
+    pub connected_at: u64,
+    pub last_activity: u64,
+    pub connected: bool,
+    pub tables_served: u64,
+    pub rows_served: u64,
 }
 
 /// Receiver → sender.

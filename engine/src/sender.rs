@@ -12,6 +12,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+pub use crate::protocol::ReceiverView;
 use crate::protocol::ReceiverInfo;
 
 /// The code alphabet: no 0/O, 1/I/L to misread.
@@ -84,20 +85,6 @@ pub struct Admission {
     pub receiver_id: String,
     pub resume_token: String,
     pub stop: StopSignal,
-}
-
-/// A receiver as the Send page lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReceiverView {
-    pub receiver_id: String,
-    pub info: Option<ReceiverInfo>,
-    pub client_ip: String,
-    pub user_agent: String,
-    pub connected_at: u64,
-    pub last_activity: u64,
-    pub connected: bool,
-    pub tables_served: u64,
-    pub rows_served: u64,
 }
 
 struct ReceiverState {

@@ -2,32 +2,9 @@
 //! from it the admin gets codes to share, watches receivers connect and pull, and disconnects them.
 
 use leptos::prelude::*;
-use serde::Deserialize;
+use engine::protocol::ReceiverView;
 
 use crate::layout::{AdminLayout, Section};
-
-/// Who a receiver said it is at hello.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct ReceiverIdentity {
-    pub site_url: String,
-    pub project: String,
-    pub user_name: String,
-    pub user_email: String,
-}
-
-/// A receiver as the server pushes it (the engine's `ReceiverView` in JSON; the WASM cannot link the engine).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct LiveReceiver {
-    pub receiver_id: String,
-    pub info: Option<ReceiverIdentity>,
-    pub client_ip: String,
-    pub user_agent: String,
-    pub connected_at: u64,
-    pub last_activity: u64,
-    pub connected: bool,
-    pub tables_served: u64,
-    pub rows_served: u64,
-}
 
 /// What the page shows, updated by the live connection.
 #[derive(Clone, Copy)]
@@ -36,7 +13,7 @@ pub struct SendSignals {
     pub connected: RwSignal<bool>,
     pub site_url: RwSignal<String>,
     pub code: RwSignal<Option<String>>,
-    pub receivers: RwSignal<Vec<LiveReceiver>>,
+    pub receivers: RwSignal<Vec<ReceiverView>>,
     pub notice: RwSignal<Option<String>>,
 }
 
@@ -74,7 +51,7 @@ pub fn SendPage() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         crate::live::copy_to_clipboard(&site_url.get_untracked());
     };
-    let row = move |r: LiveReceiver| {
+    let row = move |r: ReceiverView| {
         let id = r.receiver_id.clone();
         let info = r.info.clone().unwrap_or_default();
         view! {
