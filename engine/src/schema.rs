@@ -102,8 +102,8 @@ impl TableSchema {
         self.columns.iter().filter(|c| c.generated.is_none())
     }
 
-    /// The key an import matches rows on: the primary key, else the first unique constraint whose columns are all
-    /// NOT NULL-free of generated columns, else none (append only).
+    /// The key rows are matched and ordered on: the primary key, else the first unique constraint (by name), else
+    /// none (export walks the row id, import appends).
     pub fn conflict_key(&self) -> Option<(Vec<String>, KeySource)> {
         if !self.primary_key.is_empty() {
             return Some((self.primary_key.clone(), KeySource::PrimaryKey));

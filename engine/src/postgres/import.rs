@@ -69,10 +69,6 @@ fn apply_sql(plan: &ImportPlan) -> String {
     )
 }
 
-async fn copy_rows(conn: &mut PgConnection, plan: &ImportPlan, data: &[u8]) -> Result<(), sqlx::Error> {
-    copy_into(conn, plan, STAGE, data).await
-}
-
 async fn copy_into(conn: &mut PgConnection, plan: &ImportPlan, table: &str, data: &[u8]) -> Result<(), sqlx::Error> {
     let cols: Vec<String> = plan.columns.iter().map(|c| quote(&c.name)).collect();
     let mut copy = conn.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", cols.join(", "))).await?;
@@ -84,21 +80,24 @@ async fn copy_into(conn: &mut PgConnection, plan: &ImportPlan, table: &str, data
 pub async fn import(pool: &PgPool, plan: &ImportPlan, page: &Page) -> Result<ImportResult, EngineError> {
     let mut result = ImportResult { notes: plan.notes.clone(), ..Default::default() };
 
-    // Encode every row first: a row whose values cannot go into the target is reported and left out.
-    let mut encoded: Vec<(usize, Vec<u8>)> = Vec::with_capacity(page.rows.len());
+    // Encode every row once, into one COPY buffer: a row whose values cannot go into the target is reported and
+    // left out. `encoded` remembers where each row's line is, for the row-by-row path.
+    let mut all: Vec<u8> = Vec::with_capacity(page.rows.len() * plan.columns.len() * 8);
+    let mut encoded: Vec<(usize, std::ops::Range<usize>)> = Vec::with_capacity(page.rows.len());
     'rows: for (index, row) in page.rows.iter().enumerate() {
-        let mut line = Vec::with_capacity(64);
+        let start = all.len();
         for (n, c) in plan.columns.iter().enumerate() {
             if n > 0 {
-                line.push(b'\t');
+                all.push(b'\t');
             }
-            if let Err(reason) = copy_field(&mut line, &row[c.page_index], c.kind) {
+            if let Err(reason) = copy_field(&mut all, &row[c.page_index], c.kind) {
+                all.truncate(start);
                 result.errors.push(RowError { key: plan.describe_row(row, index), reason: format!("column {:?}: {reason}", c.name) });
                 continue 'rows;
             }
         }
-        line.push(b'\n');
-        encoded.push((index, line));
+        all.push(b'\n');
+        encoded.push((index, start..all.len()));
     }
 
     let mut conn = pool.acquire().await?;
@@ -108,7 +107,6 @@ pub async fn import(pool: &PgPool, plan: &ImportPlan, page: &Page) -> Result<Imp
     // the page, a concurrent writer, a bad value) makes the COPY fail, and the page goes the careful way below.
     if !encoded.is_empty() && nothing_can_conflict(&mut tx, plan, page).await? {
         sqlx::query("SAVEPOINT dbt_direct").execute(&mut *tx).await?;
-        let all: Vec<u8> = encoded.iter().flat_map(|(_, l)| l.iter().copied()).collect();
         if copy_into(&mut tx, plan, &quote(&plan.table), &all).await.is_ok() {
             result.created += encoded.len() as u64;
             advance_sequences(&mut tx, plan).await?;
@@ -130,9 +128,8 @@ pub async fn import(pool: &PgPool, plan: &ImportPlan, page: &Page) -> Result<Imp
 
     // Fast path: the whole page at once.
     sqlx::query("SAVEPOINT dbt_page").execute(&mut *tx).await?;
-    let all: Vec<u8> = encoded.iter().flat_map(|(_, l)| l.iter().copied()).collect();
     let fast = async {
-        copy_rows(&mut *tx, plan, &all).await?;
+        copy_into(&mut tx, plan, STAGE, &all).await?;
         sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(apply.clone())).fetch_one(&mut *tx).await
     }
     .await;
@@ -147,11 +144,11 @@ pub async fn import(pool: &PgPool, plan: &ImportPlan, page: &Page) -> Result<Imp
         Err(_) => {
             // Slow path: one row at a time, each under its own savepoint, to keep the good ones.
             sqlx::query("ROLLBACK TO SAVEPOINT dbt_page").execute(&mut *tx).await?;
-            for (index, line) in &encoded {
+            for (index, span) in &encoded {
                 sqlx::query("SAVEPOINT dbt_row").execute(&mut *tx).await?;
                 let one = async {
                     sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {STAGE}"))).execute(&mut *tx).await?;
-                    copy_rows(&mut *tx, plan, line).await?;
+                    copy_into(&mut tx, plan, STAGE, &all[span.clone()]).await?;
                     sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(apply.clone())).fetch_one(&mut *tx).await
                 }
                 .await;

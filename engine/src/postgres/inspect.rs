@@ -1,8 +1,6 @@
 //! Tables and schemas from PostgreSQL's catalogs. Names come back from the catalog and are only ever bound as
 //! parameters or quoted, never spliced.
 
-use std::collections::HashMap;
-
 use sqlx::{PgPool, Row};
 
 use crate::error::EngineError;
@@ -217,9 +215,4 @@ pub async fn get_schema(pool: &PgPool, table: &str, oid: i64) -> Result<TableSch
 pub async fn count(pool: &PgPool, table: &crate::TableName) -> Result<i64, EngineError> {
     let sql = format!("SELECT count(*) FROM {}", table.quoted());
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await?)
-}
-
-/// Column name → position, for validating requests.
-pub fn positions(schema: &TableSchema) -> HashMap<&str, usize> {
-    schema.columns.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect()
 }
