@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
 
+pub mod receive;
+
 /// What the overview page shows about this instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceStatus {

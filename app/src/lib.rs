@@ -4,12 +4,16 @@
 //! database) and with `hydrate` into the browser's WASM. Anything that touches the database or the session lives
 //! behind `#[cfg(feature = "ssr")]`.
 
+// Leptos views are nested types; the Receive page's tree is deeper than the default limit allows.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod error;
 pub mod layout;
 #[cfg(feature = "hydrate")]
 pub mod live;
 pub mod pages;
+pub mod receiver;
 #[cfg(feature = "ssr")]
 pub mod session;
 #[cfg(feature = "ssr")]

@@ -17,6 +17,16 @@ pub struct AppState {
     pub login_limiter: Arc<FailureLimiter>,
     /// Failed connection codes per client address.
     pub code_limiter: Arc<FailureLimiter>,
+    /// How this site introduces itself to senders when it receives.
+    pub site: SiteInfo,
+}
+
+/// This site's name and address, as a receiver shows them to the sender.
+#[derive(Clone, Debug, Default)]
+pub struct SiteInfo {
+    /// The public URL when configured; otherwise the browser's own address is used.
+    pub public_url: Option<String>,
+    pub project: String,
 }
 
 /// The state of the instance serving this request.

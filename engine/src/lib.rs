@@ -20,6 +20,7 @@ pub mod ident;
 #[cfg(feature = "db")]
 pub mod keyset;
 pub mod page;
+pub mod order;
 pub mod pg_types;
 #[cfg(feature = "db")]
 pub mod plan;

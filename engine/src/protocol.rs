@@ -23,6 +23,11 @@ pub const INITIAL_CREDITS: u32 = 4;
 /// Keys in one key-list filter.
 pub const MAX_FILTER_KEYS: usize = 10_000;
 pub const DEFAULT_PAGE_ROWS: u32 = 1000;
+/// Close code 4000 + HTTP status: a refused connection, told to a browser (which cannot read the handshake's
+/// status) in a close frame after the upgrade, e.g. 4409 for a used code.
+pub const CLOSE_REFUSED_BASE: u16 = 4000;
+/// Close code: the sender stopped this receiver (Disconnect, End all, the Send page closed).
+pub const CLOSE_STOPPED: u16 = 4001;
 
 /// Who is pulling: sent by the receiver at hello, shown on the sender's Send page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,11 +105,28 @@ pub enum Operation {
         offset: Option<u64>,
         #[serde(default)]
         filter: Option<WireFilter>,
+        /// `binary` (default): a `page` message and a binary frame, against a credit. `json`: a plain `response`
+        /// whose result is the page's JSON view with `has_more` and `next` — for previews, at most
+        /// [`MAX_JSON_PAGE_ROWS`] rows, no credit used.
+        #[serde(default)]
+        format: PageFormat,
     },
     /// A content hash of the whole table, for "same or different".
     Checksum { table: String },
     Ping,
 }
+
+/// How a fetched page travels.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageFormat {
+    #[default]
+    Binary,
+    Json,
+}
+
+/// Rows in one `json` page: previews are for eyes, bulk goes binary.
+pub const MAX_JSON_PAGE_ROWS: u32 = 1000;
 
 /// Filters as JSON: values are JSON scalars (numbers, strings, booleans, null).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -21,6 +21,10 @@ pub struct ServeConfig {
     #[arg(long, env = "DBT_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// This site's name, shown to a sender's admin when this site pulls from it.
+    #[arg(long, env = "DBT_PROJECT", default_value = "DB Transfer")]
+    pub project: String,
+
     /// Mark session cookies Secure even without an https public URL (behind a TLS-terminating proxy).
     #[arg(long, env = "DBT_SECURE_COOKIES")]
     pub secure_cookies: bool,
@@ -78,6 +82,7 @@ impl ServeConfig {
             database_url: database_url.into(),
             addr,
             public_url: None,
+            project: "DB Transfer".into(),
             secure_cookies: false,
             trusted_proxies: Vec::new(),
             login_max_failures: 5,

@@ -56,7 +56,13 @@ fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
 }
 
-/// Refuses cross-site calls to server functions and anonymous access to anything not public.
+/// The largest request body an anonymous client may send (a sign-in form is a few hundred bytes).
+pub const PUBLIC_BODY_LIMIT: usize = 16 * 1024;
+/// The largest request body of a signed-in admin: a relayed page plus its envelope.
+pub const ADMIN_BODY_LIMIT: usize = app::api::receive::MAX_RELAYED_PAGE_BYTES + 64 * 1024;
+
+/// Refuses cross-site calls to server functions and anonymous access to anything not public, and caps request
+/// bodies: small for anonymous clients, a page's worth for admins (the router disables axum's blanket 2 MB).
 pub async fn require_admin(State(config): State<GuardConfig>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let is_api = path.starts_with("/api/");
@@ -69,11 +75,13 @@ pub async fn require_admin(State(config): State<GuardConfig>, req: Request, next
         );
     }
 
+    let signed_in = match req.extensions().get::<Session>() {
+        Some(session) => matches!(session.get::<SessionAdmin>(ADMIN_KEY).await, Ok(Some(_))),
+        None => false,
+    };
+    let limit = if signed_in { ADMIN_BODY_LIMIT } else { PUBLIC_BODY_LIMIT };
+    let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
     if !is_public(&path) {
-        let signed_in = match req.extensions().get::<Session>() {
-            Some(session) => matches!(session.get::<SessionAdmin>(ADMIN_KEY).await, Ok(Some(_))),
-            None => false,
-        };
         if !signed_in {
             let response = if is_api {
                 (StatusCode::UNAUTHORIZED, json_error(&ApiError::Unauthorized)).into_response()

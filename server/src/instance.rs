@@ -58,6 +58,7 @@ impl Instance {
             sender: Arc::new(engine::sender::SessionRegistry::default()),
             login_limiter: Arc::new(FailureLimiter::new(config.login_max_failures, window)),
             code_limiter: Arc::new(FailureLimiter::new(config.code_max_failures, window)),
+            site: app::state::SiteInfo { public_url: config.public_url.clone(), project: config.project.clone() },
         };
         let sender = state.sender.clone();
         let guard = GuardConfig {

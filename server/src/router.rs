@@ -49,6 +49,8 @@ pub fn build_router(
         .with_state(options)
         .merge(sender_routes)
         .merge(crate::send_live::routes(live))
+        // The guard caps bodies per caller (anonymous: small; admin: one relayed page); axum's 2 MB is off.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         // Outermost last: client address first, then the session, then the guard that reads both.
         .layer(from_fn_with_state(guard_config.clone(), guard::require_admin))
         .layer(sessions)

@@ -21,7 +21,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use engine::protocol::{
     self, ClientMessage, ErrorCode, Operation, ServerMessage, INITIAL_CREDITS, MAX_CREDITS, MAX_TEXT_MESSAGE,
-    PROTOCOL_VERSION, SUBPROTOCOL,
+    PROTOCOL_VERSION, SUBPROTOCOL, CLOSE_REFUSED_BASE, CLOSE_STOPPED, MAX_JSON_PAGE_ROWS, PageFormat,
 };
 use engine::sender::{Admission, ConnectionCode, Refusal};
 use engine::{EngineError, PageRequest, Position};
@@ -33,8 +33,6 @@ pub const PATH: &str = "/db-transfer/websocket";
 const MAX_FRAME: usize = 1024 * 1024;
 /// Requests queued behind the one running.
 const MAX_QUEUED: usize = 64;
-/// Close code for "the sender stopped this receiver" (4000–4999 are the application's).
-const CLOSE_STOPPED: u16 = 4001;
 
 pub fn routes(state: AppState) -> Router {
     Router::new().route(PATH, get(upgrade)).with_state(state)
@@ -51,20 +49,6 @@ async fn upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let Ok(ws) = ws else { return refuse(StatusCode::BAD_REQUEST, "not a WebSocket upgrade request") };
-    match engine::settings::transfers_enabled(&state.db).await {
-        Ok(true) => {}
-        Ok(false) => return refuse(StatusCode::FORBIDDEN, "transfers are switched off on this site"),
-        Err(e) => {
-            tracing::error!(error = %e, "reading the system toggle");
-            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error on the sender");
-        }
-    }
-    if let Err(wait) = state.code_limiter.check(ip) {
-        return refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("too many failed attempts; try again in {} s", wait.as_secs().max(1)),
-        );
-    }
     let offered: Vec<String> = headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
@@ -75,6 +59,42 @@ async fn upgrade(
     if !offered.iter().any(|p| p == SUBPROTOCOL) {
         return refuse(StatusCode::BAD_REQUEST, "unsupported protocol: the receiver must ask for subprotocol dbt.v1");
     }
+    // A browser cannot read the status of a refused handshake (it only sees "failed", close 1006), so a browser
+    // (it always sends Origin) is admitted and told why at once in a close frame: code 4000 + the HTTP status.
+    let browser = headers.contains_key(header::ORIGIN);
+    match admit(&state, ip, &headers, &offered).await {
+        Ok(admission) => {
+            ws.protocols([SUBPROTOCOL]).max_message_size(MAX_FRAME).on_upgrade(move |socket| serve(socket, state, admission))
+        }
+        Err((status, message)) if browser => ws.protocols([SUBPROTOCOL]).on_upgrade(move |mut socket| async move {
+            let frame = CloseFrame { code: CLOSE_REFUSED_BASE + status.as_u16(), reason: message.into() };
+            let _ = socket.send(Message::Close(Some(frame))).await;
+        }),
+        Err((status, message)) => refuse(status, &message),
+    }
+}
+
+/// Checks the toggle, the rate limit and the credential; the error is the HTTP status and what the receiver sees.
+async fn admit(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    headers: &HeaderMap,
+    offered: &[String],
+) -> Result<Admission, (StatusCode, String)> {
+    match engine::settings::transfers_enabled(&state.db).await {
+        Ok(true) => {}
+        Ok(false) => return Err((StatusCode::FORBIDDEN, "transfers are switched off on this site".into())),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the system toggle");
+            return Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error on the sender".into()));
+        }
+    }
+    if let Err(wait) = state.code_limiter.check(ip) {
+        return Err((
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many failed attempts; try again in {} s", wait.as_secs().max(1)),
+        ));
+    }
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let admission = if let Some(code) = offered.iter().find_map(|p| p.strip_prefix(protocol::CODE_PROTOCOL_PREFIX)) {
         ConnectionCode::parse(code)
@@ -83,10 +103,14 @@ async fn upgrade(
     } else if let Some(token) = offered.iter().find_map(|p| p.strip_prefix(protocol::RESUME_PROTOCOL_PREFIX)) {
         state.sender.resume(token, &ip.to_string())
     } else {
-        return refuse(StatusCode::UNAUTHORIZED, "missing connection code");
+        return Err((StatusCode::UNAUTHORIZED, "missing connection code".into()));
     };
-    let admission = match admission {
-        Ok(a) => a,
+    match admission {
+        Ok(a) => {
+            state.code_limiter.record_success(ip);
+            tracing::info!(%ip, receiver = %a.receiver_id, "receiver admitted");
+            Ok(a)
+        }
         Err(refusal) => {
             if refusal == Refusal::Unknown {
                 state.code_limiter.record_failure(ip);
@@ -97,12 +121,9 @@ async fn upgrade(
                 Refusal::Used => StatusCode::CONFLICT,
                 Refusal::Expired | Refusal::SessionEnded => StatusCode::GONE,
             };
-            return refuse(status, refusal.message());
+            Err((status, refusal.message().to_owned()))
         }
-    };
-    state.code_limiter.record_success(ip);
-    tracing::info!(%ip, receiver = %admission.receiver_id, "receiver admitted");
-    ws.protocols([SUBPROTOCOL]).max_message_size(MAX_FRAME).on_upgrade(move |socket| serve(socket, state, admission))
+    }
 }
 
 fn error(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> ServerMessage {
@@ -277,7 +298,7 @@ async fn run(
             let (sha256, rows) = state.tables.checksum(&table).await?;
             respond(serde_json::json!({ "sha256": sha256, "rows": rows }))
         }
-        Operation::Fetch { table, limit, cursor, offset, filter } => {
+        Operation::Fetch { table, limit, cursor, offset, filter, format } => {
             let position = match (cursor, offset) {
                 (Some(_), Some(_)) => return Err(EngineError::BadRequest("give a cursor or an offset, not both".into())),
                 (Some(c), None) => Position::After(protocol::decode_cursor(&c).map_err(EngineError::BadRequest)?),
@@ -285,8 +306,19 @@ async fn run(
                 (None, None) => Position::Start,
             };
             let filter = filter.map(|f| f.to_filter()).transpose().map_err(EngineError::BadRequest)?.unwrap_or_default();
-            let request = PageRequest { limit: limit.unwrap_or(protocol::DEFAULT_PAGE_ROWS), position, filter };
+            let limit = limit.unwrap_or(protocol::DEFAULT_PAGE_ROWS);
+            if format == PageFormat::Json && limit > MAX_JSON_PAGE_ROWS {
+                return Err(EngineError::BadRequest(format!("json pages hold at most {MAX_JSON_PAGE_ROWS} rows")));
+            }
+            let request = PageRequest { limit, position, filter };
             let exported = state.tables.export_records(&table, &request).await?;
+            let next = exported.next.as_ref().map(protocol::encode_cursor);
+            if format == PageFormat::Json {
+                let mut result = exported.page.to_json();
+                result["has_more"] = exported.has_more.into();
+                result["next"] = next.into();
+                return respond(result);
+            }
             let compressed = exported.page.compress();
             // The page leaves only against a credit: without one, this receiver's requests wait here.
             credits.acquire().await.expect("the semaphore is never closed").forget();
@@ -295,7 +327,7 @@ async fn run(
                 id,
                 rows: exported.page.rows.len(),
                 has_more: exported.has_more,
-                next: exported.next.as_ref().map(protocol::encode_cursor),
+                next,
                 bytes: compressed.len(),
             };
             let mut frame = Vec::with_capacity(8 + compressed.len());

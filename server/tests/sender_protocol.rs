@@ -323,3 +323,61 @@ async fn credits_bound_what_is_in_flight_and_disconnect_and_end_all_close_live_s
     assert_eq!(open(&app, &format!("{SUBPROTOCOL}, resume.{token}")).await.unwrap_err().0, 403);
     app.stop().await;
 }
+
+/// Opens the socket as a browser does (with an Origin): refusals arrive as close codes after the upgrade.
+async fn open_as_browser(app: &TestApp, protocols: &str) -> Ws {
+    let mut request = format!("ws://{}/db-transfer/websocket", app.instance.addr).into_client_request().unwrap();
+    request.headers_mut().insert("sec-websocket-protocol", protocols.parse().unwrap());
+    request.headers_mut().insert("origin", "http://receiver.example".parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.expect("a browser is always upgraded").0
+}
+
+#[tokio::test]
+async fn browsers_learn_why_they_were_refused_from_the_close_code() {
+    let app = seeded(EngineKind::Sqlite).await;
+    let session = app.instance.sender.create_session("admin");
+    let code = new_code(&app, &session);
+    let _first = open_as_browser(&app, &format!("{SUBPROTOCOL}, code.{code}")).await;
+    let mut used = open_as_browser(&app, &format!("{SUBPROTOCOL}, code.{code}")).await;
+    let (close, reason) = closed_with(&mut used).await;
+    assert_eq!(close, 4409);
+    assert!(reason.contains("already used"), "{reason}");
+    let mut wrong = open_as_browser(&app, &format!("{SUBPROTOCOL}, code.ABCDEFGH")).await;
+    assert_eq!(closed_with(&mut wrong).await, (4403, "invalid connection code".into()));
+    app.instance.sender.end_session(&session);
+    let ended_code = new_code(&app, &app.instance.sender.create_session("admin"));
+    engine::settings::set_transfers_enabled(&app.instance.db, false).await.unwrap();
+    let mut off = open_as_browser(&app, &format!("{SUBPROTOCOL}, code.{ended_code}")).await;
+    assert_eq!(closed_with(&mut off).await, (4403, "transfers are switched off on this site".into()));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn json_pages_serve_previews_without_credits() {
+    for kind in ENGINES {
+        let app = seeded(kind).await;
+        let session = app.instance.sender.create_session("admin");
+        let (mut ws, _) = joined(&app, &session).await;
+        // More requests than credits: json pages do not use them.
+        let mut ids = Vec::new();
+        let mut cursor = J::Null;
+        for id in 1..=10 {
+            let reply = request(&mut ws, id, json!({"name": "fetch", "table": "items", "limit": 4, "cursor": cursor, "format": "json"})).await;
+            let result = &reply["result"];
+            assert_eq!(result["columns"][0]["name"], "id", "{kind:?}");
+            ids.extend(result["rows"].as_array().unwrap().iter().map(|r| r[0].as_i64().unwrap()));
+            if result["has_more"] == false {
+                break;
+            }
+            cursor = result["next"].clone();
+        }
+        assert_eq!(ids, (1..=25).collect::<Vec<_>>(), "{kind:?}");
+        let keys = request(&mut ws, 20, json!({"name": "fetch", "table": "items", "format": "json",
+            "filter": {"kind": "keys", "keys": [[7], [9]]}})).await;
+        assert_eq!(keys["result"]["rows"].as_array().unwrap().iter().map(|r| r[0].as_i64().unwrap()).collect::<Vec<_>>(), [7, 9]);
+        let big = request(&mut ws, 21, json!({"name": "fetch", "table": "items", "limit": 1001, "format": "json"})).await;
+        assert_eq!(big["code"], "bad_request");
+        assert!(big["message"].as_str().unwrap().contains("at most 1000"), "{big}");
+        app.stop().await;
+    }
+}

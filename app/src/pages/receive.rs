@@ -1,16 +1,84 @@
-//! The Receive page. Connecting to a sender and the transfer UI arrive with the receiver issue (#5); until then
-//! the page says so rather than pretending.
+//! The Receive page: connect to a sender (the browser opens the socket itself), then the Bulk Transfer tab
+//! (compare, pick, transfer), the Table Details tab (schemas side by side, preview, create, one filtered table),
+//! and the live progress of the running transfer under both.
+
+mod bulk;
+mod details;
+mod progress;
 
 use leptos::prelude::*;
 
 use crate::layout::{AdminLayout, Section};
+use crate::receiver::control;
+use crate::receiver::model::{LinkState, ReceiveState, Tab};
+
+pub(crate) fn strategy_name(s: engine::Strategy) -> &'static str {
+    match s {
+        engine::Strategy::Skip => "skip",
+        engine::Strategy::Overwrite => "overwrite",
+        engine::Strategy::Merge => "merge",
+        engine::Strategy::Append => "append",
+    }
+}
+
+/// The `<option>`s of a strategy select.
+pub(crate) fn strategy_options() -> impl IntoView {
+    [
+        ("skip", "Skip existing rows"),
+        ("overwrite", "Overwrite existing rows"),
+        ("merge", "Merge (keep local where sender is NULL)"),
+        ("append", "Append (new keys here)"),
+    ]
+    .map(|(value, label)| view! { <option value=value>{label}</option> })
+}
 
 #[component]
 pub fn ReceivePage() -> impl IntoView {
+    let state = ReceiveState::new();
+    let url = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    let connected = move || matches!(state.link.get(), LinkState::Connected { .. });
+    let connecting = move || state.link.get() == LinkState::Connecting;
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        control::connect(state, url.get_untracked(), code.get_untracked());
+    };
+    let status = move || match state.link.get() {
+        LinkState::Idle => "Not connected.".to_owned(),
+        LinkState::Connecting => "Connecting…".to_owned(),
+        LinkState::Connected { site, engine } => format!("Connected to {site} ({engine})."),
+    };
+    let tab_button = move |tab: Tab, id: &'static str, label: &'static str| {
+        view! {
+            <button id=id type="button" class="tab" aria-selected=move || (state.tab.get() == tab).to_string()
+                on:click=move |_| state.tab.set(tab)>{label}</button>
+        }
+    };
+
     view! {
         <AdminLayout section=Section::Receive>
             <h1>"Receive"</h1>
-            <p>"Pulling tables from another site is not available in this version yet."</p>
+            <form class="connect" on:submit=submit>
+                <label>"Sender's site URL" <input id="sender-url" type="text" placeholder="https://other-site.example"
+                    autocomplete="url" bind:value=url disabled=move || connected() || connecting() /></label>
+                <label>"Connection code" <input id="connection-code" type="text" placeholder="8 characters" maxlength="16"
+                    autocomplete="off" bind:value=code disabled=move || connected() || connecting() /></label>
+                <button id="connect" type="submit" disabled=move || connected() || connecting()>"Connect"</button>
+                <button id="disconnect" type="button" class="secondary" disabled=move || !connected()
+                    on:click=move |_| control::disconnect(state)>"Disconnect"</button>
+            </form>
+            <p id="connection-status" class=move || if connected() { "live on" } else { "live off" }>{status}</p>
+            {move || state.connect_error.get().map(|e| view! { <p id="connect-error" class="error" role="alert">{e}</p> })}
+            <Show when=connected>
+                <nav class="tabs">
+                    {tab_button(Tab::Bulk, "tab-bulk", "Bulk Transfer")}
+                    {tab_button(Tab::Details, "tab-details", "Table Details")}
+                </nav>
+                <Show when=move || state.tab.get() == Tab::Bulk fallback=move || view! { <details::DetailsTab state /> }>
+                    <bulk::BulkTab state />
+                </Show>
+            </Show>
+            <progress::ProgressPanel state />
         </AdminLayout>
     }
 }

@@ -1,0 +1,136 @@
+//! Server functions of the Receive page: what the browser's receiver asks of its *own* server. The browser talks
+//! to the sender itself; these only look at and write to the local database. Everything arriving here came
+//! through the browser from another site, so names, schemas and pages are validated as hostile input: a bad one
+//! is refused whole with a message naming what was wrong.
+
+use engine::protocol::ReceiverInfo;
+use engine::{ImportResult, Strategy, TableInfo, TableSchema};
+use leptos::prelude::*;
+use leptos::server_fn::codec::{Json, Postcard};
+use serde::{Deserialize, Serialize};
+
+use crate::ApiError;
+
+/// The largest compressed page the import accepts (a page of 100 000 wide rows compresses far below this).
+pub const MAX_RELAYED_PAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Who this receiver is, for the sender's list: the signed-in admin and this site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivingSite {
+    pub admin: String,
+    pub project: String,
+    /// The configured public URL; `None` when the browser's own address should be used.
+    pub public_url: Option<String>,
+    /// "PostgreSQL" or "SQLite".
+    pub engine: String,
+}
+
+impl ReceivingSite {
+    pub fn info(&self, site_url: String) -> ReceiverInfo {
+        ReceiverInfo {
+            site_url: self.public_url.clone().unwrap_or(site_url),
+            project: self.project.clone(),
+            user_name: self.admin.clone(),
+            user_email: String::new(),
+        }
+    }
+}
+
+/// A local table's content hash ([`engine::Tables::checksum`]) and row count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableChecksum {
+    pub sha256: String,
+    pub rows: u64,
+}
+
+#[server(endpoint = "receive/identity")]
+pub async fn receiver_identity() -> Result<ReceivingSite, ApiError> {
+    let admin = crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    Ok(ReceivingSite {
+        admin: admin.username,
+        project: state.site.project.clone(),
+        public_url: state.site.public_url.clone(),
+        engine: state.db.engine().as_str().to_owned(),
+    })
+}
+
+/// This site's transferable tables with exact row counts (the comparison needs exact ones).
+#[server(endpoint = "receive/local-tables")]
+pub async fn local_tables() -> Result<Vec<TableInfo>, ApiError> {
+    crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    state.tables.list_tables_exact().await.map_err(|e| engine_error("listing local tables", e))
+}
+
+/// The local table's checksum, or `None` when it does not exist here.
+#[server(endpoint = "receive/local-checksum")]
+pub async fn local_checksum(table: String) -> Result<Option<TableChecksum>, ApiError> {
+    crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    match state.tables.checksum(&table).await {
+        Ok((sha256, rows)) => Ok(Some(TableChecksum { sha256, rows })),
+        Err(engine::EngineError::TableNotFound(_)) => Ok(None),
+        Err(e) => Err(engine_error("computing a local checksum", e)),
+    }
+}
+
+/// The local table's schema, or `None` when it does not exist here.
+#[server(endpoint = "receive/local-schema")]
+pub async fn local_schema(table: String) -> Result<Option<TableSchema>, ApiError> {
+    crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    match state.tables.get_schema(&table).await {
+        Ok(schema) => Ok(Some(schema)),
+        Err(engine::EngineError::TableNotFound(_)) => Ok(None),
+        Err(e) => Err(engine_error("reading a local schema", e)),
+    }
+}
+
+/// Creates a missing table from the sender's schema (keys and unique constraints now; foreign keys and indexes
+/// after the data, with [`finish_table`]). Answers with what could not be recreated.
+#[server(endpoint = "receive/create-table", input = Json)]
+pub async fn create_local_table(schema: TableSchema) -> Result<Vec<String>, ApiError> {
+    let admin = crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    let created = state.tables.create_table(&schema).await.map_err(|e| engine_error("creating a table", e))?;
+    tracing::info!(admin = %admin.username, table = %schema.name, "created a table from a sender's schema");
+    Ok(created.notes)
+}
+
+/// Adds a created table's foreign keys and indexes once its rows are in.
+#[server(endpoint = "receive/finish-table", input = Json)]
+pub async fn finish_table(schema: TableSchema) -> Result<Vec<String>, ApiError> {
+    crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    let done = state
+        .tables
+        .create_constraints_after_data(&schema)
+        .await
+        .map_err(|e| engine_error("adding constraints after data", e))?;
+    Ok(done.notes)
+}
+
+/// Imports one page relayed by the browser, exactly as the sender compressed it: decoded here (size-capped,
+/// hostile-safe), written in one transaction with the strategy. A malformed page is refused whole.
+#[server(endpoint = "receive/import-page", input = Postcard, output = Json)]
+pub async fn import_page(table: String, strategy: Strategy, page: Vec<u8>) -> Result<ImportResult, ApiError> {
+    crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    if page.len() > MAX_RELAYED_PAGE_BYTES {
+        return Err(super::respond(ApiError::BadRequest(format!("a page may hold at most {MAX_RELAYED_PAGE_BYTES} bytes"))));
+    }
+    let decoded = engine::Page::decompress(&page)
+        .map_err(|e| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}"))))?;
+    state.tables.import_records(&table, &decoded, strategy).await.map_err(|e| engine_error("importing a page", e))
+}
+
+/// What the admin sees for an engine failure: the engine's own words for bad input (400), "internal" for the
+/// database (500, the cause in the log).
+#[cfg(feature = "ssr")]
+fn engine_error(context: &str, e: engine::EngineError) -> ApiError {
+    super::respond(match e {
+        engine::EngineError::Db(cause) => ApiError::internal(context, cause),
+        other => ApiError::BadRequest(other.to_string()),
+    })
+}

@@ -1,0 +1,91 @@
+//! From what an admin types as "the sender's URL" to the sender's WebSocket address. People type hosts without a
+//! scheme, with a trailing slash, with the path prefix of a reverse proxy, or paste the Send page's own URL; all
+//! of those reach the same socket. Plain functions, so they are tested without a browser.
+
+use crate::paths;
+
+/// The sender's WebSocket URL for `input`, typed on a page served over `page_scheme` ("http" or "https").
+/// Without a scheme, the page's own is used. Refuses what a browser would refuse, with the reason.
+pub fn sender_socket_url(input: &str, page_scheme: &str) -> Result<String, String> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err("Enter the sender's site URL.".into());
+    }
+    if input.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("The sender's URL cannot contain spaces.".into());
+    }
+    let (scheme, rest) = match input.split_once("://") {
+        Some((s, rest)) => (s.to_ascii_lowercase(), rest),
+        None => (page_scheme.to_owned(), input),
+    };
+    let secure = match scheme.as_str() {
+        "https" | "wss" => true,
+        "http" | "ws" => false,
+        other => return Err(format!("The sender's URL must start with http:// or https://, not {other}://.")),
+    };
+    // Query and fragment mean nothing to the socket.
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if host.is_empty() {
+        return Err("The sender's URL has no host name.".into());
+    }
+    if host.contains('@') {
+        return Err("The sender's URL must not contain a user name or password.".into());
+    }
+    if page_scheme == "https" && !secure {
+        return Err(format!(
+            "This page is served over https, so the browser refuses an unencrypted connection to {host}: use the sender's https:// address."
+        ));
+    }
+    let mut path = path.trim_end_matches('/').to_owned();
+    for known in ["/db-transfer/websocket", paths::SEND, paths::RECEIVE, paths::INDEX, paths::LOGIN] {
+        if let Some(prefix) = path.strip_suffix(known) {
+            path = prefix.to_owned();
+            break;
+        }
+    }
+    let ws = if secure { "wss" } else { "ws" };
+    Ok(format!("{ws}://{host}{path}/db-transfer/websocket"))
+}
+
+/// How the sender's site is named to the admin: its address without the socket path.
+pub fn display_site(socket_url: &str) -> String {
+    let site = socket_url.strip_suffix("/db-transfer/websocket").unwrap_or(socket_url);
+    site.replacen("wss://", "https://", 1).replacen("ws://", "http://", 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_usual_spelling_reaches_the_socket() {
+        let cases = [
+            ("127.0.0.1:3000", "http", "ws://127.0.0.1:3000/db-transfer/websocket"),
+            ("127.0.0.1:3000/", "http", "ws://127.0.0.1:3000/db-transfer/websocket"),
+            (" http://a.example ", "http", "ws://a.example/db-transfer/websocket"),
+            ("HTTPS://a.example/", "http", "wss://a.example/db-transfer/websocket"),
+            ("a.example", "https", "wss://a.example/db-transfer/websocket"),
+            ("https://a.example/tools/dbt/", "https", "wss://a.example/tools/dbt/db-transfer/websocket"),
+            ("https://a.example/dbt/admin/db-transfer/send?x=1#top", "https", "wss://a.example/dbt/db-transfer/websocket"),
+            ("wss://a.example/db-transfer/websocket", "https", "wss://a.example/db-transfer/websocket"),
+        ];
+        for (input, page, expected) in cases {
+            assert_eq!(sender_socket_url(input, page).as_deref(), Ok(expected), "{input}");
+        }
+        assert_eq!(display_site("wss://a.example/dbt/db-transfer/websocket"), "https://a.example/dbt");
+    }
+
+    #[test]
+    fn what_a_browser_would_refuse_is_refused_with_the_reason() {
+        assert!(sender_socket_url("", "http").unwrap_err().contains("Enter"));
+        assert!(sender_socket_url("http://a.example", "https").unwrap_err().contains("https"));
+        assert!(sender_socket_url("ftp://a.example", "http").unwrap_err().contains("ftp"));
+        assert!(sender_socket_url("http://user:pw@a.example", "http").unwrap_err().contains("password"));
+        assert!(sender_socket_url("a b.example", "http").unwrap_err().contains("spaces"));
+        assert!(sender_socket_url("http:///x", "http").unwrap_err().contains("host"));
+    }
+}

@@ -1,0 +1,589 @@
+//! What the Receive page's buttons do. The work runs in the browser only: the connection to the sender is the
+//! page's own WebSocket ([`super::link`]), and the local database is reached through this site's server functions
+//! ([`crate::api::receive`]). During server rendering these functions are never called (they answer events),
+//! so their bodies exist in the WASM build alone.
+
+use super::model::ReceiveState;
+
+pub fn connect(state: ReceiveState, url: String, code: String) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(imp::connect(state, url, code));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (state, url, code);
+}
+
+pub fn disconnect(state: ReceiveState) {
+    #[cfg(feature = "hydrate")]
+    imp::disconnect(state);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = state;
+}
+
+/// Transfers the picked tables of the Bulk tab.
+pub fn start_bulk(state: ReceiveState) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(imp::start_bulk(state));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = state;
+}
+
+/// Transfers the Details tab's table with its filter.
+pub fn start_one(state: ReceiveState) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(imp::start_one(state));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = state;
+}
+
+pub fn load_details(state: ReceiveState, table: String) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(imp::load_details(state, table));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (state, table);
+}
+
+/// Shows a preview page: `0` the first (with the current filter), `1` the next, `-1` the previous.
+pub fn preview(state: ReceiveState, step: i32) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(imp::preview(state, step));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (state, step);
+}
+
+pub fn create_table(state: ReceiveState) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(imp::create_table(state));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = state;
+}
+
+#[cfg(feature = "hydrate")]
+mod imp {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
+    use engine::protocol::{Operation, PageFormat, WireFilter};
+    use engine::{ImportResult, Strategy, TableInfo, TableSchema};
+    use futures::channel::mpsc;
+    use futures::{SinkExt, StreamExt};
+    use leptos::prelude::*;
+
+    use crate::api::receive as local;
+    use crate::receiver::address::{display_site, sender_socket_url};
+    use crate::receiver::link::{LinkError, RemotePage, SenderLink};
+    use crate::receiver::model::*;
+
+    thread_local! {
+        static LINK: RefCell<Option<Rc<SenderLink>>> = const { RefCell::new(None) };
+    }
+
+    fn link() -> Option<Rc<SenderLink>> {
+        LINK.with(|l| l.borrow().clone())
+    }
+
+    fn now() -> f64 {
+        js_sys::Date::now()
+    }
+
+    pub async fn connect(state: ReceiveState, url: String, code: String) {
+        state.connect_error.set(None);
+        let location = web_sys::window().expect("a window").location();
+        let page_scheme = location.protocol().unwrap_or_default().trim_end_matches(':').to_owned();
+        let socket_url = match sender_socket_url(&url, &page_scheme) {
+            Ok(u) => u,
+            Err(e) => return state.connect_error.set(Some(e)),
+        };
+        let code = code.trim().to_ascii_uppercase();
+        if code.len() != 8 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return state.connect_error.set(Some("A connection code is 8 letters and digits, as shown on the sender's Send page.".into()));
+        }
+        state.link.set(LinkState::Connecting);
+        let identity = match local::receiver_identity().await {
+            Ok(i) => i,
+            Err(e) => {
+                state.link.set(LinkState::Idle);
+                return state.connect_error.set(Some(format!("This site could not say who you are: {e}")));
+            }
+        };
+        let own_site = format!("{}{}", location.origin().unwrap_or_default(), crate::use_base_path().0);
+        let opened = SenderLink::open(&socket_url, &code, identity.info(own_site)).await;
+        let link = match opened {
+            Ok(l) => Rc::new(l),
+            Err(e) => {
+                state.link.set(LinkState::Idle);
+                return state.connect_error.set(Some(e.to_string()));
+            }
+        };
+        let capabilities: serde_json::Value = link.call(Operation::Capabilities).await.unwrap_or_default();
+        let engine = capabilities["engine"].as_str().unwrap_or("unknown").to_owned();
+        LINK.with(|l| *l.borrow_mut() = Some(link.clone()));
+        state.link.set(LinkState::Connected { site: display_site(&socket_url), engine: engine.clone() });
+        watch_link(state, link.clone());
+        compare(state, &link, identity.engine == engine).await;
+    }
+
+    /// Tells the admin when the sender goes away while nothing is being transferred.
+    fn watch_link(state: ReceiveState, link: Rc<SenderLink>) {
+        leptos::task::spawn_local(async move {
+            loop {
+                gloo_timers_sleep(500).await;
+                if !LINK.with(|l| l.borrow().as_ref().is_some_and(|cur| Rc::ptr_eq(cur, &link))) {
+                    return;
+                }
+                if let Some(e) = link.closed() {
+                    LINK.with(|l| *l.borrow_mut() = None);
+                    state.link.set(LinkState::Idle);
+                    if !state.running.get_untracked() {
+                        state.connect_error.set(Some(e.to_string()));
+                    }
+                    return;
+                }
+            }
+        });
+    }
+
+    async fn gloo_timers_sleep(ms: i32) {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = web_sys::window().expect("a window").set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+
+    pub fn disconnect(state: ReceiveState) {
+        if let Some(l) = LINK.with(|l| l.borrow_mut().take()) {
+            l.close();
+        }
+        state.cancel_requested.set(true);
+        state.link.set(LinkState::Idle);
+        state.tables.set(Vec::new());
+        state.sender_schema.set(None);
+        state.preview.set(None);
+    }
+
+    /// Lists both sides and compares each table: missing here → new; counts differ → different; counts equal →
+    /// content checksums on both sides (same engine only: the encodings of PostgreSQL and SQLite values differ).
+    async fn compare(state: ReceiveState, link: &SenderLink, same_engine: bool) {
+        state.compare_note.set(None);
+        let remote: Vec<TableInfo> = match link.call(Operation::ListTables).await {
+            Ok(t) => t,
+            Err(e) => return state.compare_note.set(Some(e.to_string())),
+        };
+        let local_tables = match local::local_tables().await {
+            Ok(t) => t,
+            Err(e) => return state.compare_note.set(Some(format!("Local tables could not be listed: {e}"))),
+        };
+        let local_rows: HashMap<String, i64> = local_tables.into_iter().map(|t| (t.name, t.rows)).collect();
+        let default = state.default_strategy.get_untracked();
+        state.tables.set(
+            remote
+                .iter()
+                .map(|t| TableRow {
+                    name: t.name.clone(),
+                    sender_rows: t.rows,
+                    local_rows: local_rows.get(&t.name).copied(),
+                    status: Comparison::Checking,
+                    note: String::new(),
+                    picked: false,
+                    strategy: default,
+                })
+                .collect(),
+        );
+        if state.detail_table.get_untracked().is_empty() {
+            if let Some(first) = remote.first() {
+                state.detail_table.set(first.name.clone());
+                leptos::task::spawn_local(load_details(state, first.name.clone()));
+            }
+        }
+        for t in remote {
+            let (status, sender_rows, note) = compare_one(link, &t, local_rows.get(&t.name).copied(), same_engine).await;
+            state.tables.update(|rows| {
+                if let Some(r) = rows.iter_mut().find(|r| r.name == t.name) {
+                    r.status = status;
+                    r.sender_rows = sender_rows;
+                    r.note = note;
+                }
+            });
+        }
+    }
+
+    async fn compare_one(link: &SenderLink, t: &TableInfo, local_rows: Option<i64>, same_engine: bool) -> (Comparison, i64, String) {
+        let sender_rows = if t.rows_exact {
+            t.rows
+        } else {
+            match link.call::<i64>(Operation::Count { table: t.name.clone() }).await {
+                Ok(n) => n,
+                Err(e) => return (Comparison::Unknown, t.rows, e.to_string()),
+            }
+        };
+        let Some(local_rows) = local_rows else { return (Comparison::New, sender_rows, String::new()) };
+        if local_rows != sender_rows {
+            return (Comparison::Different, sender_rows, String::new());
+        }
+        if !same_engine {
+            return (Comparison::Same, sender_rows, "equal counts; content not compared across engines".into());
+        }
+        let remote: Result<serde_json::Value, _> = link.call(Operation::Checksum { table: t.name.clone() }).await;
+        let here = local::local_checksum(t.name.clone()).await;
+        match (remote, here) {
+            (Ok(r), Ok(Some(h))) if r["sha256"].as_str() == Some(h.sha256.as_str()) => (Comparison::Same, sender_rows, String::new()),
+            (Ok(_), Ok(_)) => (Comparison::Different, sender_rows, "equal counts, different content".into()),
+            (Err(e), _) => (Comparison::Unknown, sender_rows, e.to_string()),
+            (_, Err(e)) => (Comparison::Unknown, sender_rows, e.to_string()),
+        }
+    }
+
+    async fn refresh_local_counts(state: ReceiveState) {
+        if let Ok(tables) = local::local_tables().await {
+            let counts: HashMap<String, i64> = tables.into_iter().map(|t| (t.name, t.rows)).collect();
+            state.tables.update(|rows| {
+                for r in rows.iter_mut() {
+                    r.local_rows = counts.get(&r.name).copied();
+                    r.status = match r.local_rows {
+                        None => Comparison::New,
+                        Some(n) if n == r.sender_rows => r.status,
+                        Some(_) => Comparison::Different,
+                    };
+                }
+            });
+        }
+    }
+
+    pub async fn start_bulk(state: ReceiveState) {
+        let picked: Vec<(String, Strategy)> = state
+            .tables
+            .get_untracked()
+            .into_iter()
+            .filter(|r| r.picked)
+            .map(|r| (r.name, r.strategy))
+            .collect();
+        if picked.is_empty() {
+            return state.transfer_error.set(Some("Pick at least one table.".into()));
+        }
+        run(state, picked, WireFilter::All, state.create_missing.get_untracked()).await;
+    }
+
+    pub async fn start_one(state: ReceiveState) {
+        let table = state.detail_table.get_untracked();
+        if table.is_empty() {
+            return;
+        }
+        let filter = match state.wire_filter() {
+            Ok(f) => f,
+            Err(e) => return state.transfer_error.set(Some(e)),
+        };
+        // One table asked for by name: created here when missing.
+        run(state, vec![(table, state.detail_strategy.get_untracked())], filter, true).await;
+    }
+
+    /// A transfer: tables in foreign-key order, each paged from the sender and imported here page by page.
+    async fn run(state: ReceiveState, tables: Vec<(String, Strategy)>, filter: WireFilter, create_missing: bool) {
+        let Some(link) = link() else {
+            return state.transfer_error.set(Some("Connect to a sender first.".into()));
+        };
+        if state.running.get_untracked() {
+            return;
+        }
+        state.running.set(true);
+        state.cancel_requested.set(false);
+        state.transfer_error.set(None);
+        state.summary.set(None);
+        state.progress.set(Vec::new());
+        let started = now();
+        let ticker = {
+            let state = state;
+            async move {
+                while state.running.get_untracked() {
+                    state.now.set(now());
+                    gloo_timers_sleep(500).await;
+                }
+            }
+        };
+        leptos::task::spawn_local(ticker);
+
+        let mut notes = Vec::new();
+        let mut failed_rows = Vec::new();
+        let outcome = transfer_tables(state, &link, tables, filter, create_missing, &mut notes, &mut failed_rows).await;
+        let rows = state.progress.get_untracked().iter().map(|p| p.done).sum();
+        state.summary.set(Some(Summary { outcome, seconds: (now() - started) / 1000.0, rows, failed_rows, notes }));
+        state.now.set(now());
+        state.running.set(false);
+        refresh_local_counts(state).await;
+    }
+
+    async fn transfer_tables(
+        state: ReceiveState,
+        link: &SenderLink,
+        tables: Vec<(String, Strategy)>,
+        filter: WireFilter,
+        create_missing: bool,
+        notes: &mut Vec<String>,
+        failed_rows: &mut Vec<FailedRow>,
+    ) -> Outcome {
+        let fail = |message: String| {
+            state.transfer_error.set(Some(message));
+            Outcome::Failed
+        };
+        // Schemas first: for the order, and to create what is missing.
+        let mut schemas = Vec::new();
+        for (name, _) in &tables {
+            match link.call::<TableSchema>(Operation::Schema { table: name.clone() }).await {
+                Ok(s) => schemas.push(s),
+                Err(e) => return fail(e.to_string()),
+            }
+        }
+        let (order, cycle_note) = engine::order::foreign_key_order(&schemas);
+        notes.extend(cycle_note);
+        let strategies: HashMap<String, Strategy> = tables.into_iter().collect();
+        let known: HashMap<String, TableRow> = state.tables.get_untracked().into_iter().map(|r| (r.name.clone(), r)).collect();
+        let filtered = filter != WireFilter::All;
+        state.progress.set(
+            order
+                .iter()
+                .map(|name| {
+                    let total = known.get(name).filter(|_| !filtered).map(|r| r.sender_rows.max(0) as u64);
+                    TableProgress::waiting(name.clone(), strategies[name], total)
+                })
+                .collect(),
+        );
+        let local_tables = match local::local_tables().await {
+            Ok(t) => t.into_iter().map(|t| t.name).collect::<Vec<_>>(),
+            Err(e) => return fail(format!("Local tables could not be listed: {e}")),
+        };
+        let mut outcome = Outcome::Finished;
+        for name in &order {
+            let schema = schemas.iter().find(|s| &s.name == name).expect("a schema per table");
+            if outcome != Outcome::Finished || state.cancel_requested.get_untracked() {
+                if outcome == Outcome::Finished {
+                    outcome = Outcome::Cancelled;
+                }
+                set_state(state, name, TableState::Cancelled, "not started");
+                continue;
+            }
+            set_running(state, name);
+            let mut created = false;
+            if !local_tables.contains(name) {
+                if !create_missing {
+                    set_state(state, name, TableState::Failed, "missing here (create missing tables is off)");
+                    notes.push(format!("{name}: not transferred, the table does not exist here"));
+                    continue;
+                }
+                match local::create_local_table(schema.clone()).await {
+                    Ok(n) => {
+                        created = true;
+                        notes.extend(n.into_iter().map(|n| format!("{name}: {n}")));
+                    }
+                    Err(e) => {
+                        set_state(state, name, TableState::Failed, &e.to_string());
+                        notes.push(format!("{name}: could not be created: {e}"));
+                        continue;
+                    }
+                }
+            }
+            let result = transfer_table(state, link, name, strategies[name], &filter, failed_rows, notes).await;
+            match result {
+                Ok(true) => set_state(state, name, TableState::Done, ""),
+                Ok(false) => {
+                    set_state(state, name, TableState::Cancelled, "stopped after the page in flight");
+                    outcome = Outcome::Cancelled;
+                }
+                Err(message) => {
+                    set_state(state, name, TableState::Failed, &message);
+                    outcome = fail(message);
+                }
+            }
+            if created {
+                match local::finish_table(schema.clone()).await {
+                    Ok(n) => notes.extend(n.into_iter().map(|n| format!("{name}: {n}"))),
+                    Err(e) => notes.push(format!("{name}: foreign keys or indexes not added: {e}")),
+                }
+            }
+        }
+        outcome
+    }
+
+    fn set_running(state: ReceiveState, name: &str) {
+        state.progress.update(|all| {
+            if let Some(p) = all.iter_mut().find(|p| p.name == name) {
+                p.state = TableState::Running;
+                p.started = Some(now());
+            }
+        });
+    }
+
+    fn set_state(state: ReceiveState, name: &str, to: TableState, note: &str) {
+        state.progress.update(|all| {
+            if let Some(p) = all.iter_mut().find(|p| p.name == name) {
+                p.state = to;
+                p.ended = Some(now());
+                if !note.is_empty() {
+                    p.note = note.to_owned();
+                }
+            }
+        });
+    }
+
+    /// Pages of one table, fetched and imported at the same time: the next page comes from the sender while
+    /// this site imports the last. `Ok(false)` when cancelled (after the page in flight), `Err` with what the
+    /// admin reads when the sender or the import failed.
+    async fn transfer_table(
+        state: ReceiveState,
+        link: &SenderLink,
+        name: &str,
+        strategy: Strategy,
+        filter: &WireFilter,
+        failed_rows: &mut Vec<FailedRow>,
+        notes: &mut Vec<String>,
+    ) -> Result<bool, String> {
+        let limit = state.page_rows.get_untracked().clamp(1, engine::PageRequest::MAX_LIMIT);
+        // Two pages wait at most: memory stays flat whatever the table's size.
+        let (mut pages_tx, mut pages_rx) = mpsc::channel::<Result<RemotePage, LinkError>>(1);
+        let fetcher = async {
+            let mut cursor = None;
+            loop {
+                if state.cancel_requested.get_untracked() {
+                    break;
+                }
+                let op = Operation::Fetch {
+                    table: name.to_owned(),
+                    limit: Some(limit),
+                    cursor: cursor.take(),
+                    offset: None,
+                    filter: (filter != &WireFilter::All).then(|| filter.clone()),
+                    format: PageFormat::Binary,
+                };
+                let page = link.page(op).await;
+                let more = matches!(&page, Ok(p) if p.has_more);
+                if let Ok(p) = &page {
+                    cursor = p.next.clone();
+                }
+                if pages_tx.send(page).await.is_err() || !more {
+                    break;
+                }
+            }
+            pages_tx.close_channel();
+        };
+        let failed = &mut *failed_rows;
+        let importer = async move {
+            let mut seen_notes: Vec<String> = Vec::new();
+            let imported: Result<bool, String> = async {
+                while let Some(page) = pages_rx.next().await {
+                    let page = page.map_err(|e| e.to_string())?;
+                    let rows = page.rows as u64;
+                    let result: ImportResult = local::import_page(name.to_owned(), strategy, page.bytes)
+                        .await
+                        .map_err(|e| format!("Importing a page of {name} failed: {e}"))?;
+                    for n in &result.notes {
+                        if !seen_notes.contains(n) {
+                            seen_notes.push(n.clone());
+                        }
+                    }
+                    failed.extend(result.errors.iter().map(|e| FailedRow { table: name.to_owned(), key: e.key.clone(), reason: e.reason.clone() }));
+                    state.progress.update(|all| {
+                        if let Some(p) = all.iter_mut().find(|p| p.name == name) {
+                            p.done += rows;
+                            p.pages += 1;
+                            p.created += result.created;
+                            p.updated += result.updated;
+                            p.skipped += result.skipped;
+                            p.errors += result.errors.len() as u64;
+                        }
+                    });
+                    if state.cancel_requested.get_untracked() {
+                        return Ok(false);
+                    }
+                }
+                Ok(!state.cancel_requested.get_untracked())
+            }
+            .await;
+            // Whatever ended the import, the fetcher must not wait on a full channel.
+            pages_rx.close();
+            while pages_rx.next().await.is_some() {}
+            imported.map(|finished| (finished, seen_notes))
+        };
+        let (_, imported) = futures::join!(fetcher, importer);
+        let (finished, seen_notes) = imported?;
+        notes.extend(seen_notes.into_iter().map(|n| format!("{name}: {n}")));
+        Ok(finished)
+    }
+
+    pub async fn load_details(state: ReceiveState, table: String) {
+        state.detail_error.set(None);
+        state.create_result.set(None);
+        state.sender_schema.set(None);
+        state.local_schema.set(None);
+        state.preview.set(None);
+        state.preview_cursors.set(Vec::new());
+        let Some(link) = link() else { return };
+        match link.call::<TableSchema>(Operation::Schema { table: table.clone() }).await {
+            Ok(s) => state.sender_schema.set(Some(s)),
+            Err(e) => return state.detail_error.set(Some(e.to_string())),
+        }
+        match local::local_schema(table).await {
+            Ok(s) => state.local_schema.set(Some(s)),
+            Err(e) => state.detail_error.set(Some(format!("The local table could not be read: {e}"))),
+        }
+    }
+
+    pub async fn preview(state: ReceiveState, step: i32) {
+        let Some(link) = link() else { return };
+        let filter = match state.wire_filter() {
+            Ok(f) => f,
+            Err(e) => return state.detail_error.set(Some(e)),
+        };
+        state.detail_error.set(None);
+        // The start cursor of every page shown so far: Previous pops, Next pushes the last page's `next`.
+        let mut cursors = state.preview_cursors.get_untracked();
+        match step {
+            0 => cursors = vec![None],
+            1 => cursors.push(state.preview_next.get_untracked()),
+            _ => {
+                if cursors.len() > 1 {
+                    cursors.pop();
+                }
+            }
+        }
+        let start_after = cursors.last().cloned().flatten();
+        let op = Operation::Fetch {
+            table: state.detail_table.get_untracked(),
+            limit: Some(state.preview_rows.get_untracked().clamp(1, engine::protocol::MAX_JSON_PAGE_ROWS)),
+            cursor: start_after.clone(),
+            offset: None,
+            filter: Some(filter),
+            format: PageFormat::Json,
+        };
+        let page: serde_json::Value = match link.call(op).await {
+            Ok(p) => p,
+            Err(e) => return state.detail_error.set(Some(e.to_string())),
+        };
+        let columns = page["columns"].as_array().map(|c| c.iter().map(|c| c["name"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default();
+        let rows = page["rows"]
+            .as_array()
+            .map(|rows| rows.iter().map(|r| r.as_array().map(|r| r.iter().map(cell_text).collect()).unwrap_or_default()).collect())
+            .unwrap_or_default();
+        let has_more = page["has_more"] == true;
+        state.preview_next.set(page["next"].as_str().map(str::to_owned));
+        state.preview.set(Some(Preview { columns, rows, has_more, page: cursors.len().max(1) }));
+        state.preview_cursors.set(cursors);
+    }
+
+    pub async fn create_table(state: ReceiveState) {
+        let Some(schema) = state.sender_schema.get_untracked() else { return };
+        let name = schema.name.clone();
+        match local::create_local_table(schema.clone()).await {
+            Ok(notes) => {
+                // A new, empty table: its foreign keys and indexes can go on at once.
+                let more = local::finish_table(schema).await.unwrap_or_default();
+                let notes: Vec<String> = notes.into_iter().chain(more).collect();
+                let mut text = format!("Created {name} here.");
+                if !notes.is_empty() {
+                    text.push_str(&format!(" Notes: {}", notes.join("; ")));
+                }
+                load_details(state, name).await;
+                state.create_result.set(Some(text));
+                refresh_local_counts(state).await;
+            }
+            Err(e) => state.create_result.set(Some(format!("Could not create {name}: {e}"))),
+        }
+    }
+}

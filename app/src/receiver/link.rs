@@ -1,0 +1,228 @@
+//! The browser's connection to a remote sender (WASM only): a WebSocket straight from this page to the sender's
+//! `/db-transfer/websocket`, speaking protocol v1 (`docs/protocol.md`). Requests are matched to replies by id;
+//! pages arrive as a `page` header plus a binary frame and are handed on as the sender compressed them (the
+//! browser never decodes bulk rows). A credit goes back for every page received, so the sender keeps a steady
+//! window of pages in flight and the tab never buffers more than the transfer asks for.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use engine::protocol::{
+    ClientMessage, ErrorCode, Operation, ReceiverInfo, ServerMessage, CLOSE_REFUSED_BASE, CLOSE_STOPPED, PROTOCOL_VERSION,
+    SUBPROTOCOL,
+};
+use futures::channel::{mpsc, oneshot};
+use futures::{SinkExt, StreamExt};
+use gloo_net::websocket::futures::WebSocket;
+use gloo_net::websocket::{Message, WebSocketError};
+
+/// Why a request to the sender did not give a result; the text is what the admin reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkError {
+    /// The sender refused the connection (bad, used or expired code, transfers off, rate limited).
+    Refused(String),
+    /// Nothing answered at that address as a DB Transfer sender.
+    Unreachable(String),
+    /// The sender stopped this receiver (Disconnect, End all, its Send page closed).
+    Stopped(String),
+    /// The connection dropped for another reason.
+    Closed { code: u16, reason: String },
+    /// The sender answered the request with an error.
+    Remote { code: ErrorCode, message: String },
+    /// The sender sent something this receiver does not understand.
+    Protocol(String),
+}
+
+impl std::fmt::Display for LinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkError::Refused(why) => write!(f, "The sender refused the connection: {why}."),
+            LinkError::Unreachable(site) => write!(
+                f,
+                "Cannot reach a DB Transfer sender at {site}: check the URL (and its http/https), that the site is up and that transfers are switched on there."
+            ),
+            LinkError::Stopped(why) => write!(f, "The sender ended the session: {why}."),
+            LinkError::Closed { code, reason } if reason.is_empty() => write!(f, "The connection to the sender closed (code {code})."),
+            LinkError::Closed { code, reason } => write!(f, "The connection to the sender closed (code {code}): {reason}."),
+            LinkError::Remote { message, .. } => write!(f, "The sender answered: {message}"),
+            LinkError::Protocol(what) => write!(f, "The sender sent something unexpected: {what}"),
+        }
+    }
+}
+
+/// A page as it arrived: the header's facts and the compressed bytes, untouched.
+#[derive(Debug)]
+pub struct RemotePage {
+    pub rows: usize,
+    pub has_more: bool,
+    pub next: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+enum Reply {
+    Json(serde_json::Value),
+    Page(RemotePage),
+}
+
+type Waiter = oneshot::Sender<Result<Reply, LinkError>>;
+
+struct Shared {
+    pending: RefCell<HashMap<u64, Waiter>>,
+    /// Page headers whose binary frame has not arrived yet.
+    headers: RefCell<HashMap<u64, (usize, bool, Option<String>)>>,
+    closed: RefCell<Option<LinkError>>,
+}
+
+/// An open, welcomed connection to a sender.
+pub struct SenderLink {
+    out: mpsc::UnboundedSender<Option<String>>,
+    shared: Rc<Shared>,
+    next_id: Cell<u64>,
+}
+
+fn close_error(code: u16, reason: String, site: &str) -> LinkError {
+    match code {
+        CLOSE_STOPPED => LinkError::Stopped(reason),
+        c if (CLOSE_REFUSED_BASE + 400..CLOSE_REFUSED_BASE + 600).contains(&c) => LinkError::Refused(reason),
+        // 1006: the handshake failed or the connection broke without a close frame.
+        1006 => LinkError::Unreachable(site.to_owned()),
+        _ => LinkError::Closed { code, reason },
+    }
+}
+
+impl SenderLink {
+    /// Connects with a code, says hello, and waits for the welcome.
+    pub async fn open(socket_url: &str, code: &str, info: ReceiverInfo) -> Result<SenderLink, LinkError> {
+        let site = super::address::display_site(socket_url);
+        let credential = format!("{}{}", engine::protocol::CODE_PROTOCOL_PREFIX, code);
+        let ws = WebSocket::open_with_protocols(socket_url, &[SUBPROTOCOL, credential.as_str()])
+            .map_err(|e| LinkError::Refused(format!("the browser would not open {socket_url}: {e}")))?;
+        let (mut sink, mut stream) = ws.split();
+        let hello = ClientMessage::Hello { versions: vec![PROTOCOL_VERSION], receiver: info };
+        let hello = serde_json::to_string(&hello).expect("messages serialize");
+        // Sending waits for the socket to open; a refused or failed handshake surfaces on the stream below.
+        let _ = sink.send(Message::Text(hello)).await;
+        let welcome = loop {
+            match stream.next().await {
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerMessage>(&text) {
+                    Ok(ServerMessage::Welcome { .. }) => break Ok(()),
+                    Ok(ServerMessage::Error { message, .. }) => break Err(LinkError::Refused(message)),
+                    _ => break Err(LinkError::Protocol("no welcome after hello".into())),
+                },
+                Some(Ok(Message::Bytes(_))) => break Err(LinkError::Protocol("a binary frame before the welcome".into())),
+                Some(Err(WebSocketError::ConnectionClose(ev))) => break Err(close_error(ev.code, ev.reason, &site)),
+                Some(Err(_)) => continue,
+                None => break Err(LinkError::Unreachable(site.clone())),
+            }
+        };
+        welcome?;
+
+        let shared = Rc::new(Shared { pending: RefCell::default(), headers: RefCell::default(), closed: RefCell::default() });
+        let (out, mut outgoing) = mpsc::unbounded::<Option<String>>();
+        leptos::task::spawn_local(async move {
+            while let Some(next) = outgoing.next().await {
+                match next {
+                    Some(text) => {
+                        if sink.send(Message::Text(text)).await.is_err() {
+                            break;
+                        }
+                    }
+                    None => {
+                        let _ = sink.close().await;
+                        break;
+                    }
+                }
+            }
+        });
+        let reader_shared = shared.clone();
+        let credit_out = out.clone();
+        leptos::task::spawn_local(async move {
+            let s = reader_shared;
+            let ended = loop {
+                match stream.next().await {
+                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerMessage>(&text) {
+                        Ok(ServerMessage::Response { id, result }) => resolve(&s, id, Ok(Reply::Json(result))),
+                        Ok(ServerMessage::Error { id: Some(id), code, message }) => resolve(&s, id, Err(LinkError::Remote { code, message })),
+                        Ok(ServerMessage::Error { id: None, message, .. }) => {
+                            leptos::logging::warn!("sender error: {message}");
+                        }
+                        Ok(ServerMessage::Page { id, rows, has_more, next, .. }) => {
+                            s.headers.borrow_mut().insert(id, (rows, has_more, next));
+                        }
+                        Ok(ServerMessage::Welcome { .. }) | Err(_) => {
+                            break LinkError::Protocol("an unknown message".into());
+                        }
+                    },
+                    Some(Ok(Message::Bytes(frame))) => {
+                        let Some(id) = frame.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))) else {
+                            break LinkError::Protocol("a binary frame shorter than its id".into());
+                        };
+                        let Some((rows, has_more, next)) = s.headers.borrow_mut().remove(&id) else {
+                            break LinkError::Protocol(format!("a page for unknown request {id}"));
+                        };
+                        let _ = credit_out.unbounded_send(Some(r#"{"type":"credit","n":1}"#.to_owned()));
+                        let bytes = frame[8..].to_vec();
+                        resolve(&s, id, Ok(Reply::Page(RemotePage { rows, has_more, next, bytes })));
+                    }
+                    Some(Err(WebSocketError::ConnectionClose(ev))) => break close_error(ev.code, ev.reason, &site),
+                    Some(Err(_)) => continue,
+                    None => break LinkError::Closed { code: 1000, reason: String::new() },
+                }
+            };
+            *s.closed.borrow_mut() = Some(ended.clone());
+            for (_, waiter) in s.pending.borrow_mut().drain() {
+                let _ = waiter.send(Err(ended.clone()));
+            }
+        });
+        Ok(SenderLink { out, shared, next_id: Cell::new(1) })
+    }
+
+    /// Why the connection ended, once it has.
+    pub fn closed(&self) -> Option<LinkError> {
+        self.shared.closed.borrow().clone()
+    }
+
+    async fn request(&self, op: Operation) -> Result<Reply, LinkError> {
+        if let Some(e) = self.closed() {
+            return Err(e);
+        }
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        let (tx, rx) = oneshot::channel();
+        self.shared.pending.borrow_mut().insert(id, tx);
+        let text = serde_json::to_string(&ClientMessage::Request { id, op }).expect("messages serialize");
+        if self.out.unbounded_send(Some(text)).is_err() {
+            self.shared.pending.borrow_mut().remove(&id);
+            return Err(self.closed().unwrap_or(LinkError::Closed { code: 1000, reason: String::new() }));
+        }
+        rx.await.unwrap_or_else(|_| Err(self.closed().unwrap_or(LinkError::Closed { code: 1000, reason: String::new() })))
+    }
+
+    /// A request whose reply is JSON, decoded into `T`.
+    pub async fn call<T: serde::de::DeserializeOwned>(&self, op: Operation) -> Result<T, LinkError> {
+        match self.request(op).await? {
+            Reply::Json(v) => serde_json::from_value(v).map_err(|e| LinkError::Protocol(format!("a reply of the wrong shape: {e}"))),
+            Reply::Page(_) => Err(LinkError::Protocol("a page where a reply was expected".into())),
+        }
+    }
+
+    /// A binary page (a `fetch` without `format`).
+    pub async fn page(&self, op: Operation) -> Result<RemotePage, LinkError> {
+        match self.request(op).await? {
+            Reply::Page(p) => Ok(p),
+            Reply::Json(_) => Err(LinkError::Protocol("a reply where a page was expected".into())),
+        }
+    }
+
+    /// Closes the socket (normal closure); pending requests fail.
+    pub fn close(&self) {
+        let _ = self.out.unbounded_send(None);
+    }
+}
+
+fn resolve(s: &Shared, id: u64, reply: Result<Reply, LinkError>) {
+    if let Some(waiter) = s.pending.borrow_mut().remove(&id) {
+        let _ = waiter.send(reply);
+    }
+}

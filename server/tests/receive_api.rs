@@ -1,0 +1,155 @@
+//! The Receive page's server functions over real HTTP, as the browser calls them: a relayed page larger than
+//! axum's default body limit lands whole, hostile pages and names are refused with what was wrong, a table is
+//! created from a schema, and anonymous callers cannot send big bodies.
+
+mod support;
+
+use engine::testing::ENGINES;
+use engine::{EngineKind, Page, PageColumn, Value, ValueKind};
+use serde_json::{json, Value as J};
+use support::spawn_app;
+
+/// 40 rows of 100 KB that do not compress: a 4 MB relayed page.
+fn big_page() -> Page {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let rows = (1..=40)
+        .map(|id| {
+            let bytes: Vec<u8> = (0..100_000)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
+            vec![Value::Int(id), Value::Bytes(bytes)]
+        })
+        .collect();
+    let column = |name: &str, kind| PageColumn { name: name.into(), kind, source_type: String::new() };
+    Page { columns: vec![column("id", ValueKind::Int), column("data", ValueKind::Bytes)], rows }
+}
+
+/// The `import_page` server function's arguments, postcard-encoded as the browser sends them.
+fn import_body(table: &str, strategy: engine::Strategy, page: Vec<u8>) -> Vec<u8> {
+    postcard::to_allocvec(&app::api::receive::ImportPage { table: table.into(), strategy, page }).unwrap()
+}
+
+async fn post_import(app: &support::TestApp, body: Vec<u8>) -> (u16, J) {
+    let response = app
+        .client
+        .post(app.at("/api/receive/import-page"))
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(J::Null))
+}
+
+#[tokio::test]
+async fn a_relayed_page_lands_whole_and_hostile_ones_are_refused() {
+    for kind in ENGINES {
+        let app = spawn_app(kind).await;
+        app.login_ok().await;
+        let ddl = match kind {
+            EngineKind::Postgres => "CREATE TABLE blobs (id bigint PRIMARY KEY, data bytea)",
+            EngineKind::Sqlite => "CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB)",
+        };
+        match &app.instance.db {
+            engine::Db::Postgres(pool) => sqlx::query(ddl).execute(pool).await.map(|_| ()).unwrap(),
+            engine::Db::Sqlite(pool) => sqlx::query(ddl).execute(pool).await.map(|_| ()).unwrap(),
+        }
+        let page = big_page();
+        let compressed = page.compress();
+        assert!(compressed.len() > 3_000_000, "bigger than axum's 2 MB default: {}", compressed.len());
+
+        let (status, result) = post_import(&app, import_body("blobs", engine::Strategy::Skip, compressed.clone())).await;
+        assert_eq!(status, 200, "{kind:?}: {result}");
+        assert_eq!((result["created"].clone(), result["skipped"].clone()), (json!(40), json!(0)), "{kind:?}");
+        let (status, again) = post_import(&app, import_body("blobs", engine::Strategy::Skip, compressed.clone())).await;
+        assert_eq!((status, again["skipped"].clone()), (200, json!(40)));
+        // Exactly the bytes that were sent, row for row.
+        let tables = engine::Tables::new(app.instance.db.clone(), engine::Exclusions::default());
+        let exported = tables.export_records("blobs", &engine::PageRequest::first(100)).await.unwrap();
+        assert_eq!(exported.page.rows, page.rows, "{kind:?}");
+
+        // A truncated page is refused whole: nothing of it lands.
+        let (status, error) =
+            post_import(&app, import_body("blobs", engine::Strategy::Overwrite, compressed[..compressed.len() / 2].to_vec())).await;
+        assert_eq!(status, 400, "{error}");
+        assert!(error.to_string().contains("the relayed page was refused"), "{error}");
+        // The app's own tables are not there for anyone, whatever the page.
+        let (status, error) = post_import(&app, import_body("dbt_admins", engine::Strategy::Overwrite, compressed)).await;
+        assert_eq!(status, 400);
+        assert!(error.to_string().contains("table not found"), "{error}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_missing_table_is_created_from_the_senders_schema_and_listed_with_exact_counts() {
+    let source = engine::testing::TestDb::new(EngineKind::Postgres).await;
+    let engine::Db::Postgres(pool) = &source.db else { unreachable!() };
+    sqlx::raw_sql(
+        "CREATE TABLE parents (id int PRIMARY KEY);
+         CREATE TABLE kids (id bigint PRIMARY KEY, parent_id int NOT NULL REFERENCES parents(id), name text UNIQUE);
+         INSERT INTO parents VALUES (1)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let schema = engine::Tables::new(source.db.clone(), engine::Exclusions::default()).get_schema("kids").await.unwrap();
+    for kind in ENGINES {
+        let app = spawn_app(kind).await;
+        app.login_ok().await;
+        let call = |path: &'static str, body: J| {
+            let client = app.client.clone();
+            let url = app.at(path);
+            async move {
+                let r = client.post(url).json(&body).send().await.unwrap();
+                (r.status().as_u16(), r.json::<J>().await.unwrap_or(J::Null))
+            }
+        };
+        let (status, notes) = call("/api/receive/create-table", json!({ "schema": schema })).await;
+        assert_eq!(status, 200, "{kind:?}: {notes}");
+        let (status, again) = call("/api/receive/create-table", json!({ "schema": schema })).await;
+        assert_eq!(status, 400);
+        assert!(again.to_string().contains("already exists"), "{again}");
+        let listed = app.client.post(app.at("/api/receive/local-tables")).send().await.unwrap().json::<J>().await.unwrap();
+        assert_eq!(listed, json!([{"name": "kids", "rows": 0, "rows_exact": true}]), "{kind:?}");
+        let local = app
+            .client
+            .post(app.at("/api/receive/local-schema"))
+            .form(&[("table", "kids")])
+            .send()
+            .await
+            .unwrap()
+            .json::<J>()
+            .await
+            .unwrap();
+        assert_eq!(local["primary_key"], json!(["id"]), "{kind:?}");
+        assert_eq!(local["columns"].as_array().unwrap().len(), 3);
+        let missing = app.client.post(app.at("/api/receive/local-schema")).form(&[("table", "nope")]).send().await.unwrap();
+        assert_eq!(missing.json::<J>().await.unwrap(), J::Null, "a missing table is None, not an error");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn anonymous_callers_cannot_send_big_bodies() {
+    let app = spawn_app(EngineKind::Sqlite).await;
+    let padding = "x".repeat(100_000);
+    let response = support::client()
+        .post(app.at("/api/login"))
+        .form(&[("username", "admin"), ("password", padding.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(response.status(), 200);
+    assert!(response.text().await.unwrap().to_lowercase().contains("length limit"), "the body was cut off unread");
+    // The anonymous import is refused before any body is read.
+    let response = support::client().post(app.at("/api/receive/import-page")).body(vec![0u8; 10]).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    app.stop().await;
+}
