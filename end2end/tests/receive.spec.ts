@@ -74,6 +74,10 @@ test("PostgreSQL → SQLite: compare, pick three tables with their own strategie
   expect(receiverReviews).toEqual(await sender.query(REVIEWS));
   // Unpicked tables were not created.
   expect(await tableNames(receiver, ["big_events", "tags"])).toEqual([]);
+  // The comparison is redone for what was transferred: equal counts now (content is not compared across
+  // engines), authors still differ by the receiver's own row.
+  await receive.expectStatuses({ authors: "different", big_events: "new", books: "same", reviews: "same", tags: "new" });
+  await expect(receive.row("books").locator("td.local-rows")).toHaveText("300");
 });
 
 test("PostgreSQL → PostgreSQL: identical tables are 'same', equal counts with other content 'different', and overwrite makes them equal", async ({
@@ -172,8 +176,14 @@ test("connecting: a wrong code, an unreachable site and a used code are refused 
   await receive.connect(`http://127.0.0.1:${sender.port}`, code);
   await expect(senderPage.locator("tr.receiver")).toHaveCount(1);
 
+  // The receiver introduced itself with this site's admin and project.
+  await expect(senderPage.locator("tr.receiver")).toContainText("admin");
+  await expect(senderPage.locator("tr.receiver")).toContainText("DB Transfer");
+
   await receive.disconnectButton.click();
   await expect(receive.status).not.toContainText("Connected to");
+  // The socket really closed: the sender sees the receiver gone (it may come back with its resume token).
+  await expect(senderPage.locator("tr.receiver")).toContainText("dropped");
 
   // Each code admits one receiver.
   await receive.submit(`http://127.0.0.1:${sender.port}/`, code);

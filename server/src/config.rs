@@ -25,6 +25,11 @@ pub struct ServeConfig {
     #[arg(long, env = "DBT_PROJECT", default_value = "DB Transfer")]
     pub project: String,
 
+    /// Name of the session cookie. Browsers send a host's cookies to every port of it, so two instances on one
+    /// host (a sender and a receiver on one machine) need different names to keep both admins signed in.
+    #[arg(long, env = "DBT_SESSION_COOKIE", default_value = crate::router::SESSION_COOKIE, value_parser = parse_cookie_name)]
+    pub session_cookie: String,
+
     /// Mark session cookies Secure even without an https public URL (behind a TLS-terminating proxy).
     #[arg(long, env = "DBT_SECURE_COOKIES")]
     pub secure_cookies: bool,
@@ -83,6 +88,7 @@ impl ServeConfig {
             addr,
             public_url: None,
             project: "DB Transfer".into(),
+            session_cookie: crate::router::SESSION_COOKIE.into(),
             secure_cookies: false,
             trusted_proxies: Vec::new(),
             login_max_failures: 5,
@@ -100,6 +106,16 @@ impl ServeConfig {
 
     pub fn cookies_secure(&self) -> bool {
         self.secure_cookies || self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+/// A cookie name: 1–64 letters, digits, `_` or `-`.
+pub fn parse_cookie_name(raw: &str) -> Result<String, String> {
+    let ok = !raw.is_empty() && raw.len() <= 64 && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!("{raw:?}: a cookie name is 1-64 letters, digits, '_' or '-'"))
     }
 }
 
@@ -121,7 +137,15 @@ pub fn parse_base_path(raw: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_base_path;
+    use super::{parse_base_path, parse_cookie_name};
+
+    #[test]
+    fn cookie_names_are_plain_tokens() {
+        assert_eq!(parse_cookie_name("dbt_session_sender").unwrap(), "dbt_session_sender");
+        for bad in ["", "a b", "a;b", "a=b", &"x".repeat(65)] {
+            assert!(parse_cookie_name(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn base_path_is_normalised_or_refused() {

@@ -37,15 +37,18 @@ pub struct Demo {
 pub async fn start(args: &DemoArgs) -> Result<Demo, ServerError> {
     std::fs::create_dir_all(&args.data_dir)?;
     let password = demo_password(&args.data_dir)?;
-    let config = |file: &str, addr| {
+    // Both run on one host, so each gets its own cookie: one browser stays signed in to both.
+    let config = |file: &str, addr, role: &str| {
         let mut c = ServeConfig::with_database(sqlite_url(&args.data_dir.join(file)), addr);
+        c.session_cookie = format!("dbt_session_{role}");
+        c.project = format!("Demo {role}");
         c.admin_username = Some(DEMO_ADMIN.into());
         c.admin_password = Some(password.clone());
         c.site_root = args.site_root.clone();
         c
     };
-    let sender = Instance::start(&config("sender.sqlite", args.sender_addr)).await?;
-    let receiver = Instance::start(&config("receiver.sqlite", args.receiver_addr)).await?;
+    let sender = Instance::start(&config("sender.sqlite", args.sender_addr, "sender")).await?;
+    let receiver = Instance::start(&config("receiver.sqlite", args.receiver_addr, "receiver")).await?;
     seed_sender(&sender.db).await?;
     for db in [&sender.db, &receiver.db] {
         engine::settings::set_transfers_enabled(db, true).await?;

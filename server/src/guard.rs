@@ -75,10 +75,14 @@ pub async fn require_admin(State(config): State<GuardConfig>, req: Request, next
         );
     }
 
-    let signed_in = match req.extensions().get::<Session>() {
-        Some(session) => matches!(session.get::<SessionAdmin>(ADMIN_KEY).await, Ok(Some(_))),
-        None => false,
-    };
+    // Public paths never load the session: a browser sends this host's cookie to every port of it, and another
+    // instance's session id, looked up here and not found, would be answered with a removal cookie that signs the
+    // admin out of that other instance (two instances on one host, as in the demo and the tests).
+    let signed_in = !is_public(&path)
+        && match req.extensions().get::<Session>() {
+            Some(session) => matches!(session.get::<SessionAdmin>(ADMIN_KEY).await, Ok(Some(_))),
+            None => false,
+        };
     let limit = if signed_in { ADMIN_BODY_LIMIT } else { PUBLIC_BODY_LIMIT };
     let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
     if !is_public(&path) {

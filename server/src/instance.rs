@@ -73,10 +73,17 @@ impl Instance {
             base_path: config.base_path.clone(),
             grace: Duration::from_secs(config.send_grace_secs),
         };
-        let router = build_router(state, options, guard, base, live, config.cookies_secure());
+        let router = build_router(state, options, guard, base, live, config.cookies_secure(), config.session_cookie.clone());
 
         let cleaner = tokio::spawn(DbSessionStore::new(db.clone()).delete_expired_every(Duration::from_secs(600)));
         let (shutdown, shutdown_rx) = oneshot::channel::<()>();
+        // No Nagle: the protocol trades small frames both ways (a page header, then its binary frame; credits), and
+        // a small write must not wait for the peer's ACK.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         let server = tokio::spawn(async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async {

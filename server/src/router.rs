@@ -11,7 +11,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::guard::{self, GuardConfig};
 
-/// Name of the session cookie.
+/// Name of the session cookie unless configured (`--session-cookie`).
 pub const SESSION_COOKIE: &str = "dbt_session";
 
 pub fn build_router(
@@ -21,9 +21,10 @@ pub fn build_router(
     base: BasePath,
     live: crate::send_live::LiveConfig,
     secure_cookies: bool,
+    session_cookie: String,
 ) -> Router {
     let sessions = SessionManagerLayer::new(accounts::DbSessionStore::new(state.db.clone()))
-        .with_name(SESSION_COOKIE)
+        .with_name(session_cookie)
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
         .with_secure(secure_cookies)

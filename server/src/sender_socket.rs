@@ -69,6 +69,16 @@ async fn upgrade(
         Err((status, message)) if browser => ws.protocols([SUBPROTOCOL]).on_upgrade(move |mut socket| async move {
             let frame = CloseFrame { code: CLOSE_REFUSED_BASE + status.as_u16(), reason: message.into() };
             let _ = socket.send(Message::Close(Some(frame))).await;
+            // Wait (briefly) for the browser's own close: dropping at once may reset a connection with unread data
+            // (its hello), and the page would see 1006 instead of the reason.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+                while let Some(Ok(m)) = socket.recv().await {
+                    if matches!(m, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
         }),
         Err((status, message)) => refuse(status, &message),
     }

@@ -21,15 +21,17 @@ pub(crate) fn strategy_name(s: engine::Strategy) -> &'static str {
     }
 }
 
-/// The `<option>`s of a strategy select.
-pub(crate) fn strategy_options() -> impl IntoView {
+/// The `<option>`s of a strategy select, the current one selected. The selection is set on the options (not as
+/// the select's value), because a select's value set before its options exist falls back to the first option.
+pub(crate) fn strategy_options(current: impl Fn() -> engine::Strategy + Copy + Send + Sync + 'static) -> impl IntoView {
+    use engine::Strategy::*;
     [
-        ("skip", "Skip existing rows"),
-        ("overwrite", "Overwrite existing rows"),
-        ("merge", "Merge (keep local where sender is NULL)"),
-        ("append", "Append (new keys here)"),
+        (Skip, "Skip existing rows"),
+        (Overwrite, "Overwrite existing rows"),
+        (Merge, "Merge (keep local where sender is NULL)"),
+        (Append, "Append (new keys here)"),
     ]
-    .map(|(value, label)| view! { <option value=value>{label}</option> })
+    .map(|(s, label)| view! { <option value=strategy_name(s) prop:selected=move || current() == s>{label}</option> })
 }
 
 #[component]
@@ -39,9 +41,10 @@ pub fn ReceivePage() -> impl IntoView {
     let code = RwSignal::new(String::new());
     let connected = move || matches!(state.link.get(), LinkState::Connected { .. });
     let connecting = move || state.link.get() == LinkState::Connecting;
+    let base = crate::use_base_path().0;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        control::connect(state, url.get_untracked(), code.get_untracked());
+        control::connect(state, url.get_untracked(), code.get_untracked(), base.clone());
     };
     let status = move || match state.link.get() {
         LinkState::Idle => "Not connected.".to_owned(),

@@ -5,11 +5,12 @@
 
 use super::model::ReceiveState;
 
-pub fn connect(state: ReceiveState, url: String, code: String) {
+/// Connects to the sender at `url` with `code`; `base` is this site's path prefix (for the identity it sends).
+pub fn connect(state: ReceiveState, url: String, code: String, base: String) {
     #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(imp::connect(state, url, code));
+    leptos::task::spawn_local(imp::connect(state, url, code, base));
     #[cfg(not(feature = "hydrate"))]
-    let _ = (state, url, code);
+    let _ = (state, url, code, base);
 }
 
 pub fn disconnect(state: ReceiveState) {
@@ -76,6 +77,8 @@ mod imp {
 
     thread_local! {
         static LINK: RefCell<Option<Rc<SenderLink>>> = const { RefCell::new(None) };
+        /// Whether the sender runs the same engine as this site (content checksums are comparable only then).
+        static SAME_ENGINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
 
     fn link() -> Option<Rc<SenderLink>> {
@@ -86,7 +89,7 @@ mod imp {
         js_sys::Date::now()
     }
 
-    pub async fn connect(state: ReceiveState, url: String, code: String) {
+    pub async fn connect(state: ReceiveState, url: String, code: String, base: String) {
         state.connect_error.set(None);
         let location = web_sys::window().expect("a window").location();
         let page_scheme = location.protocol().unwrap_or_default().trim_end_matches(':').to_owned();
@@ -106,7 +109,7 @@ mod imp {
                 return state.connect_error.set(Some(format!("This site could not say who you are: {e}")));
             }
         };
-        let own_site = format!("{}{}", location.origin().unwrap_or_default(), crate::use_base_path().0);
+        let own_site = format!("{}{base}", location.origin().unwrap_or_default());
         let opened = SenderLink::open(&socket_url, &code, identity.info(own_site)).await;
         let link = match opened {
             Ok(l) => Rc::new(l),
@@ -118,9 +121,10 @@ mod imp {
         let capabilities: serde_json::Value = link.call(Operation::Capabilities).await.unwrap_or_default();
         let engine = capabilities["engine"].as_str().unwrap_or("unknown").to_owned();
         LINK.with(|l| *l.borrow_mut() = Some(link.clone()));
+        SAME_ENGINE.with(|s| s.set(identity.engine == engine));
         state.link.set(LinkState::Connected { site: display_site(&socket_url), engine: engine.clone() });
         watch_link(state, link.clone());
-        compare(state, &link, identity.engine == engine).await;
+        compare(state, &link).await;
     }
 
     /// Tells the admin when the sender goes away while nothing is being transferred.
@@ -133,7 +137,7 @@ mod imp {
                 }
                 if let Some(e) = link.closed() {
                     LINK.with(|l| *l.borrow_mut() = None);
-                    state.link.set(LinkState::Idle);
+                    forget_sender(state);
                     if !state.running.get_untracked() {
                         state.connect_error.set(Some(e.to_string()));
                     }
@@ -155,15 +159,26 @@ mod imp {
             l.close();
         }
         state.cancel_requested.set(true);
+        forget_sender(state);
+    }
+
+    /// Clears everything that described the last sender, so nothing of it is used against the next one.
+    fn forget_sender(state: ReceiveState) {
         state.link.set(LinkState::Idle);
         state.tables.set(Vec::new());
+        state.detail_table.set(String::new());
         state.sender_schema.set(None);
+        state.local_schema.set(None);
         state.preview.set(None);
+        state.preview_cursors.set(Vec::new());
+        state.preview_next.set(None);
+        state.create_result.set(None);
+        state.detail_error.set(None);
     }
 
     /// Lists both sides and compares each table: missing here → new; counts differ → different; counts equal →
     /// content checksums on both sides (same engine only: the encodings of PostgreSQL and SQLite values differ).
-    async fn compare(state: ReceiveState, link: &SenderLink, same_engine: bool) {
+    async fn compare(state: ReceiveState, link: &SenderLink) {
         state.compare_note.set(None);
         let remote: Vec<TableInfo> = match link.call(Operation::ListTables).await {
             Ok(t) => t,
@@ -196,7 +211,7 @@ mod imp {
             }
         }
         for t in remote {
-            let (status, sender_rows, note) = compare_one(link, &t, local_rows.get(&t.name).copied(), same_engine).await;
+            let (status, sender_rows, note) = compare_one(link, &t, local_rows.get(&t.name).copied()).await;
             state.tables.update(|rows| {
                 if let Some(r) = rows.iter_mut().find(|r| r.name == t.name) {
                     r.status = status;
@@ -207,7 +222,8 @@ mod imp {
         }
     }
 
-    async fn compare_one(link: &SenderLink, t: &TableInfo, local_rows: Option<i64>, same_engine: bool) -> (Comparison, i64, String) {
+    async fn compare_one(link: &SenderLink, t: &TableInfo, local_rows: Option<i64>) -> (Comparison, i64, String) {
+        let same_engine = SAME_ENGINE.with(|s| s.get());
         let sender_rows = if t.rows_exact {
             t.rows
         } else {
@@ -233,17 +249,25 @@ mod imp {
         }
     }
 
-    async fn refresh_local_counts(state: ReceiveState) {
-        if let Ok(tables) = local::local_tables().await {
-            let counts: HashMap<String, i64> = tables.into_iter().map(|t| (t.name, t.rows)).collect();
+    /// Compares `names` again (after a transfer or a table creation changed this side).
+    async fn recompare(state: ReceiveState, names: Vec<String>) {
+        let Some(link) = link() else { return };
+        let Ok(local_tables) = local::local_tables().await else { return };
+        let counts: HashMap<String, i64> = local_tables.into_iter().map(|t| (t.name, t.rows)).collect();
+        for name in names {
+            let Some(row) = state.tables.with_untracked(|rows| rows.iter().find(|r| r.name == name).cloned()) else { continue };
             state.tables.update(|rows| {
-                for r in rows.iter_mut() {
-                    r.local_rows = counts.get(&r.name).copied();
-                    r.status = match r.local_rows {
-                        None => Comparison::New,
-                        Some(n) if n == r.sender_rows => r.status,
-                        Some(_) => Comparison::Different,
-                    };
+                if let Some(r) = rows.iter_mut().find(|r| r.name == name) {
+                    r.local_rows = counts.get(&name).copied();
+                    r.status = Comparison::Checking;
+                }
+            });
+            let info = TableInfo { name: name.clone(), rows: row.sender_rows, rows_exact: true };
+            let (status, _, note) = compare_one(&link, &info, counts.get(&name).copied()).await;
+            state.tables.update(|rows| {
+                if let Some(r) = rows.iter_mut().find(|r| r.name == name) {
+                    r.status = status;
+                    r.note = note;
                 }
             });
         }
@@ -308,7 +332,7 @@ mod imp {
         state.summary.set(Some(Summary { outcome, seconds: (now() - started) / 1000.0, rows, failed_rows, notes }));
         state.now.set(now());
         state.running.set(false);
-        refresh_local_counts(state).await;
+        recompare(state, state.progress.get_untracked().into_iter().map(|p| p.name).collect()).await;
     }
 
     async fn transfer_tables(
@@ -328,7 +352,8 @@ mod imp {
         let mut schemas = Vec::new();
         for (name, _) in &tables {
             match link.call::<TableSchema>(Operation::Schema { table: name.clone() }).await {
-                Ok(s) => schemas.push(s),
+                Ok(s) if &s.name == name => schemas.push(s),
+                Ok(s) => return fail(format!("The sender answered for {:?} with the schema of {:?}.", name, s.name)),
                 Err(e) => return fail(e.to_string()),
             }
         }
@@ -351,6 +376,8 @@ mod imp {
             Err(e) => return fail(format!("Local tables could not be listed: {e}")),
         };
         let mut outcome = Outcome::Finished;
+        // A table skipped (missing here, not creatable) does not stop the others, but the transfer is not whole.
+        let mut incomplete = false;
         for name in &order {
             let schema = schemas.iter().find(|s| &s.name == name).expect("a schema per table");
             if outcome != Outcome::Finished || state.cancel_requested.get_untracked() {
@@ -366,6 +393,7 @@ mod imp {
                 if !create_missing {
                     set_state(state, name, TableState::Failed, "missing here (create missing tables is off)");
                     notes.push(format!("{name}: not transferred, the table does not exist here"));
+                    incomplete = true;
                     continue;
                 }
                 match local::create_local_table(schema.clone()).await {
@@ -376,6 +404,7 @@ mod imp {
                     Err(e) => {
                         set_state(state, name, TableState::Failed, &e.to_string());
                         notes.push(format!("{name}: could not be created: {e}"));
+                        incomplete = true;
                         continue;
                     }
                 }
@@ -399,7 +428,11 @@ mod imp {
                 }
             }
         }
-        outcome
+        if outcome == Outcome::Finished && incomplete {
+            Outcome::Incomplete
+        } else {
+            outcome
+        }
     }
 
     fn set_running(state: ReceiveState, name: &str) {
@@ -452,7 +485,12 @@ mod imp {
                     filter: (filter != &WireFilter::All).then(|| filter.clone()),
                     format: PageFormat::Binary,
                 };
-                let page = link.page(op).await;
+                let page = match link.page(op).await {
+                    Ok(p) if p.has_more && p.next.is_none() => {
+                        Err(LinkError::Protocol("a page with more to come but no cursor to continue from".into()))
+                    }
+                    other => other,
+                };
                 let more = matches!(&page, Ok(p) if p.has_more);
                 if let Ok(p) = &page {
                     cursor = p.next.clone();
@@ -579,9 +617,9 @@ mod imp {
                 if !notes.is_empty() {
                     text.push_str(&format!(" Notes: {}", notes.join("; ")));
                 }
-                load_details(state, name).await;
+                load_details(state, name.clone()).await;
                 state.create_result.set(Some(text));
-                refresh_local_counts(state).await;
+                recompare(state, vec![name]).await;
             }
             Err(e) => state.create_result.set(Some(format!("Could not create {name}: {e}"))),
         }

@@ -2,7 +2,8 @@
 //! `/db-transfer/websocket`, speaking protocol v1 (`docs/protocol.md`). Requests are matched to replies by id;
 //! pages arrive as a `page` header plus a binary frame and are handed on as the sender compressed them (the
 //! browser never decodes bulk rows). A credit goes back for every page received, so the sender keeps a steady
-//! window of pages in flight and the tab never buffers more than the transfer asks for.
+//! window of pages in flight and the tab never buffers more than the transfer asks for. One task owns the socket
+//! (gloo-net closes a socket only through the whole `WebSocket`, not a split half).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -13,6 +14,7 @@ use engine::protocol::{
     SUBPROTOCOL,
 };
 use futures::channel::{mpsc, oneshot};
+use futures::future::Either;
 use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::{Message, WebSocketError};
@@ -32,6 +34,8 @@ pub enum LinkError {
     Remote { code: ErrorCode, message: String },
     /// The sender sent something this receiver does not understand.
     Protocol(String),
+    /// A request longer than the sender accepts (a filter with too many keys).
+    TooLarge { bytes: usize, limit: usize },
 }
 
 impl std::fmt::Display for LinkError {
@@ -47,6 +51,10 @@ impl std::fmt::Display for LinkError {
             LinkError::Closed { code, reason } => write!(f, "The connection to the sender closed (code {code}): {reason}."),
             LinkError::Remote { message, .. } => write!(f, "The sender answered: {message}"),
             LinkError::Protocol(what) => write!(f, "The sender sent something unexpected: {what}"),
+            LinkError::TooLarge { bytes, limit } => write!(
+                f,
+                "The request is {bytes} bytes and the sender accepts at most {limit}: use fewer keys in the filter."
+            ),
         }
     }
 }
@@ -76,9 +84,12 @@ struct Shared {
 
 /// An open, welcomed connection to a sender.
 pub struct SenderLink {
+    /// Text messages to send; `None` closes the socket.
     out: mpsc::UnboundedSender<Option<String>>,
     shared: Rc<Shared>,
     next_id: Cell<u64>,
+    /// The sender's limit on one message (from the welcome): a bigger request would be refused without an id.
+    max_message: usize,
 }
 
 fn close_error(code: u16, reason: String, site: &str) -> LinkError {
@@ -96,17 +107,16 @@ impl SenderLink {
     pub async fn open(socket_url: &str, code: &str, info: ReceiverInfo) -> Result<SenderLink, LinkError> {
         let site = super::address::display_site(socket_url);
         let credential = format!("{}{}", engine::protocol::CODE_PROTOCOL_PREFIX, code);
-        let ws = WebSocket::open_with_protocols(socket_url, &[SUBPROTOCOL, credential.as_str()])
+        let mut ws = WebSocket::open_with_protocols(socket_url, &[SUBPROTOCOL, credential.as_str()])
             .map_err(|e| LinkError::Refused(format!("the browser would not open {socket_url}: {e}")))?;
-        let (mut sink, mut stream) = ws.split();
         let hello = ClientMessage::Hello { versions: vec![PROTOCOL_VERSION], receiver: info };
         let hello = serde_json::to_string(&hello).expect("messages serialize");
         // Sending waits for the socket to open; a refused or failed handshake surfaces on the stream below.
-        let _ = sink.send(Message::Text(hello)).await;
-        let welcome = loop {
-            match stream.next().await {
+        let _ = ws.send(Message::Text(hello)).await;
+        let max_message = loop {
+            match ws.next().await {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerMessage>(&text) {
-                    Ok(ServerMessage::Welcome { .. }) => break Ok(()),
+                    Ok(ServerMessage::Welcome { max_message_bytes, .. }) => break Ok(max_message_bytes),
                     Ok(ServerMessage::Error { message, .. }) => break Err(LinkError::Refused(message)),
                     _ => break Err(LinkError::Protocol("no welcome after hello".into())),
                 },
@@ -115,67 +125,12 @@ impl SenderLink {
                 Some(Err(_)) => continue,
                 None => break Err(LinkError::Unreachable(site.clone())),
             }
-        };
-        welcome?;
+        }?;
 
         let shared = Rc::new(Shared { pending: RefCell::default(), headers: RefCell::default(), closed: RefCell::default() });
-        let (out, mut outgoing) = mpsc::unbounded::<Option<String>>();
-        leptos::task::spawn_local(async move {
-            while let Some(next) = outgoing.next().await {
-                match next {
-                    Some(text) => {
-                        if sink.send(Message::Text(text)).await.is_err() {
-                            break;
-                        }
-                    }
-                    None => {
-                        let _ = sink.close().await;
-                        break;
-                    }
-                }
-            }
-        });
-        let reader_shared = shared.clone();
-        let credit_out = out.clone();
-        leptos::task::spawn_local(async move {
-            let s = reader_shared;
-            let ended = loop {
-                match stream.next().await {
-                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerMessage>(&text) {
-                        Ok(ServerMessage::Response { id, result }) => resolve(&s, id, Ok(Reply::Json(result))),
-                        Ok(ServerMessage::Error { id: Some(id), code, message }) => resolve(&s, id, Err(LinkError::Remote { code, message })),
-                        Ok(ServerMessage::Error { id: None, message, .. }) => {
-                            leptos::logging::warn!("sender error: {message}");
-                        }
-                        Ok(ServerMessage::Page { id, rows, has_more, next, .. }) => {
-                            s.headers.borrow_mut().insert(id, (rows, has_more, next));
-                        }
-                        Ok(ServerMessage::Welcome { .. }) | Err(_) => {
-                            break LinkError::Protocol("an unknown message".into());
-                        }
-                    },
-                    Some(Ok(Message::Bytes(frame))) => {
-                        let Some(id) = frame.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))) else {
-                            break LinkError::Protocol("a binary frame shorter than its id".into());
-                        };
-                        let Some((rows, has_more, next)) = s.headers.borrow_mut().remove(&id) else {
-                            break LinkError::Protocol(format!("a page for unknown request {id}"));
-                        };
-                        let _ = credit_out.unbounded_send(Some(r#"{"type":"credit","n":1}"#.to_owned()));
-                        let bytes = frame[8..].to_vec();
-                        resolve(&s, id, Ok(Reply::Page(RemotePage { rows, has_more, next, bytes })));
-                    }
-                    Some(Err(WebSocketError::ConnectionClose(ev))) => break close_error(ev.code, ev.reason, &site),
-                    Some(Err(_)) => continue,
-                    None => break LinkError::Closed { code: 1000, reason: String::new() },
-                }
-            };
-            *s.closed.borrow_mut() = Some(ended.clone());
-            for (_, waiter) in s.pending.borrow_mut().drain() {
-                let _ = waiter.send(Err(ended.clone()));
-            }
-        });
-        Ok(SenderLink { out, shared, next_id: Cell::new(1) })
+        let (out, outgoing) = mpsc::unbounded::<Option<String>>();
+        leptos::task::spawn_local(pump(ws, outgoing, shared.clone(), site));
+        Ok(SenderLink { out, shared, next_id: Cell::new(1), max_message })
     }
 
     /// Why the connection ended, once it has.
@@ -192,6 +147,10 @@ impl SenderLink {
         let (tx, rx) = oneshot::channel();
         self.shared.pending.borrow_mut().insert(id, tx);
         let text = serde_json::to_string(&ClientMessage::Request { id, op }).expect("messages serialize");
+        if text.len() > self.max_message {
+            self.shared.pending.borrow_mut().remove(&id);
+            return Err(LinkError::TooLarge { bytes: text.len(), limit: self.max_message });
+        }
         if self.out.unbounded_send(Some(text)).is_err() {
             self.shared.pending.borrow_mut().remove(&id);
             return Err(self.closed().unwrap_or(LinkError::Closed { code: 1000, reason: String::new() }));
@@ -218,6 +177,66 @@ impl SenderLink {
     /// Closes the socket (normal closure); pending requests fail.
     pub fn close(&self) {
         let _ = self.out.unbounded_send(None);
+    }
+}
+
+/// One task owns the socket: it sends what the link asks (and a credit per page received), routes what arrives
+/// to the waiting requests, and closes the socket when asked. When the socket ends, every waiting request fails
+/// with the reason.
+async fn pump(mut ws: WebSocket, mut outgoing: mpsc::UnboundedReceiver<Option<String>>, s: Rc<Shared>, site: String) {
+    enum Event {
+        In(Option<Result<Message, WebSocketError>>),
+        Out(Option<Option<String>>),
+    }
+    let ended = loop {
+        let event = {
+            let incoming = ws.next();
+            let command = outgoing.next();
+            futures::pin_mut!(incoming, command);
+            match futures::future::select(incoming, command).await {
+                Either::Left((m, _)) => Event::In(m),
+                Either::Right((c, _)) => Event::Out(c),
+            }
+        };
+        match event {
+            Event::Out(Some(Some(text))) => {
+                if let Err(e) = ws.send(Message::Text(text)).await {
+                    break LinkError::Closed { code: 1006, reason: e.to_string() };
+                }
+            }
+            // Asked to close, or the link was dropped.
+            Event::Out(Some(None) | None) => {
+                let _ = ws.close(Some(1000), Some("the receiver disconnected"));
+                break LinkError::Closed { code: 1000, reason: "you disconnected".into() };
+            }
+            Event::In(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<ServerMessage>(&text) {
+                Ok(ServerMessage::Response { id, result }) => resolve(&s, id, Ok(Reply::Json(result))),
+                Ok(ServerMessage::Error { id: Some(id), code, message }) => resolve(&s, id, Err(LinkError::Remote { code, message })),
+                Ok(ServerMessage::Error { id: None, message, .. }) => leptos::logging::warn!("sender error: {message}"),
+                Ok(ServerMessage::Page { id, rows, has_more, next, .. }) => {
+                    s.headers.borrow_mut().insert(id, (rows, has_more, next));
+                }
+                Ok(ServerMessage::Welcome { .. }) | Err(_) => break LinkError::Protocol("an unknown message".into()),
+            },
+            Event::In(Some(Ok(Message::Bytes(frame)))) => {
+                let Some(id) = frame.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))) else {
+                    break LinkError::Protocol("a binary frame shorter than its id".into());
+                };
+                let Some((rows, has_more, next)) = s.headers.borrow_mut().remove(&id) else {
+                    break LinkError::Protocol(format!("a page for unknown request {id}"));
+                };
+                let _ = ws.send(Message::Text(r#"{"type":"credit","n":1}"#.to_owned())).await;
+                let bytes = frame[8..].to_vec();
+                resolve(&s, id, Ok(Reply::Page(RemotePage { rows, has_more, next, bytes })));
+            }
+            Event::In(Some(Err(WebSocketError::ConnectionClose(ev)))) => break close_error(ev.code, ev.reason, &site),
+            Event::In(Some(Err(_))) => continue,
+            Event::In(None) => break LinkError::Closed { code: 1000, reason: String::new() },
+        }
+    };
+    *s.closed.borrow_mut() = Some(ended.clone());
+    for (_, waiter) in s.pending.borrow_mut().drain() {
+        let _ = waiter.send(Err(ended.clone()));
     }
 }
 

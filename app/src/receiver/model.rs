@@ -127,6 +127,8 @@ impl TableProgress {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Finished,
+    /// Every table was tried, but some could not be (missing here, not creatable): see the notes.
+    Incomplete,
     Cancelled,
     Failed,
 }

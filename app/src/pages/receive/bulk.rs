@@ -3,7 +3,7 @@
 use engine::Strategy;
 use leptos::prelude::*;
 
-use super::{strategy_name, strategy_options};
+use super::strategy_options;
 use crate::receiver::control;
 use crate::receiver::model::{Comparison, ReceiveState, TableRow};
 
@@ -33,7 +33,7 @@ pub fn BulkTab(state: ReceiveState) -> impl IntoView {
     };
     let pick_where = move |f: fn(&TableRow) -> bool| state.tables.update(|rows| rows.iter_mut().for_each(|r| r.picked = f(r)));
     let row = move |r: TableRow| {
-        let (name, name2) = (r.name.clone(), r.name.clone());
+        let (name, name2, strategy) = (r.name.clone(), r.name.clone(), r.strategy);
         let status_class = format!("status {}", r.status.label().trim_end_matches('…'));
         view! {
             <tr class="table-row" data-table=r.name.clone()>
@@ -45,8 +45,8 @@ pub fn BulkTab(state: ReceiveState) -> impl IntoView {
                 <td class=status_class title=r.note.clone()>{r.status.label()}</td>
                 <td class="diff">{difference(&r).map(|d| view! { <span class="badge">{d}</span> })}
                     {(!r.note.is_empty()).then(|| view! { <span class="muted note">{r.note.clone()}</span> })}</td>
-                <td><select class="strategy" prop:value=strategy_name(r.strategy)
-                    on:change=move |ev| set_strategy(name2.clone(), event_target_value(&ev))>{strategy_options()}</select></td>
+                <td><select class="strategy" on:change=move |ev| set_strategy(name2.clone(), event_target_value(&ev))>
+                    {strategy_options(move || strategy)}</select></td>
             </tr>
         }
     };
@@ -63,13 +63,12 @@ pub fn BulkTab(state: ReceiveState) -> impl IntoView {
                 </button>
                 <button id="select-none" type="button" class="secondary" on:click=move |_| pick_where(|_| false)>"Select none"</button>
                 <label>"Strategy for all "
-                    <select id="default-strategy" prop:value=move || strategy_name(state.default_strategy.get())
-                        on:change=move |ev| {
+                    <select id="default-strategy" on:change=move |ev| {
                             if let Ok(s) = event_target_value(&ev).parse::<Strategy>() {
                                 state.default_strategy.set(s);
                                 state.tables.update(|rows| rows.iter_mut().for_each(|r| r.strategy = s));
                             }
-                        }>{strategy_options()}</select>
+                        }>{strategy_options(move || state.default_strategy.get())}</select>
                 </label>
                 <label><input id="create-missing" type="checkbox" bind:checked=state.create_missing />" Create missing tables"</label>
                 <label>"Rows per page "

@@ -5,7 +5,7 @@ use engine::schema::{Column, Dialect, TableSchema};
 use engine::Strategy;
 use leptos::prelude::*;
 
-use super::{strategy_name, strategy_options};
+use super::strategy_options;
 use crate::receiver::control;
 use crate::receiver::model::ReceiveState;
 
@@ -110,13 +110,15 @@ pub fn DetailsTab(state: ReceiveState) -> impl IntoView {
     view! {
         <section class="details">
             <label>"Table "
-                <select id="detail-table" prop:value=move || state.detail_table.get()
-                    on:change=move |ev| {
+                <select id="detail-table" on:change=move |ev| {
                         let name = event_target_value(&ev);
                         state.detail_table.set(name.clone());
                         control::load_details(state, name);
                     }>
-                    {move || state.tables.get().into_iter().map(|t| view! { <option value=t.name.clone()>{t.name.clone()}</option> }).collect_view()}
+                    {move || state.tables.get().into_iter().map(|t| {
+                        let name = t.name.clone();
+                        view! { <option value=t.name.clone() prop:selected=move || state.detail_table.get() == name>{t.name.clone()}</option> }
+                    }).collect_view()}
                 </select>
             </label>
             {move || state.detail_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
@@ -158,12 +160,11 @@ pub fn DetailsTab(state: ReceiveState) -> impl IntoView {
             <h2>"Transfer this table"</h2>
             <div class="toolbar">
                 <label>"Strategy "
-                    <select id="detail-strategy" prop:value=move || strategy_name(state.detail_strategy.get())
-                        on:change=move |ev| {
+                    <select id="detail-strategy" on:change=move |ev| {
                             if let Ok(s) = event_target_value(&ev).parse::<Strategy>() {
                                 state.detail_strategy.set(s);
                             }
-                        }>{strategy_options()}</select>
+                        }>{strategy_options(move || state.detail_strategy.get())}</select>
                 </label>
                 <button id="transfer-one" type="button" disabled=move || state.running.get()
                     on:click=move |_| control::start_one(state)>"Transfer with this filter"</button>

@@ -53,6 +53,7 @@ pub fn ProgressPanel(state: ReceiveState) -> impl IntoView {
         state.summary.get().map(|s| {
             let headline = match s.outcome {
                 Outcome::Finished => "Transfer finished",
+                Outcome::Incomplete => "Transfer incomplete",
                 Outcome::Cancelled => "Transfer cancelled",
                 Outcome::Failed => "Transfer failed",
             };
