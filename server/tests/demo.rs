@@ -33,15 +33,21 @@ async fn demo_pair_is_seeded_signed_in_and_switched_on_and_restarts_cleanly() {
         0,
         "the receiver starts empty"
     );
+    // One browser (one cookie jar: cookies are per host, not per port) signs in to both and stays signed in to both.
+    let browser = support::client();
     for instance in [&first.sender, &first.receiver] {
         assert!(engine::settings::transfers_enabled(&instance.db).await.unwrap());
-        let response = support::client()
+        let response = browser
             .post(format!("{}/api/login", instance.url()))
             .form(&[("username", DEMO_ADMIN), ("password", first.password.as_str())])
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "the printed credentials sign in");
+    }
+    for instance in [&first.sender, &first.receiver] {
+        let status = browser.post(format!("{}/api/system-status", instance.url())).send().await.unwrap();
+        assert_eq!(status.status(), StatusCode::OK, "still signed in to {}", instance.url());
     }
     let password = first.password.clone();
     first.sender.stop().await;
