@@ -7,9 +7,16 @@
 //!   one module per engine;
 //! - [`ident`], [`value`], [`page`], [`schema`], [`request`], [`plan`], [`exclusions`]: the types they share.
 //!
-//! Without the default `db` feature only the shared vocabulary is built (values, pages, schemas, protocol),
-//! for the browser's WASM. The programmatic client lands here next (see `docs/architecture.md`).
+//! - [`client`] (feature `client`, default): the programmatic receiver — connect with a code, list, fetch,
+//!   transfer into a local [`Tables`];
+//! - [`order`], [`address`], [`protocol`]: foreign-key order, sender URLs, the wire protocol.
+//!
+//! Without the default features only the shared vocabulary is built (values, pages, schemas, protocol), for the
+//! browser's WASM.
 
+pub mod address;
+#[cfg(feature = "client")]
+pub mod client;
 #[cfg(feature = "db")]
 pub mod create;
 #[cfg(feature = "db")]

@@ -1,6 +1,7 @@
 //! The DB Transfer server: builds the axum router around the Leptos app (SSR pages, server functions, static
 //! files), guards it (sessions, sign-in, cross-site refusal), and runs instances for `serve`, `demo` and tests.
 
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;

@@ -1,4 +1,5 @@
-//! The `db-transfer` command: `serve` one instance, run the two-instance `demo`, or manage admins.
+//! The `db-transfer` command: `serve` one instance, run the two-instance `demo`, manage admins, or act as a
+//! receiver from the command line (`tables`, `schema`, `pull`).
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -6,6 +7,7 @@ use std::process::ExitCode;
 use accounts::admins::create_admin;
 use accounts::{Password, Username};
 use clap::{Parser, Subcommand};
+use server::cli;
 use server::demo::{self, DemoArgs};
 use server::{Instance, ServeConfig, ServerError};
 
@@ -27,6 +29,16 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// List a sender's tables (uses a connection code).
+    Tables(cli::SenderArgs),
+    /// Show one table's schema on a sender (uses a connection code).
+    Schema {
+        #[command(flatten)]
+        sender: cli::SenderArgs,
+        table: String,
+    },
+    /// Pull tables from a sender into a local database.
+    Pull(cli::PullArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,7 +65,14 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Tables(args) => return cli::exit(cli::tables(args).await),
+        Command::Schema { sender, table } => return cli::exit(cli::schema(sender, table).await),
+        Command::Pull(args) => return cli::exit(cli::pull(args).await),
+        _ => {}
+    }
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -105,5 +124,6 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             }
             Ok(())
         }
+        Command::Tables(_) | Command::Schema { .. } | Command::Pull(_) => unreachable!("client commands return early"),
     }
 }

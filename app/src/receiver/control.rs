@@ -71,7 +71,7 @@ mod imp {
     use leptos::prelude::*;
 
     use crate::api::receive as local;
-    use crate::receiver::address::{display_site, sender_socket_url};
+    use engine::address::{display_site, sender_socket_url};
     use crate::receiver::link::{LinkError, RemotePage, SenderLink};
     use crate::receiver::model::*;
 

@@ -105,7 +105,7 @@ fn close_error(code: u16, reason: String, site: &str) -> LinkError {
 impl SenderLink {
     /// Connects with a code, says hello, and waits for the welcome.
     pub async fn open(socket_url: &str, code: &str, info: ReceiverInfo) -> Result<SenderLink, LinkError> {
-        let site = super::address::display_site(socket_url);
+        let site = engine::address::display_site(socket_url);
         let credential = format!("{}{}", engine::protocol::CODE_PROTOCOL_PREFIX, code);
         let mut ws = WebSocket::open_with_protocols(socket_url, &[SUBPROTOCOL, credential.as_str()])
             .map_err(|e| LinkError::Refused(format!("the browser would not open {socket_url}: {e}")))?;

@@ -1,12 +1,24 @@
 //! From what an admin types as "the sender's URL" to the sender's WebSocket address. People type hosts without a
 //! scheme, with a trailing slash, with the path prefix of a reverse proxy, or paste the Send page's own URL; all
-//! of those reach the same socket. Plain functions, so they are tested without a browser.
+//! of those reach the same socket. Shared by the browser's receiver and the programmatic client.
 
-use crate::paths;
+/// The sender's socket path, and the app's page paths people may paste (their prefix is the site's).
+const KNOWN_SUFFIXES: &[&str] =
+    &["/db-transfer/websocket", "/admin/db-transfer/send", "/admin/db-transfer/receive", "/admin/db-transfer", "/login"];
 
 /// The sender's WebSocket URL for `input`, typed on a page served over `page_scheme` ("http" or "https").
 /// Without a scheme, the page's own is used. Refuses what a browser would refuse, with the reason.
 pub fn sender_socket_url(input: &str, page_scheme: &str) -> Result<String, String> {
+    socket_url(input, page_scheme, page_scheme == "https")
+}
+
+/// The sender's WebSocket URL for a client outside a browser: https when no scheme is given, plain http allowed
+/// when asked for explicitly.
+pub fn client_socket_url(input: &str) -> Result<String, String> {
+    socket_url(input, "https", false)
+}
+
+fn socket_url(input: &str, default_scheme: &str, refuse_plain: bool) -> Result<String, String> {
     let input = input.trim();
     if input.is_empty() {
         return Err("Enter the sender's site URL.".into());
@@ -16,7 +28,7 @@ pub fn sender_socket_url(input: &str, page_scheme: &str) -> Result<String, Strin
     }
     let (scheme, rest) = match input.split_once("://") {
         Some((s, rest)) => (s.to_ascii_lowercase(), rest),
-        None => (page_scheme.to_owned(), input),
+        None => (default_scheme.to_owned(), input),
     };
     let secure = match scheme.as_str() {
         "https" | "wss" => true,
@@ -35,13 +47,13 @@ pub fn sender_socket_url(input: &str, page_scheme: &str) -> Result<String, Strin
     if host.contains('@') {
         return Err("The sender's URL must not contain a user name or password.".into());
     }
-    if page_scheme == "https" && !secure {
+    if refuse_plain && !secure {
         return Err(format!(
             "This page is served over https, so the browser refuses an unencrypted connection to {host}: use the sender's https:// address."
         ));
     }
     let mut path = path.trim_end_matches('/').to_owned();
-    for known in ["/db-transfer/websocket", paths::SEND, paths::RECEIVE, paths::INDEX, paths::LOGIN] {
+    for known in KNOWN_SUFFIXES {
         if let Some(prefix) = path.strip_suffix(known) {
             path = prefix.to_owned();
             break;
@@ -77,6 +89,8 @@ mod tests {
             assert_eq!(sender_socket_url(input, page).as_deref(), Ok(expected), "{input}");
         }
         assert_eq!(display_site("wss://a.example/dbt/db-transfer/websocket"), "https://a.example/dbt");
+        assert_eq!(client_socket_url("a.example").as_deref(), Ok("wss://a.example/db-transfer/websocket"));
+        assert_eq!(client_socket_url("http://127.0.0.1:3000").as_deref(), Ok("ws://127.0.0.1:3000/db-transfer/websocket"));
     }
 
     #[test]

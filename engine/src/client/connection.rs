@@ -1,0 +1,229 @@
+//! One WebSocket to a sender (tokio-tungstenite, rustls for wss://): the handshake with the credential as a
+//! subprotocol, hello/welcome, and a task that owns the socket — it sends requests, matches replies and pages to
+//! them by id, grants a credit per page received, and fails every waiting request with the reason when the
+//! socket ends.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::ClientError;
+use crate::protocol::{
+    ClientMessage, ErrorCode, Operation, ReceiverInfo, ServerMessage, CLOSE_STOPPED, PROTOCOL_VERSION, SUBPROTOCOL,
+};
+
+/// A page as it arrived, still compressed.
+#[derive(Debug)]
+pub struct RawPage {
+    pub rows: usize,
+    pub has_more: bool,
+    pub next: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+pub(crate) enum Reply {
+    Json(serde_json::Value),
+    Page(RawPage),
+}
+
+type Waiter = oneshot::Sender<Result<Reply, ClientError>>;
+
+#[derive(Default)]
+struct Pending {
+    waiters: HashMap<u64, Waiter>,
+    headers: HashMap<u64, (usize, bool, Option<String>)>,
+    /// Why the socket ended, once it has.
+    ended: Option<(String, bool)>,
+}
+
+pub(crate) struct Connection {
+    out: mpsc::UnboundedSender<Message>,
+    pending: Arc<Mutex<Pending>>,
+    pub resume_token: String,
+    max_message: usize,
+    timeout: Duration,
+}
+
+/// The credential of a connection: a code the first time, the resume token after a drop.
+pub(crate) enum Credential<'a> {
+    Code(&'a str),
+    Resume(&'a str),
+}
+
+fn refusal(status: u16, body: String) -> ClientError {
+    match status {
+        403 if body.contains("switched off") => ClientError::TransfersOff,
+        403 => ClientError::InvalidCode,
+        409 => ClientError::CodeUsed,
+        410 => ClientError::CodeExpired(body),
+        429 => ClientError::RateLimited(body),
+        _ => ClientError::Refused { status, message: body },
+    }
+}
+
+impl Connection {
+    pub(crate) async fn open(
+        socket_url: &str,
+        credential: Credential<'_>,
+        info: &ReceiverInfo,
+        timeout: Duration,
+    ) -> Result<Connection, ClientError> {
+        let mut request = socket_url.into_client_request().map_err(|e| ClientError::InvalidUrl(e.to_string()))?;
+        let credential = match credential {
+            Credential::Code(code) => format!("{}{}", crate::protocol::CODE_PROTOCOL_PREFIX, code),
+            Credential::Resume(token) => format!("{}{}", crate::protocol::RESUME_PROTOCOL_PREFIX, token),
+        };
+        let protocols = HeaderValue::from_str(&format!("{SUBPROTOCOL}, {credential}"))
+            .map_err(|_| ClientError::InvalidCode)?;
+        request.headers_mut().insert("sec-websocket-protocol", protocols);
+        request.headers_mut().insert("user-agent", HeaderValue::from_static(concat!("db-transfer/", env!("CARGO_PKG_VERSION"))));
+        let connecting = tokio_tungstenite::connect_async(request);
+        let (mut ws, _) = match tokio::time::timeout(timeout, connecting).await {
+            Err(_) => return Err(ClientError::ConnectTimeout(timeout.as_secs())),
+            Ok(Err(WsError::Http(response))) => {
+                let status = response.status().as_u16();
+                let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned();
+                return Err(refusal(status, body));
+            }
+            Ok(Err(e)) => return Err(ClientError::Unreachable(e.to_string())),
+            Ok(Ok(pair)) => pair,
+        };
+        let hello = ClientMessage::Hello { versions: vec![PROTOCOL_VERSION], receiver: info.clone() };
+        ws.send(Message::Text(serde_json::to_string(&hello).expect("messages serialize").into()))
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        let welcome = tokio::time::timeout(timeout, ws.next()).await.map_err(|_| ClientError::Timeout(timeout.as_secs()))?;
+        let (resume_token, max_message) = match welcome {
+            Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerMessage>(t.as_str()) {
+                Ok(ServerMessage::Welcome { resume_token, max_message_bytes, .. }) => (resume_token, max_message_bytes),
+                Ok(ServerMessage::Error { code: ErrorCode::UnsupportedVersion, message, .. }) => {
+                    return Err(ClientError::VersionMismatch(message));
+                }
+                Ok(ServerMessage::Error { code, message, .. }) => return Err(ClientError::Remote { code, message }),
+                _ => return Err(ClientError::Protocol("no welcome after hello".into())),
+            },
+            Some(Ok(Message::Close(Some(frame)))) => {
+                return Err(ClientError::Disconnected {
+                    reason: frame.reason.to_string(),
+                    stopped: frame.code == CloseCode::from(CLOSE_STOPPED),
+                });
+            }
+            other => return Err(ClientError::Protocol(format!("no welcome after hello: {other:?}"))),
+        };
+
+        let pending = Arc::new(Mutex::new(Pending::default()));
+        let (out, outgoing) = mpsc::unbounded_channel();
+        tokio::spawn(pump(ws, outgoing, pending.clone()));
+        Ok(Connection { out, pending, resume_token, max_message, timeout })
+    }
+
+    pub(crate) fn ended(&self) -> Option<ClientError> {
+        let p = self.pending.lock().expect("pending lock");
+        p.ended.as_ref().map(|(reason, stopped)| ClientError::Disconnected { reason: reason.clone(), stopped: *stopped })
+    }
+
+    pub(crate) async fn request(&self, id: u64, op: Operation) -> Result<Reply, ClientError> {
+        let text = serde_json::to_string(&ClientMessage::Request { id, op }).expect("messages serialize");
+        if text.len() > self.max_message {
+            return Err(ClientError::Protocol(format!(
+                "a request of {} bytes exceeds the sender's limit of {} (fewer filter keys)",
+                text.len(),
+                self.max_message
+            )));
+        }
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut p = self.pending.lock().expect("pending lock");
+            if let Some((reason, stopped)) = &p.ended {
+                return Err(ClientError::Disconnected { reason: reason.clone(), stopped: *stopped });
+            }
+            p.waiters.insert(id, tx);
+        }
+        if self.out.send(Message::Text(text.into())).is_err() {
+            return Err(self.ended().unwrap_or(ClientError::Disconnected { reason: "closed".into(), stopped: false }));
+        }
+        match tokio::time::timeout(self.timeout, rx).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(_)) => Err(self.ended().unwrap_or(ClientError::Disconnected { reason: "closed".into(), stopped: false })),
+            Err(_) => {
+                self.pending.lock().expect("pending lock").waiters.remove(&id);
+                Err(ClientError::Timeout(self.timeout.as_secs()))
+            }
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        let _ = self.out.send(Message::Close(None));
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn pump(ws: Socket, mut outgoing: mpsc::UnboundedReceiver<Message>, pending: Arc<Mutex<Pending>>) {
+    let (mut sink, mut stream) = ws.split();
+    let resolve = |id: u64, reply: Result<Reply, ClientError>| {
+        if let Some(w) = pending.lock().expect("pending lock").waiters.remove(&id) {
+            let _ = w.send(reply);
+        }
+    };
+    let (reason, stopped) = loop {
+        tokio::select! {
+            command = outgoing.recv() => {
+                let Some(message) = command else { break ("the client was dropped".to_owned(), false) };
+                let closing = matches!(message, Message::Close(_));
+                if let Err(e) = sink.send(message).await {
+                    break (e.to_string(), false);
+                }
+                if closing {
+                    break ("disconnected by this client".to_owned(), true);
+                }
+            }
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerMessage>(t.as_str()) {
+                    Ok(ServerMessage::Response { id, result }) => resolve(id, Ok(Reply::Json(result))),
+                    Ok(ServerMessage::Error { id: Some(id), code, message }) => resolve(id, Err(match code {
+                        ErrorCode::TableNotFound => ClientError::TableNotFound(message),
+                        code => ClientError::Remote { code, message },
+                    })),
+                    Ok(ServerMessage::Error { id: None, message, .. }) => tracing::warn!(%message, "sender error"),
+                    Ok(ServerMessage::Page { id, rows, has_more, next, .. }) => {
+                        pending.lock().expect("pending lock").headers.insert(id, (rows, has_more, next));
+                    }
+                    _ => break ("the sender sent an unknown message".to_owned(), false),
+                },
+                Some(Ok(Message::Binary(frame))) => {
+                    let Some(id) = frame.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))) else {
+                        break ("a binary frame shorter than its id".to_owned(), false);
+                    };
+                    let Some((rows, has_more, next)) = pending.lock().expect("pending lock").headers.remove(&id) else {
+                        break (format!("a page for unknown request {id}"), false);
+                    };
+                    if sink.send(Message::Text(r#"{"type":"credit","n":1}"#.into())).await.is_err() {
+                        break ("the connection dropped".to_owned(), false);
+                    }
+                    resolve(id, Ok(Reply::Page(RawPage { rows, has_more, next, bytes: frame[8..].to_vec() })));
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
+                    let reason = if reason.is_empty() { format!("closed by the sender (code {code})") } else { reason };
+                    break (reason, code == CLOSE_STOPPED);
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break (e.to_string(), false),
+                None => break ("the connection dropped".to_owned(), false),
+            }
+        }
+    };
+    let mut p = pending.lock().expect("pending lock");
+    p.ended = Some((reason.clone(), stopped));
+    for (_, w) in p.waiters.drain() {
+        let _ = w.send(Err(ClientError::Disconnected { reason: reason.clone(), stopped }));
+    }
+}

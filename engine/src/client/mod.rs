@@ -1,0 +1,217 @@
+//! The programmatic client: a receiver without a browser, for scripts, the CLI, migrations and background jobs.
+//! It speaks protocol v1 (`docs/protocol.md`) to a sender and imports into a local [`Tables`]:
+//!
+//! ```no_run
+//! # async fn run(local: engine::Tables) -> Result<(), engine::client::ClientError> {
+//! use engine::client::{Client, ClientOptions, TransferOptions};
+//! let client = Client::connect("https://shop.example", "ABCD2345", ClientOptions::default()).await?;
+//! let result = client.transfer(&local, "users", &TransferOptions::default(), &|_| {}).await?;
+//! println!("{} created, {} skipped", result.created, result.skipped);
+//! client.disconnect().await;
+//! # Ok(()) }
+//! ```
+//!
+//! A dropped connection is resumed with the sender's resume token (the next page continues from the last
+//! imported one); a connection the sender stopped is not.
+
+mod connection;
+mod error;
+mod transfer;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::RwLock;
+
+pub use connection::RawPage;
+use connection::{Connection, Credential, Reply};
+pub use error::ClientError;
+pub use transfer::{Progress, TransferAllOptions, TransferOptions, TransferResult};
+
+use crate::protocol::{Operation, PageFormat, ReceiverInfo, WireFilter};
+use crate::schema::{TableInfo, TableSchema};
+use crate::Page;
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// For connecting and for each reply.
+    pub timeout: Duration,
+    /// Who this receiver is, shown on the sender's Send page.
+    pub receiver_info: ReceiverInfo,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: Duration::from_secs(30),
+            receiver_info: ReceiverInfo {
+                site_url: String::new(),
+                project: "db-transfer CLI".into(),
+                user_name: std::env::var("USER").unwrap_or_default(),
+                user_email: String::new(),
+            },
+        }
+    }
+}
+
+/// Where a fetch starts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum FetchFrom {
+    #[default]
+    Start,
+    /// The `next` of the previous page.
+    Cursor(String),
+    /// Compatibility: skip this many rows (quadratic over a whole table; prefer cursors).
+    Offset(u64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchOptions {
+    pub limit: u32,
+    pub from: FetchFrom,
+    pub filter: WireFilter,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions { limit: crate::protocol::DEFAULT_PAGE_ROWS, from: FetchFrom::Start, filter: WireFilter::All }
+    }
+}
+
+/// A fetched page, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Records {
+    pub records: Page,
+    pub has_more: bool,
+    pub next: Option<String>,
+}
+
+pub struct Client {
+    socket_url: String,
+    options: ClientOptions,
+    connection: RwLock<Arc<Connection>>,
+    next_id: AtomicU64,
+}
+
+impl Client {
+    /// Connects to the sender at `url` (as people type it: with or without scheme, with a path prefix) with a
+    /// connection code.
+    pub async fn connect(url: &str, code: &str, options: ClientOptions) -> Result<Client, ClientError> {
+        let socket_url = crate::address::client_socket_url(url).map_err(ClientError::InvalidUrl)?;
+        let code = crate::sender::ConnectionCode::parse(code).map_err(|_| ClientError::InvalidCode)?;
+        let connection = Connection::open(&socket_url, Credential::Code(code.as_str()), &options.receiver_info, options.timeout).await?;
+        Ok(Client { socket_url, options, connection: RwLock::new(Arc::new(connection)), next_id: AtomicU64::new(1) })
+    }
+
+    /// The sender's socket address this client uses.
+    pub fn socket_url(&self) -> &str {
+        &self.socket_url
+    }
+
+    /// Reconnects with the resume token after a drop (the sender may take a moment to notice the old socket is
+    /// gone, so "still connected" refusals are retried briefly).
+    pub async fn resume(&self) -> Result<(), ClientError> {
+        let mut current = self.connection.write().await;
+        if current.ended().is_none() {
+            return Ok(());
+        }
+        let token = current.resume_token.clone();
+        let mut last = None;
+        for attempt in 0..10u64 {
+            match Connection::open(&self.socket_url, Credential::Resume(&token), &self.options.receiver_info, self.options.timeout).await {
+                Ok(c) => {
+                    *current = Arc::new(c);
+                    tracing::info!(attempt, "resumed the connection to the sender");
+                    return Ok(());
+                }
+                Err(e @ (ClientError::CodeUsed | ClientError::Unreachable(_) | ClientError::ConnectTimeout(_))) => {
+                    last = Some(e);
+                    tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.expect("ten attempts failed"))
+    }
+
+    async fn request(&self, op: Operation) -> Result<Reply, ClientError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let connection = self.connection.read().await.clone();
+        connection.request(id, op).await
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(&self, op: Operation) -> Result<T, ClientError> {
+        match self.request(op).await? {
+            Reply::Json(v) => serde_json::from_value(v).map_err(|e| ClientError::Protocol(format!("a reply of the wrong shape: {e}"))),
+            Reply::Page(_) => Err(ClientError::Protocol("a page where a reply was expected".into())),
+        }
+    }
+
+    pub async fn list_tables(&self) -> Result<Vec<TableInfo>, ClientError> {
+        self.call(Operation::ListTables).await
+    }
+
+    pub async fn get_schema(&self, table: &str) -> Result<TableSchema, ClientError> {
+        let schema: TableSchema = self.call(Operation::Schema { table: table.into() }).await?;
+        if schema.name != table {
+            return Err(ClientError::Protocol(format!("asked for the schema of {table:?}, got {:?}", schema.name)));
+        }
+        Ok(schema)
+    }
+
+    pub async fn get_count(&self, table: &str) -> Result<i64, ClientError> {
+        self.call(Operation::Count { table: table.into() }).await
+    }
+
+    /// The sender's content checksum of a table: `(sha256, rows)`.
+    pub async fn checksum(&self, table: &str) -> Result<(String, u64), ClientError> {
+        let v: serde_json::Value = self.call(Operation::Checksum { table: table.into() }).await?;
+        match (v["sha256"].as_str(), v["rows"].as_u64()) {
+            (Some(sha), Some(rows)) => Ok((sha.to_owned(), rows)),
+            _ => Err(ClientError::Protocol("a checksum without sha256 and rows".into())),
+        }
+    }
+
+    /// One page as it travels (compressed, not decoded).
+    pub async fn fetch_raw(&self, table: &str, options: &FetchOptions) -> Result<RawPage, ClientError> {
+        let (cursor, offset) = match &options.from {
+            FetchFrom::Start => (None, None),
+            FetchFrom::Cursor(c) => (Some(c.clone()), None),
+            FetchFrom::Offset(n) => (None, Some(*n)),
+        };
+        let op = Operation::Fetch {
+            table: table.into(),
+            limit: Some(options.limit),
+            cursor,
+            offset,
+            filter: (options.filter != WireFilter::All).then(|| options.filter.clone()),
+            format: PageFormat::Binary,
+        };
+        match self.request(op).await? {
+            Reply::Page(p) if p.has_more && p.next.is_none() => {
+                Err(ClientError::Protocol("a page with more to come but no cursor".into()))
+            }
+            Reply::Page(p) => Ok(p),
+            Reply::Json(_) => Err(ClientError::Protocol("a reply where a page was expected".into())),
+        }
+    }
+
+    /// One page of records, decoded (hostile-safe, size-capped).
+    pub async fn fetch_records(&self, table: &str, options: &FetchOptions) -> Result<Records, ClientError> {
+        let raw = self.fetch_raw(table, options).await?;
+        let records = Page::decompress(&raw.bytes).map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
+        if records.rows.len() != raw.rows {
+            return Err(ClientError::Protocol(format!("the header said {} rows, the page holds {}", raw.rows, records.rows.len())));
+        }
+        Ok(Records { records, has_more: raw.has_more, next: raw.next })
+    }
+
+    /// Closes the connection (normal closure).
+    pub async fn disconnect(self) {
+        let connection = self.connection.read().await.clone();
+        connection.close();
+        // Let the close frame go out before the runtime may stop.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,209 @@
+//! Whole-table transfers with the client: paging by cursor, the next page fetched while the last is imported,
+//! missing tables created (constraints after the data), a dropped connection resumed from the last imported
+//! page, and progress reported after every page.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::{Client, ClientError, FetchFrom, FetchOptions, RawPage};
+use crate::protocol::WireFilter;
+use crate::request::{RowError, Strategy};
+use crate::{Page, Tables};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransferOptions {
+    pub strategy: Strategy,
+    /// Rows per page.
+    pub batch_size: u32,
+    pub create_missing_tables: bool,
+    pub filter: WireFilter,
+}
+
+impl Default for TransferOptions {
+    fn default() -> Self {
+        TransferOptions { strategy: Strategy::Skip, batch_size: 500, create_missing_tables: false, filter: WireFilter::All }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TransferAllOptions {
+    /// The tables to transfer; `None` for every table the sender lists.
+    pub tables: Option<Vec<String>>,
+    /// Per-table strategies; the others use `default_strategy`.
+    pub strategies: HashMap<String, Strategy>,
+    pub default_strategy: Strategy,
+    pub create_missing_tables: bool,
+    /// Rows per page (`0`: the default of [`TransferOptions`]).
+    pub batch_size: u32,
+}
+
+/// What one table's transfer did, counted from the local import results.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct TransferResult {
+    pub table: String,
+    pub strategy: Strategy,
+    pub rows: u64,
+    pub pages: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub skipped: u64,
+    /// Rows the import refused, with the key and the database's reason.
+    pub errors: Vec<RowError>,
+    /// Whether the table was created here first.
+    pub created_table: bool,
+    /// Times the connection dropped and was resumed.
+    pub resumed: u32,
+    pub seconds: f64,
+    pub notes: Vec<String>,
+}
+
+/// Reported while a transfer runs, for callers that draw their own progress.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    Started { table: String, total: Option<u64> },
+    Page { table: String, done: u64, total: Option<u64>, created: u64, updated: u64, skipped: u64, errors: u64 },
+    Finished { table: String, result: TransferResult },
+}
+
+/// Resumes at most this many times per page before giving up.
+const RESUME_ATTEMPTS: u32 = 3;
+
+impl Client {
+    /// Fetches a page, resuming a dropped connection and asking again (the same cursor: nothing is skipped or
+    /// imported twice, since only imported pages move the cursor).
+    async fn fetch_resuming(&self, table: &str, options: &FetchOptions, resumed: &mut u32) -> Result<RawPage, ClientError> {
+        let mut attempts = 0;
+        loop {
+            match self.fetch_raw(table, options).await {
+                Err(e) if e.is_resumable() && attempts < RESUME_ATTEMPTS => {
+                    tracing::warn!(error = %e, table, "connection lost; resuming");
+                    attempts += 1;
+                    *resumed += 1;
+                    self.resume().await?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Transfers one table into `local`.
+    pub async fn transfer(
+        &self,
+        local: &Tables,
+        table: &str,
+        options: &TransferOptions,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<TransferResult, ClientError> {
+        let started = Instant::now();
+        let schema = self.get_schema(table).await?;
+        let mut result = TransferResult { table: table.to_owned(), strategy: options.strategy, ..TransferResult::default() };
+        if !local.table_exists(table).await? {
+            if !options.create_missing_tables {
+                return Err(ClientError::MissingLocally(table.to_owned()));
+            }
+            result.notes.extend(local.create_table(&schema).await?.notes);
+            result.created_table = true;
+        }
+        let total = match options.filter {
+            WireFilter::All => Some(self.get_count(table).await?.max(0) as u64),
+            _ => None,
+        };
+        progress(Progress::Started { table: table.to_owned(), total });
+
+        let limit = options.batch_size.clamp(1, crate::PageRequest::MAX_LIMIT);
+        let first = FetchOptions { limit, from: FetchFrom::Start, filter: options.filter.clone() };
+        let mut resumed = 0;
+        let mut current = self.fetch_resuming(table, &first, &mut resumed).await?;
+        loop {
+            let next = current.next.clone().filter(|_| current.has_more);
+            let import = async {
+                let page = Page::decompress(&current.bytes).map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
+                local.import_records(table, &page, options.strategy).await.map_err(ClientError::from)
+            };
+            // The next page travels while this one is imported.
+            let mut prefetch_resumed = 0;
+            let prefetch = async {
+                match &next {
+                    Some(cursor) => {
+                        let options = FetchOptions { limit, from: FetchFrom::Cursor(cursor.clone()), filter: options.filter.clone() };
+                        Some(self.fetch_resuming(table, &options, &mut prefetch_resumed).await)
+                    }
+                    None => None,
+                }
+            };
+            let (imported, fetched) = tokio::join!(import, prefetch);
+            resumed += prefetch_resumed;
+            let imported = imported?;
+            result.rows += current.rows as u64;
+            result.pages += 1;
+            result.created += imported.created;
+            result.updated += imported.updated;
+            result.skipped += imported.skipped;
+            result.errors.extend(imported.errors);
+            for n in imported.notes {
+                if !result.notes.contains(&n) {
+                    result.notes.push(n);
+                }
+            }
+            progress(Progress::Page {
+                table: table.to_owned(),
+                done: result.rows,
+                total,
+                created: result.created,
+                updated: result.updated,
+                skipped: result.skipped,
+                errors: result.errors.len() as u64,
+            });
+            match fetched {
+                None => break,
+                Some(page) => current = page?,
+            }
+        }
+        if result.created_table {
+            result.notes.extend(local.create_constraints_after_data(&schema).await?.notes);
+        }
+        result.resumed = resumed;
+        result.seconds = started.elapsed().as_secs_f64();
+        progress(Progress::Finished { table: table.to_owned(), result: result.clone() });
+        Ok(result)
+    }
+
+    /// Transfers several tables (or all) in foreign-key order, parents first. A table that fails does not stop
+    /// the others unless the connection itself is lost for good; each table's outcome is in the list, in the
+    /// order they ran.
+    pub async fn transfer_all(
+        &self,
+        local: &Tables,
+        options: &TransferAllOptions,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Vec<(String, Result<TransferResult, ClientError>)>, ClientError> {
+        let names: Vec<String> = match &options.tables {
+            Some(t) => t.clone(),
+            None => self.list_tables().await?.into_iter().map(|t| t.name).collect(),
+        };
+        let mut schemas = Vec::with_capacity(names.len());
+        for name in &names {
+            schemas.push(self.get_schema(name).await?);
+        }
+        let (order, cycle) = crate::order::foreign_key_order(&schemas);
+        if let Some(note) = cycle {
+            tracing::warn!("{note}");
+        }
+        let mut results = Vec::with_capacity(order.len());
+        for name in order {
+            let table_options = TransferOptions {
+                strategy: options.strategies.get(&name).copied().unwrap_or(options.default_strategy),
+                batch_size: if options.batch_size == 0 { TransferOptions::default().batch_size } else { options.batch_size },
+                create_missing_tables: options.create_missing_tables,
+                filter: WireFilter::All,
+            };
+            let outcome = self.transfer(local, &name, &table_options, progress).await;
+            let fatal = matches!(&outcome, Err(ClientError::Disconnected { .. }));
+            results.push((name, outcome));
+            if fatal {
+                break;
+            }
+        }
+        Ok(results)
+    }
+}
