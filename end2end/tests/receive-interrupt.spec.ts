@@ -43,7 +43,11 @@ test("cancel mid-transfer: whole pages stay, exactly the first keys, as many as 
   await receive.cancelButton.click();
   await receive.expectSummary("Transfer cancelled", 30_000);
   await receive.expectProgress("big_events", { state: "cancelled", errors: 0 });
-  await expectWholePages(receiver, await receive.done("big_events"));
+  const done = await receive.done("big_events");
+  await expectWholePages(receiver, done);
+  const latest = receive.page.locator("#history tr.history-row").first();
+  await expect(latest.locator("td.outcome")).toContainText("cancelled");
+  await expect(latest.locator("td.rows")).toHaveText(String(done));
 });
 
 test("the sender's page closes mid-transfer: the receiver says the sender ended it, and holds whole pages", async ({

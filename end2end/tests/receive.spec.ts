@@ -78,6 +78,12 @@ test("PostgreSQL → SQLite: compare, pick three tables with their own strategie
   // engines), authors still differ by the receiver's own row.
   await receive.expectStatuses({ authors: "different", big_events: "new", books: "same", reviews: "same", tags: "new" });
   await expect(receive.row("books").locator("td.local-rows")).toHaveText("300");
+  // The transfer is in this site's history, counted by its own imports.
+  const latest = receive.page.locator("#history tr.history-row").first();
+  await expect(latest.locator("td.outcome")).toContainText("finished");
+  await expect(latest.locator("td.rows")).toHaveText("1350");
+  await expect(latest).toContainText("authors (overwrite), books (skip), reviews (merge)");
+  await expect(latest).toContainText(`http://127.0.0.1:${sender.port}`);
 });
 
 test("PostgreSQL → PostgreSQL: identical tables are 'same', equal counts with other content 'different', and overwrite makes them equal", async ({

@@ -23,6 +23,7 @@ pub mod create;
 pub mod db;
 pub mod error;
 pub mod exclusions;
+pub mod history;
 pub mod ident;
 #[cfg(feature = "db")]
 pub mod keyset;

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use clap::Args;
 use engine::client::{Client, ClientError, ClientOptions, Progress, TransferAllOptions, TransferOptions, TransferResult};
+use engine::history::{self, Channel, TableStrategy};
 use engine::protocol::WireFilter;
-use engine::{Strategy, Tables};
+use engine::{ImportResult, Strategy, Tables};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -257,6 +258,22 @@ pub async fn pull(args: PullArgs) -> Result<(), Failure> {
         .map_err(|e| Failure { code: 5, message: format!("the local database: {e}") })?;
     let local = Tables::new(db.clone(), engine::Exclusions::default());
     let client = connect(&args.sender).await?;
+    let history_tables: Vec<TableStrategy> = if args.all {
+        vec![TableStrategy { table: "*".into(), strategy: args.strategy }]
+    } else {
+        args.tables
+            .iter()
+            .map(|t| TableStrategy {
+                table: t.clone(),
+                strategy: args.table_strategies.iter().find(|(n, _)| n == t).map(|(_, s)| *s).unwrap_or(args.strategy),
+            })
+            .collect()
+    };
+    let who = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let site = engine::address::display_site(client.socket_url());
+    let record = history::begin(&db, &who, Channel::Cli, &site, &history_tables)
+        .await
+        .map_err(|e| Failure { code: 5, message: format!("the local database: {e}") })?;
     let reporter = Reporter::new(json);
     let progress = |event: Progress| reporter.report(event);
     let results = match &args.filter {
@@ -275,11 +292,23 @@ pub async fn pull(args: PullArgs) -> Result<(), Failure> {
                 create_missing_tables: args.create_missing,
                 batch_size: args.batch_size,
             };
-            client.transfer_all(&local, &options, &progress).await.map_err(|e| report_error(json, None, &e))?
+            match client.transfer_all(&local, &options, &progress).await {
+                Ok(results) => results,
+                Err(e) => {
+                    let _ = history::finish(&db, record, &who, "failed", Some(&e.to_string())).await;
+                    return Err(report_error(json, None, &e));
+                }
+            }
         }
     };
     client.disconnect().await;
-    db.close().await;
+    // The history gets each table's totals, as counted by this side's imports.
+    for (_, outcome) in &results {
+        if let Ok(r) = outcome {
+            let totals = ImportResult { created: r.created, updated: r.updated, skipped: r.skipped, errors: r.errors.clone(), notes: vec![] };
+            let _ = history::add_page(&db, record, &who, r.rows, &totals).await;
+        }
+    }
 
     let mut worst: u8 = 0;
     let mut tables = Vec::new();
@@ -312,6 +341,15 @@ pub async fn pull(args: PullArgs) -> Result<(), Failure> {
             }
         }
     }
+    let outcome = match worst {
+        0 => "finished",
+        1 => "incomplete",
+        _ => "failed",
+    };
+    if let Err(e) = history::finish(&db, record, &who, outcome, None).await {
+        tracing::warn!(error = %e, "recording the end of the transfer");
+    }
+    db.close().await;
     if json {
         println!("{}", json!({"event": "summary", "ok": worst == 0, "tables": tables}));
     }

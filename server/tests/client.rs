@@ -323,6 +323,11 @@ async fn the_cli_pulls_with_json_output_and_meaningful_exit_codes() {
     assert_eq!(summary["tables"][0]["result"]["strategy"], "overwrite");
     let sql = "SELECT CAST(id AS TEXT), CAST(parent_id AS TEXT), note FROM children ORDER BY children.id";
     assert_same_rows(rows(&target.db, sql).await, rows(&app.instance.db, sql).await, "children");
+    // The pull is in the receiving database's history, counted by its imports.
+    let history = engine::history::list(&target.db, 10).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!((history[0].channel.as_str(), history[0].outcome.as_str()), ("cli", "finished"));
+    assert_eq!((history[0].rows, history[0].created, history[0].updated), (CHILDREN + 3, CHILDREN + 3, 0));
 
     // A filtered pull of one table: only those rows (skip: the rest are there already).
     let (status, out) = cli(&[

@@ -30,8 +30,16 @@ fn big_page() -> Page {
 }
 
 /// The `import_page` server function's arguments, postcard-encoded as the browser sends them.
-fn import_body(table: &str, strategy: engine::Strategy, page: Vec<u8>) -> Vec<u8> {
-    postcard::to_allocvec(&app::api::receive::ImportPage { table: table.into(), strategy, page }).unwrap()
+fn import_body(transfer: i64, table: &str, strategy: engine::Strategy, page: Vec<u8>) -> Vec<u8> {
+    postcard::to_allocvec(&app::api::receive::ImportPage { transfer, table: table.into(), strategy, page }).unwrap()
+}
+
+/// Starts a history record through the server function, as the Receive page does before its first page.
+async fn begin(app: &support::TestApp) -> i64 {
+    let body = json!({"sender": "http://sender.example", "tables": [{"table": "blobs", "strategy": "skip"}]});
+    let response = app.client.post(app.at("/api/receive/begin-transfer")).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
 }
 
 async fn post_import(app: &support::TestApp, body: Vec<u8>) -> (u16, J) {
@@ -64,10 +72,11 @@ async fn a_relayed_page_lands_whole_and_hostile_ones_are_refused() {
         let compressed = page.compress();
         assert!(compressed.len() > 3_000_000, "bigger than axum's 2 MB default: {}", compressed.len());
 
-        let (status, result) = post_import(&app, import_body("blobs", engine::Strategy::Skip, compressed.clone())).await;
+        let transfer = begin(&app).await;
+        let (status, result) = post_import(&app, import_body(transfer, "blobs", engine::Strategy::Skip, compressed.clone())).await;
         assert_eq!(status, 200, "{kind:?}: {result}");
         assert_eq!((result["created"].clone(), result["skipped"].clone()), (json!(40), json!(0)), "{kind:?}");
-        let (status, again) = post_import(&app, import_body("blobs", engine::Strategy::Skip, compressed.clone())).await;
+        let (status, again) = post_import(&app, import_body(transfer, "blobs", engine::Strategy::Skip, compressed.clone())).await;
         assert_eq!((status, again["skipped"].clone()), (200, json!(40)));
         // Exactly the bytes that were sent, row for row.
         let tables = engine::Tables::new(app.instance.db.clone(), engine::Exclusions::default());
@@ -76,13 +85,27 @@ async fn a_relayed_page_lands_whole_and_hostile_ones_are_refused() {
 
         // A truncated page is refused whole: nothing of it lands.
         let (status, error) =
-            post_import(&app, import_body("blobs", engine::Strategy::Overwrite, compressed[..compressed.len() / 2].to_vec())).await;
+            post_import(&app, import_body(transfer, "blobs", engine::Strategy::Overwrite, compressed[..compressed.len() / 2].to_vec())).await;
         assert_eq!(status, 400, "{error}");
         assert!(error.to_string().contains("the relayed page was refused"), "{error}");
         // The app's own tables are not there for anyone, whatever the page.
-        let (status, error) = post_import(&app, import_body("dbt_admins", engine::Strategy::Overwrite, compressed)).await;
+        let (status, error) = post_import(&app, import_body(transfer, "dbt_admins", engine::Strategy::Overwrite, compressed.clone())).await;
         assert_eq!(status, 400);
         assert!(error.to_string().contains("table not found"), "{error}");
+
+        // The history counted the two imported pages; once ended, the transfer takes no more pages.
+        let end = json!({"transfer": transfer, "outcome": "finished", "message": null});
+        let ended = app.client.post(app.at("/api/receive/finish-transfer")).json(&end).send().await.unwrap();
+        assert_eq!(ended.status(), 200);
+        let history: J = app.client.post(app.at("/api/receive/history")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(
+            (history[0]["rows"].clone(), history[0]["created"].clone(), history[0]["skipped"].clone(), history[0]["outcome"].clone()),
+            (json!(80), json!(40), json!(40), json!("finished"))
+        );
+        assert_eq!(history[0]["admin"], "admin");
+        let (status, error) = post_import(&app, import_body(transfer, "blobs", engine::Strategy::Skip, compressed)).await;
+        assert_eq!(status, 400);
+        assert!(error.to_string().contains("not running"), "{error}");
         app.stop().await;
     }
 }

@@ -3,6 +3,7 @@
 //! through the browser from another site, so names, schemas and pages are validated as hostile input: a bad one
 //! is refused whole with a message naming what was wrong.
 
+use engine::history::{TableStrategy, TransferRecord};
 use engine::protocol::ReceiverInfo;
 use engine::{ImportResult, Strategy, TableInfo, TableSchema};
 use leptos::prelude::*;
@@ -111,18 +112,68 @@ pub async fn finish_table(schema: TableSchema) -> Result<Vec<String>, ApiError> 
     Ok(done.notes)
 }
 
-/// Imports one page relayed by the browser, exactly as the sender compressed it: decoded here (size-capped,
-/// hostile-safe), written in one transaction with the strategy. A malformed page is refused whole.
-#[server(endpoint = "receive/import-page", input = Postcard, output = Json)]
-pub async fn import_page(table: String, strategy: Strategy, page: Vec<u8>) -> Result<ImportResult, ApiError> {
+/// Starts a history record for a transfer from `sender` (the site as the admin's page names it); its id goes
+/// with every page.
+#[server(endpoint = "receive/begin-transfer", input = Json)]
+pub async fn begin_transfer(sender: String, tables: Vec<TableStrategy>) -> Result<i64, ApiError> {
+    let admin = crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    engine::history::begin(&state.db, &admin.username, engine::history::Channel::Browser, &sender, &tables)
+        .await
+        .map_err(|e| super::respond(ApiError::internal("recording a transfer", e)))
+}
+
+/// Ends a transfer's history record with its outcome (`finished`, `incomplete`, `cancelled`, `failed`).
+#[server(endpoint = "receive/finish-transfer", input = Json)]
+pub async fn finish_transfer(transfer: i64, outcome: String, message: Option<String>) -> Result<(), ApiError> {
+    let admin = crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    if !engine::history::OUTCOMES.contains(&outcome.as_str()) {
+        return Err(super::respond(ApiError::BadRequest(format!("unknown outcome {:?}", outcome.chars().take(40).collect::<String>()))));
+    }
+    let ended = engine::history::finish(&state.db, transfer, &admin.username, &outcome, message.as_deref())
+        .await
+        .map_err(|e| super::respond(ApiError::internal("recording a transfer", e)))?;
+    if !ended {
+        return Err(super::respond(ApiError::BadRequest("no running transfer of yours with that id".into())));
+    }
+    Ok(())
+}
+
+/// The latest transfers into this site, newest first.
+#[server(endpoint = "receive/history")]
+pub async fn transfer_history() -> Result<Vec<TransferRecord>, ApiError> {
     crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    engine::history::list(&state.db, 50).await.map_err(|e| super::respond(ApiError::internal("reading the history", e)))
+}
+
+/// Imports one page relayed by the browser, exactly as the sender compressed it: decoded here (size-capped,
+/// hostile-safe), written in one transaction with the strategy, and counted into the transfer's history record
+/// (`transfer`, from [`begin_transfer`]). A malformed page is refused whole.
+#[server(endpoint = "receive/import-page", input = Postcard, output = Json)]
+pub async fn import_page(transfer: i64, table: String, strategy: Strategy, page: Vec<u8>) -> Result<ImportResult, ApiError> {
+    let admin = crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
     if page.len() > MAX_RELAYED_PAGE_BYTES {
         return Err(super::respond(ApiError::BadRequest(format!("a page may hold at most {MAX_RELAYED_PAGE_BYTES} bytes"))));
     }
+    let running = engine::history::is_running(&state.db, transfer, &admin.username)
+        .await
+        .map_err(|e| super::respond(ApiError::internal("reading a transfer", e)))?;
+    if !running {
+        return Err(super::respond(ApiError::BadRequest(format!("transfer {transfer} is not running (finished or not yours)"))));
+    }
     let decoded = engine::Page::decompress(&page)
         .map_err(|e| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}"))))?;
-    state.tables.import_records(&table, &decoded, strategy).await.map_err(|e| engine_error("importing a page", e))
+    let result = state.tables.import_records(&table, &decoded, strategy).await.map_err(|e| engine_error("importing a page", e))?;
+    let counted = engine::history::add_page(&state.db, transfer, &admin.username, decoded.rows.len() as u64, &result)
+        .await
+        .map_err(|e| super::respond(ApiError::internal("recording a transfer", e)))?;
+    if !counted {
+        tracing::warn!(transfer, admin = %admin.username, "the transfer ended while a page was imported (imported, not counted)");
+    }
+    Ok(result)
 }
 
 /// What the admin sees for an engine failure: the engine's own words for bad input (400), "internal" for the

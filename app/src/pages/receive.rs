@@ -4,6 +4,7 @@
 
 mod bulk;
 mod details;
+mod history;
 mod progress;
 
 use leptos::prelude::*;
@@ -82,6 +83,7 @@ pub fn ReceivePage() -> impl IntoView {
                 </Show>
             </Show>
             <progress::ProgressPanel state />
+            <history::HistoryPanel state />
         </AdminLayout>
     }
 }

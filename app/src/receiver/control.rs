@@ -51,6 +51,14 @@ pub fn preview(state: ReceiveState, step: i32) {
     let _ = (state, step);
 }
 
+/// Loads the transfer history of this site.
+pub fn load_history(state: ReceiveState) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(imp::load_history(state));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = state;
+}
+
 pub fn create_table(state: ReceiveState) {
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(imp::create_table(state));
@@ -65,6 +73,7 @@ mod imp {
     use std::rc::Rc;
 
     use engine::protocol::{Operation, PageFormat, WireFilter};
+    use engine::history::TableStrategy;
     use engine::{ImportResult, Strategy, TableInfo, TableSchema};
     use futures::channel::mpsc;
     use futures::{SinkExt, StreamExt};
@@ -325,14 +334,44 @@ mod imp {
         };
         leptos::task::spawn_local(ticker);
 
+        let site = match state.link.get_untracked() {
+            LinkState::Connected { site, .. } => site,
+            _ => String::new(),
+        };
+        let recorded: Vec<TableStrategy> = tables.iter().map(|(table, strategy)| TableStrategy { table: table.clone(), strategy: *strategy }).collect();
+        let transfer = match local::begin_transfer(site, recorded).await {
+            Ok(id) => id,
+            Err(e) => {
+                state.transfer_error.set(Some(format!("This site could not start the transfer: {e}")));
+                state.running.set(false);
+                return;
+            }
+        };
         let mut notes = Vec::new();
         let mut failed_rows = Vec::new();
-        let outcome = transfer_tables(state, &link, tables, filter, create_missing, &mut notes, &mut failed_rows).await;
+        let outcome = transfer_tables(state, &link, tables, filter, create_missing, transfer, &mut notes, &mut failed_rows).await;
+        let outcome_name = match outcome {
+            Outcome::Finished => "finished",
+            Outcome::Incomplete => "incomplete",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Failed => "failed",
+        };
+        if let Err(e) = local::finish_transfer(transfer, outcome_name.to_owned(), state.transfer_error.get_untracked()).await {
+            notes.push(format!("the history could not record the end: {e}"));
+        }
         let rows = state.progress.get_untracked().iter().map(|p| p.done).sum();
         state.summary.set(Some(Summary { outcome, seconds: (now() - started) / 1000.0, rows, failed_rows, notes }));
         state.now.set(now());
         state.running.set(false);
+        load_history(state).await;
         recompare(state, state.progress.get_untracked().into_iter().map(|p| p.name).collect()).await;
+    }
+
+    pub async fn load_history(state: ReceiveState) {
+        match local::transfer_history().await {
+            Ok(h) => state.history.set(h),
+            Err(e) => leptos::logging::warn!("history: {e}"),
+        }
     }
 
     async fn transfer_tables(
@@ -341,6 +380,7 @@ mod imp {
         tables: Vec<(String, Strategy)>,
         filter: WireFilter,
         create_missing: bool,
+        transfer: i64,
         notes: &mut Vec<String>,
         failed_rows: &mut Vec<FailedRow>,
     ) -> Outcome {
@@ -409,7 +449,7 @@ mod imp {
                     }
                 }
             }
-            let result = transfer_table(state, link, name, strategies[name], &filter, failed_rows, notes).await;
+            let result = transfer_table(state, link, name, strategies[name], &filter, transfer, failed_rows, notes).await;
             match result {
                 Ok(true) => set_state(state, name, TableState::Done, ""),
                 Ok(false) => {
@@ -465,6 +505,7 @@ mod imp {
         name: &str,
         strategy: Strategy,
         filter: &WireFilter,
+        transfer: i64,
         failed_rows: &mut Vec<FailedRow>,
         notes: &mut Vec<String>,
     ) -> Result<bool, String> {
@@ -508,7 +549,7 @@ mod imp {
                 while let Some(page) = pages_rx.next().await {
                     let page = page.map_err(|e| e.to_string())?;
                     let rows = page.rows as u64;
-                    let result: ImportResult = local::import_page(name.to_owned(), strategy, page.bytes)
+                    let result: ImportResult = local::import_page(transfer, name.to_owned(), strategy, page.bytes)
                         .await
                         .map_err(|e| format!("Importing a page of {name} failed: {e}"))?;
                     for n in &result.notes {

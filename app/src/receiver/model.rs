@@ -201,6 +201,8 @@ pub struct ReceiveState {
     /// Where the page after the shown one starts.
     pub preview_next: RwSignal<Option<String>>,
     pub detail_strategy: RwSignal<Strategy>,
+    /// The latest transfers into this site.
+    pub history: RwSignal<Vec<engine::history::TransferRecord>>,
 }
 
 impl ReceiveState {
@@ -234,6 +236,7 @@ impl ReceiveState {
             preview_cursors: RwSignal::new(Vec::new()),
             preview_next: RwSignal::new(None),
             detail_strategy: RwSignal::new(Strategy::Skip),
+            history: RwSignal::new(Vec::new()),
         }
     }
 
