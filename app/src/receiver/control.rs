@@ -626,7 +626,7 @@ mod imp {
         let op = Operation::Fetch {
             table: state.detail_table.get_untracked(),
             limit: Some(state.preview_rows.get_untracked().clamp(1, engine::protocol::MAX_JSON_PAGE_ROWS)),
-            cursor: start_after.clone(),
+            cursor: start_after,
             offset: None,
             filter: Some(filter),
             format: PageFormat::Json,
