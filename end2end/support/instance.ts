@@ -16,6 +16,9 @@ export interface SpawnOptions {
   engine: Engine;
   /** More `db-transfer serve` flags, e.g. `["--exclude-tables", "x"]`. */
   extraArgs?: string[];
+  /** Run on this existing PostgreSQL database (by name, on the test server) instead of a fresh one; it is kept
+   * when the instance stops (the benchmark reuses one source across paths). */
+  existingDatabase?: string;
 }
 
 export interface Instance {
@@ -27,6 +30,8 @@ export interface Instance {
   engine: Engine;
   /** The server's stdout and stderr. */
   logFile: string;
+  /** The server process (for its memory in /proc). */
+  pid: number;
   /** Runs one statement on the instance's database; every value as text (PostgreSQL's text output, SQLite's
    * CLI output), NULL as null. */
   query(sql: string): Promise<(string | null)[][]>;
@@ -57,7 +62,11 @@ export async function spawnInstance(options: SpawnOptions): Promise<Instance> {
   fs.mkdirSync(dir, { recursive: true });
   const logFile = path.join(INSTANCES_DIR, `${name}.log`);
 
-  const db = options.engine === "postgres" ? await createPostgresDatabase(name) : sqliteDatabase(dir);
+  const db = options.existingDatabase
+    ? openPostgresDatabase(options.existingDatabase, async () => {})
+    : options.engine === "postgres"
+      ? await createPostgresDatabase(name)
+      : sqliteDatabase(dir);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = [
@@ -96,10 +105,10 @@ export async function spawnInstance(options: SpawnOptions): Promise<Instance> {
     await stop();
     throw new Error(`${(e as Error).message}\n  server log: ${logFile}\n${tail(logFile)}`);
   }
-  return { url, port, dbUrl: db.url, engine: options.engine, logFile, query: db.query, exec: db.exec, stop };
+  return { url, port, dbUrl: db.url, engine: options.engine, logFile, pid: child.pid ?? 0, query: db.query, exec: db.exec, stop };
 }
 
-interface Database {
+export interface Database {
   url: string;
   query(sql: string): Promise<(string | null)[][]>;
   exec(sql: string): Promise<void>;
@@ -111,7 +120,7 @@ interface Database {
 /** Every value comes back as PostgreSQL's text output, exactly as `value::text` would give it. */
 const TEXT_ONLY = { getTypeParser: () => (value: string) => value };
 
-async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await client.connect();
   try {
@@ -123,6 +132,11 @@ async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> 
 
 async function createPostgresDatabase(name: string): Promise<Database> {
   await withAdmin((c) => c.query(`CREATE DATABASE "${name}"`));
+  return openPostgresDatabase(name, () => withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
+}
+
+/** A database on the test server by name; `remove` runs when it is dropped. */
+export function openPostgresDatabase(name: string, remove: () => Promise<unknown>): Database {
   const u = new URL(ADMIN_DATABASE_URL);
   u.pathname = `/${name}`;
   const url = u.toString();
@@ -148,7 +162,7 @@ async function createPostgresDatabase(name: string): Promise<Database> {
     async drop() {
       await client?.end().catch(() => {});
       client = undefined;
-      await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await remove();
     },
   };
 }

@@ -40,3 +40,17 @@ build_site() {
   say "building the server and the WASM front end (cargo leptos build; the first build takes a few minutes)"
   (cd "$ROOT" && cargo leptos build)
 }
+
+# Chromium, the sqlite3 CLI (the Receive tests seed and read SQLite files with it) and the npm packages of
+# end2end/ (no browser download).
+ensure_e2e_tools() {
+  if ! [ -x /usr/bin/chromium ]; then apt_install chromium; fi
+  if ! command -v sqlite3 >/dev/null 2>&1; then
+    say "the end-to-end tests need the sqlite3 command-line tool"
+    apt_install sqlite3
+  fi
+  if ! [ -d "$ROOT/end2end/node_modules/@playwright/test" ] || ! [ -d "$ROOT/end2end/node_modules/pg" ]; then
+    say "installing the end-to-end test packages (npm ci; no browser download)"
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}
