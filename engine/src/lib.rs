@@ -21,6 +21,7 @@ pub mod client;
 pub mod create;
 #[cfg(feature = "db")]
 pub mod db;
+pub mod demux;
 pub mod error;
 pub mod exclusions;
 pub mod history;

@@ -9,6 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use engine::demux::{Demux, Incoming, PageHeader};
 use engine::protocol::{
     ClientMessage, ErrorCode, Operation, ReceiverInfo, ServerMessage, CLOSE_REFUSED_BASE, CLOSE_STOPPED, PROTOCOL_VERSION,
     SUBPROTOCOL,
@@ -77,8 +78,6 @@ type Waiter = oneshot::Sender<Result<Reply, LinkError>>;
 
 struct Shared {
     pending: RefCell<HashMap<u64, Waiter>>,
-    /// Page headers whose binary frame has not arrived yet.
-    headers: RefCell<HashMap<u64, (usize, bool, Option<String>)>>,
     closed: RefCell<Option<LinkError>>,
 }
 
@@ -127,7 +126,7 @@ impl SenderLink {
             }
         }?;
 
-        let shared = Rc::new(Shared { pending: RefCell::default(), headers: RefCell::default(), closed: RefCell::default() });
+        let shared = Rc::new(Shared { pending: RefCell::default(), closed: RefCell::default() });
         let (out, outgoing) = mpsc::unbounded::<Option<String>>();
         leptos::task::spawn_local(pump(ws, outgoing, shared.clone(), site));
         Ok(SenderLink { out, shared, next_id: Cell::new(1), max_message })
@@ -188,6 +187,7 @@ async fn pump(mut ws: WebSocket, mut outgoing: mpsc::UnboundedReceiver<Option<St
         In(Option<Result<Message, WebSocketError>>),
         Out(Option<Option<String>>),
     }
+    let mut demux = Demux::default();
     let ended = loop {
         let event = {
             let incoming = ws.next();
@@ -209,26 +209,22 @@ async fn pump(mut ws: WebSocket, mut outgoing: mpsc::UnboundedReceiver<Option<St
                 let _ = ws.close(Some(1000), Some("the receiver disconnected"));
                 break LinkError::Closed { code: 1000, reason: "you disconnected".into() };
             }
-            Event::In(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<ServerMessage>(&text) {
-                Ok(ServerMessage::Response { id, result }) => resolve(&s, id, Ok(Reply::Json(result))),
-                Ok(ServerMessage::Error { id: Some(id), code, message }) => resolve(&s, id, Err(LinkError::Remote { code, message })),
-                Ok(ServerMessage::Error { id: None, message, .. }) => leptos::logging::warn!("sender error: {message}"),
-                Ok(ServerMessage::Page { id, rows, has_more, next, .. }) => {
-                    s.headers.borrow_mut().insert(id, (rows, has_more, next));
-                }
-                Ok(ServerMessage::Welcome { .. }) | Err(_) => break LinkError::Protocol("an unknown message".into()),
+            Event::In(Some(Ok(Message::Text(text)))) => match demux.text(&text) {
+                Ok(Incoming::Reply { id, result }) => resolve(&s, id, Ok(Reply::Json(result))),
+                Ok(Incoming::Failed { id, code, message }) => resolve(&s, id, Err(LinkError::Remote { code, message })),
+                Ok(Incoming::Notice(message)) => leptos::logging::warn!("sender error: {message}"),
+                Ok(Incoming::Pending | Incoming::Page { .. }) => {}
+                Err(e) => break LinkError::Protocol(e),
             },
-            Event::In(Some(Ok(Message::Bytes(frame)))) => {
-                let Some(id) = frame.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))) else {
-                    break LinkError::Protocol("a binary frame shorter than its id".into());
-                };
-                let Some((rows, has_more, next)) = s.headers.borrow_mut().remove(&id) else {
-                    break LinkError::Protocol(format!("a page for unknown request {id}"));
-                };
-                let _ = ws.send(Message::Text(r#"{"type":"credit","n":1}"#.to_owned())).await;
-                let bytes = frame[8..].to_vec();
-                resolve(&s, id, Ok(Reply::Page(RemotePage { rows, has_more, next, bytes })));
-            }
+            Event::In(Some(Ok(Message::Bytes(frame)))) => match demux.binary(&frame) {
+                Ok(Incoming::Page { id, header, bytes }) => {
+                    let _ = ws.send(Message::Text(r#"{"type":"credit","n":1}"#.to_owned())).await;
+                    let PageHeader { rows, has_more, next } = header;
+                    resolve(&s, id, Ok(Reply::Page(RemotePage { rows, has_more, next, bytes })));
+                }
+                Ok(_) => {}
+                Err(e) => break LinkError::Protocol(e),
+            },
             Event::In(Some(Err(WebSocketError::ConnectionClose(ev)))) => break close_error(ev.code, ev.reason, &site),
             Event::In(Some(Err(_))) => continue,
             Event::In(None) => break LinkError::Closed { code: 1000, reason: String::new() },

@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::ClientError;
+use crate::demux::{Demux, Incoming, PageHeader};
 use crate::protocol::{
     ClientMessage, ErrorCode, Operation, ReceiverInfo, ServerMessage, CLOSE_STOPPED, PROTOCOL_VERSION, SUBPROTOCOL,
 };
@@ -38,7 +39,6 @@ type Waiter = oneshot::Sender<Result<Reply, ClientError>>;
 #[derive(Default)]
 struct Pending {
     waiters: HashMap<u64, Waiter>,
-    headers: HashMap<u64, (usize, bool, Option<String>)>,
     /// Why the socket ended, once it has.
     ended: Option<(String, bool)>,
 }
@@ -170,6 +170,7 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 
 async fn pump(ws: Socket, mut outgoing: mpsc::UnboundedReceiver<Message>, pending: Arc<Mutex<Pending>>) {
     let (mut sink, mut stream) = ws.split();
+    let mut demux = Demux::default();
     let resolve = |id: u64, reply: Result<Reply, ClientError>| {
         if let Some(w) = pending.lock().expect("pending lock").waiters.remove(&id) {
             let _ = w.send(reply);
@@ -188,30 +189,27 @@ async fn pump(ws: Socket, mut outgoing: mpsc::UnboundedReceiver<Message>, pendin
                 }
             }
             incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerMessage>(t.as_str()) {
-                    Ok(ServerMessage::Response { id, result }) => resolve(id, Ok(Reply::Json(result))),
-                    Ok(ServerMessage::Error { id: Some(id), code, message }) => resolve(id, Err(match code {
+                Some(Ok(Message::Text(t))) => match demux.text(t.as_str()) {
+                    Ok(Incoming::Reply { id, result }) => resolve(id, Ok(Reply::Json(result))),
+                    Ok(Incoming::Failed { id, code, message }) => resolve(id, Err(match code {
                         ErrorCode::TableNotFound => ClientError::TableNotFound(message),
                         code => ClientError::Remote { code, message },
                     })),
-                    Ok(ServerMessage::Error { id: None, message, .. }) => tracing::warn!(%message, "sender error"),
-                    Ok(ServerMessage::Page { id, rows, has_more, next, .. }) => {
-                        pending.lock().expect("pending lock").headers.insert(id, (rows, has_more, next));
-                    }
-                    _ => break ("the sender sent an unknown message".to_owned(), false),
+                    Ok(Incoming::Notice(message)) => tracing::warn!(%message, "sender error"),
+                    Ok(Incoming::Pending | Incoming::Page { .. }) => {}
+                    Err(e) => break (format!("the sender broke the protocol: {e}"), false),
                 },
-                Some(Ok(Message::Binary(frame))) => {
-                    let Some(id) = frame.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))) else {
-                        break ("a binary frame shorter than its id".to_owned(), false);
-                    };
-                    let Some((rows, has_more, next)) = pending.lock().expect("pending lock").headers.remove(&id) else {
-                        break (format!("a page for unknown request {id}"), false);
-                    };
-                    if sink.send(Message::Text(r#"{"type":"credit","n":1}"#.into())).await.is_err() {
-                        break ("the connection dropped".to_owned(), false);
+                Some(Ok(Message::Binary(frame))) => match demux.binary(&frame) {
+                    Ok(Incoming::Page { id, header, bytes }) => {
+                        if sink.send(Message::Text(r#"{"type":"credit","n":1}"#.into())).await.is_err() {
+                            break ("the connection dropped".to_owned(), false);
+                        }
+                        let PageHeader { rows, has_more, next } = header;
+                        resolve(id, Ok(Reply::Page(RawPage { rows, has_more, next, bytes })));
                     }
-                    resolve(id, Ok(Reply::Page(RawPage { rows, has_more, next, bytes: frame[8..].to_vec() })));
-                }
+                    Ok(_) => {}
+                    Err(e) => break (format!("the sender broke the protocol: {e}"), false),
+                },
                 Some(Ok(Message::Close(frame))) => {
                     let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
                     let reason = if reason.is_empty() { format!("closed by the sender (code {code})") } else { reason };
