@@ -510,7 +510,7 @@ mod imp {
         notes: &mut Vec<String>,
     ) -> Result<bool, String> {
         let limit = state.page_rows.get_untracked().clamp(1, engine::PageRequest::MAX_LIMIT);
-        // Two pages wait at most: memory stays flat whatever the table's size.
+        // At most three pages are in the tab (one importing, two waiting): memory stays flat whatever the size.
         let (mut pages_tx, mut pages_rx) = mpsc::channel::<Result<RemotePage, LinkError>>(1);
         let fetcher = async {
             let mut cursor = None;
