@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
 
+pub mod jobs;
 pub mod receive;
 
 /// What the overview page shows about this instance.

@@ -11,6 +11,7 @@ pub enum Section {
     Overview,
     Send,
     Receive,
+    Jobs,
 }
 
 #[component]
@@ -30,6 +31,7 @@ pub fn AdminLayout(section: Section, children: Children) -> impl IntoView {
                 {link(Section::Overview, paths::INDEX, "Overview")}
                 {link(Section::Send, paths::SEND, "Send")}
                 {link(Section::Receive, paths::RECEIVE, "Receive")}
+                {link(Section::Jobs, paths::JOBS, "Jobs")}
             </nav>
             <ActionForm action=logout attr:class="logout">
                 <button type="submit">"Sign out"</button>

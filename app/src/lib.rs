@@ -53,6 +53,7 @@ pub mod paths {
     pub const INDEX: &str = "/admin/db-transfer";
     pub const SEND: &str = "/admin/db-transfer/send";
     pub const RECEIVE: &str = "/admin/db-transfer/receive";
+    pub const JOBS: &str = "/admin/db-transfer/jobs";
 }
 
 /// The HTML document around the app, rendered by the server only.
@@ -99,6 +100,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/db-transfer") view=pages::index::IndexPage />
                     <Route path=path!("/admin/db-transfer/send") view=pages::send::SendPage />
                     <Route path=path!("/admin/db-transfer/receive") view=pages::receive::ReceivePage />
+                    <Route path=path!("/admin/db-transfer/jobs") view=pages::jobs::JobsPage />
                 </Routes>
             </Router>
         </div>

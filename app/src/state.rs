@@ -17,6 +17,8 @@ pub struct AppState {
     pub login_limiter: Arc<FailureLimiter>,
     /// Failed connection codes per client address.
     pub code_limiter: Arc<FailureLimiter>,
+    /// The background transfer queue (on this instance's database).
+    pub jobs: jobs::JobQueue,
     /// How this site introduces itself to senders when it receives.
     pub site: SiteInfo,
 }

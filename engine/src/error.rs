@@ -40,6 +40,10 @@ pub enum EngineError {
     /// A value the target column cannot hold.
     #[error("column {column:?}: {reason}")]
     Unrepresentable { column: String, reason: String },
+    /// A background job's table moved on since this page was fetched (another worker imported it); the page
+    /// was rolled back.
+    #[error("job {job}: the table's cursor moved since this page was fetched; the page was not imported")]
+    CheckpointMoved { job: i64 },
     #[cfg(feature = "db")]
     #[error(transparent)]
     Db(#[from] DbError),

@@ -16,6 +16,8 @@ pub enum Channel {
     Browser,
     /// `db-transfer pull`.
     Cli,
+    /// A background job on this site's server.
+    Background,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

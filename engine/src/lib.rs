@@ -9,6 +9,7 @@
 //!
 //! - [`client`] (feature `client`, default): the programmatic receiver — connect with a code, list, fetch,
 //!   transfer into a local [`Tables`];
+//! - [`history`], [`jobs`]: the transfer history and background jobs' own records;
 //! - [`order`], [`address`], [`protocol`]: foreign-key order, sender URLs, the wire protocol.
 //!
 //! Without the default features only the shared vocabulary is built (values, pages, schemas, protocol), for the
@@ -26,6 +27,7 @@ pub mod error;
 pub mod exclusions;
 pub mod history;
 pub mod ident;
+pub mod jobs;
 #[cfg(feature = "db")]
 pub mod keyset;
 pub mod page;

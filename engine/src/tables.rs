@@ -6,6 +6,7 @@ use crate::db::Db;
 use crate::error::EngineError;
 use crate::exclusions::Exclusions;
 use crate::ident::TableName;
+use crate::jobs::Checkpoint;
 use crate::page::Page;
 use crate::plan::ImportPlan;
 use crate::request::{ExportedPage, ImportResult, PageRequest, Strategy};
@@ -139,6 +140,18 @@ impl Tables {
 
     /// Writes a page with a conflict strategy, in one transaction; bad rows are reported, good rows land.
     pub async fn import_records(&self, name: &str, page: &Page, strategy: Strategy) -> Result<ImportResult, EngineError> {
+        self.import_records_checkpointed(name, page, strategy, None).await
+    }
+
+    /// [`Tables::import_records`] that also writes a background job's [`Checkpoint`] in the page's transaction:
+    /// the page and the job's cursor and counts commit together or not at all.
+    pub async fn import_records_checkpointed(
+        &self,
+        name: &str,
+        page: &Page,
+        strategy: Strategy,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<ImportResult, EngineError> {
         let t = self.resolve(name).await?;
         let schema = self.schema_of(&t).await?;
         let plan = ImportPlan::build(&schema, page, strategy)?;
@@ -146,8 +159,8 @@ impl Tables {
             return Err(EngineError::MalformedPage("a row's length differs from the column count".into()));
         }
         match &self.db {
-            Db::Postgres(pool) => postgres::import::import(pool, &plan, page).await,
-            Db::Sqlite(pool) => sqlite::import::import(pool, &plan, page).await,
+            Db::Postgres(pool) => postgres::import::import(pool, &plan, page, checkpoint).await,
+            Db::Sqlite(pool) => sqlite::import::import(pool, &plan, page, checkpoint).await,
         }
     }
 }

@@ -129,6 +129,7 @@ fn kind(e: &ClientError) -> &'static str {
         ClientError::Timeout(_) => "timeout",
         ClientError::Protocol(_) => "protocol",
         ClientError::Import(_) => "import",
+        ClientError::Cancelled => "cancelled",
     }
 }
 

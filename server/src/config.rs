@@ -67,6 +67,19 @@ pub struct ServeConfig {
     #[arg(long, env = "DBT_SEND_GRACE_SECS", default_value_t = 10)]
     pub send_grace_secs: u64,
 
+    /// Background transfers this instance runs at once.
+    #[arg(long, env = "DBT_JOB_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub job_concurrency: u16,
+
+    /// Seconds between the job worker's heartbeats; after three missed ones (a crashed or killed server) its
+    /// jobs go to another worker — this one restarted, or another replica on the same PostgreSQL.
+    #[arg(long, env = "DBT_JOB_HEARTBEAT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub job_heartbeat_secs: u64,
+
+    /// Times a background job retries a lost connection (waiting 2 s, 4 s, 8 s, …) before it fails.
+    #[arg(long, env = "DBT_JOB_RETRIES", default_value_t = 5)]
+    pub job_retries: u32,
+
     /// Where the built site (`pkg/` with the WASM, CSS) lives.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
@@ -98,6 +111,9 @@ impl ServeConfig {
             exclude_prefixes: Vec::new(),
             code_max_failures: 10,
             send_grace_secs: 10,
+            job_concurrency: 2,
+            job_heartbeat_secs: 10,
+            job_retries: 5,
             site_root: "target/site".into(),
             admin_username: None,
             admin_password: None,

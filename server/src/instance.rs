@@ -26,6 +26,7 @@ pub struct Instance {
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
     cleaner: JoinHandle<()>,
+    workers: Option<jobs::Workers>,
 }
 
 impl Instance {
@@ -52,6 +53,15 @@ impl Instance {
         let window = Duration::from_secs(config.login_window_secs);
         let exclusions =
             engine::Exclusions { names: config.exclude_tables.clone(), prefixes: config.exclude_prefixes.clone() };
+        let jobs_config = jobs::JobsConfig {
+            concurrency: usize::from(config.job_concurrency),
+            heartbeat: Duration::from_secs(config.job_heartbeat_secs),
+            retries: config.job_retries,
+            site_url: config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),
+            project: config.project.clone(),
+            ..jobs::JobsConfig::default()
+        };
+        let queue = jobs::JobQueue::open(&db, &jobs_config).await.map_err(|e| ServerError::Config(e.to_string()))?;
         let state = AppState {
             db: db.clone(),
             tables: engine::Tables::new(db.clone(), exclusions),
@@ -59,7 +69,10 @@ impl Instance {
             login_limiter: Arc::new(FailureLimiter::new(config.login_max_failures, window)),
             code_limiter: Arc::new(FailureLimiter::new(config.code_max_failures, window)),
             site: app::state::SiteInfo { public_url: config.public_url.clone(), project: config.project.clone() },
+            jobs: queue.clone(),
         };
+        let workers =
+            jobs::Workers::start(queue, jobs::runner::RunnerContext { tables: state.tables.clone(), config: jobs_config });
         let sender = state.sender.clone();
         let guard = GuardConfig {
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
@@ -92,7 +105,7 @@ impl Instance {
                 .await
         });
         tracing::info!(%addr, engine = db.engine().as_str(), "instance listening");
-        Ok(Instance { addr, db, sender, shutdown: Some(shutdown), server, cleaner })
+        Ok(Instance { addr, db, sender, shutdown: Some(shutdown), server, cleaner, workers: Some(workers) })
     }
 
     pub fn url(&self) -> String {
@@ -113,6 +126,9 @@ impl Instance {
         }
         let _ = (&mut self.server).await;
         self.cleaner.abort();
+        if let Some(w) = self.workers.take() {
+            w.stop().await;
+        }
         self.db.close().await;
     }
 }

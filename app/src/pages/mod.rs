@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod index;
+pub mod jobs;
 pub mod login;
 pub mod receive;
 pub mod send;

@@ -4,7 +4,7 @@
 
 mod bulk;
 mod details;
-mod history;
+pub(crate) mod history;
 mod progress;
 
 use leptos::prelude::*;

@@ -28,6 +28,15 @@ pub fn start_bulk(state: ReceiveState) {
     let _ = state;
 }
 
+/// Hands the picked tables to this site's server as a background job (the browser's sender session goes with
+/// it), then opens the Jobs page.
+pub fn run_on_server(state: ReceiveState, jobs_href: String) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(imp::run_on_server(state, jobs_href));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (state, jobs_href);
+}
+
 /// Transfers the Details tab's table with its filter.
 pub fn start_one(state: ReceiveState) {
     #[cfg(feature = "hydrate")]
@@ -294,6 +303,53 @@ mod imp {
             return state.transfer_error.set(Some("Pick at least one table.".into()));
         }
         run(state, picked, WireFilter::All, state.create_missing.get_untracked()).await;
+    }
+
+    pub async fn run_on_server(state: ReceiveState, jobs_href: String) {
+        let Some(link) = link() else {
+            return state.transfer_error.set(Some("Connect to a sender first.".into()));
+        };
+        if state.running.get_untracked() {
+            return;
+        }
+        let picked: Vec<(String, Strategy)> =
+            state.tables.get_untracked().into_iter().filter(|r| r.picked).map(|r| (r.name, r.strategy)).collect();
+        if picked.is_empty() {
+            return state.transfer_error.set(Some("Pick at least one table.".into()));
+        }
+        state.transfer_error.set(None);
+        let mut schemas = Vec::new();
+        for (name, _) in &picked {
+            match link.call::<TableSchema>(Operation::Schema { table: name.clone() }).await {
+                Ok(s) if &s.name == name => schemas.push(s),
+                Ok(s) => {
+                    return state.transfer_error.set(Some(format!("The sender answered for {name:?} with the schema of {:?}.", s.name)));
+                }
+                Err(e) => return state.transfer_error.set(Some(e.to_string())),
+            }
+        }
+        let (order, _) = engine::order::foreign_key_order(&schemas);
+        let strategies: HashMap<String, Strategy> = picked.into_iter().collect();
+        let request = crate::api::jobs::JobRequest {
+            sender_url: link.socket_url().to_owned(),
+            code: None,
+            resume_token: Some(link.resume_token().to_owned()),
+            tables: order.into_iter().map(|t| engine::history::TableStrategy { strategy: strategies[&t], table: t }).collect(),
+            create_missing: state.create_missing.get_untracked(),
+            batch_size: state.page_rows.get_untracked().clamp(1, engine::PageRequest::MAX_LIMIT),
+        };
+        // The server takes the session over with the resume token, which the sender allows only once this
+        // socket is closed.
+        drop(link);
+        disconnect(state);
+        match crate::api::jobs::start_job(request).await {
+            Ok(id) => {
+                let _ = web_sys::window().expect("a window").location().set_href(&format!("{jobs_href}#job-{id}"));
+            }
+            Err(e) => state.connect_error.set(Some(format!(
+                "The server could not start the job: {e}. The connection to the sender was closed; connect again to retry."
+            ))),
+        }
     }
 
     pub async fn start_one(state: ReceiveState) {

@@ -89,6 +89,9 @@ pub struct SenderLink {
     next_id: Cell<u64>,
     /// The sender's limit on one message (from the welcome): a bigger request would be refused without an id.
     max_message: usize,
+    /// Lets this receiver's session be taken over (by this site's server for a background job).
+    resume_token: String,
+    socket_url: String,
 }
 
 fn close_error(code: u16, reason: String, site: &str) -> LinkError {
@@ -112,10 +115,12 @@ impl SenderLink {
         let hello = serde_json::to_string(&hello).expect("messages serialize");
         // Sending waits for the socket to open; a refused or failed handshake surfaces on the stream below.
         let _ = ws.send(Message::Text(hello)).await;
-        let max_message = loop {
+        let (max_message, resume_token) = loop {
             match ws.next().await {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerMessage>(&text) {
-                    Ok(ServerMessage::Welcome { max_message_bytes, .. }) => break Ok(max_message_bytes),
+                    Ok(ServerMessage::Welcome { max_message_bytes, resume_token, .. }) => {
+                        break Ok((max_message_bytes, resume_token))
+                    }
                     Ok(ServerMessage::Error { message, .. }) => break Err(LinkError::Refused(message)),
                     _ => break Err(LinkError::Protocol("no welcome after hello".into())),
                 },
@@ -129,7 +134,16 @@ impl SenderLink {
         let shared = Rc::new(Shared { pending: RefCell::default(), closed: RefCell::default() });
         let (out, outgoing) = mpsc::unbounded::<Option<String>>();
         leptos::task::spawn_local(pump(ws, outgoing, shared.clone(), site));
-        Ok(SenderLink { out, shared, next_id: Cell::new(1), max_message })
+        Ok(SenderLink { out, shared, next_id: Cell::new(1), max_message, resume_token, socket_url: socket_url.to_owned() })
+    }
+
+    /// The secret that lets another receiver (this site's server) take this session over once the socket closes.
+    pub fn resume_token(&self) -> &str {
+        &self.resume_token
+    }
+
+    pub fn socket_url(&self) -> &str {
+        &self.socket_url
     }
 
     /// Why the connection ended, once it has.

@@ -54,6 +54,9 @@ pub enum ClientError {
     /// The sender sent something this client does not understand.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// A background job was cancelled between two pages (everything before is committed).
+    #[error("cancelled")]
+    Cancelled,
     /// Writing here failed (the local database's reason).
     #[error("import failed: {0}")]
     Import(#[from] EngineError),

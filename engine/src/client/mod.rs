@@ -27,7 +27,7 @@ use tokio::sync::RwLock;
 pub use connection::RawPage;
 use connection::{Connection, Credential, Reply};
 pub use error::ClientError;
-pub use transfer::{Progress, TransferAllOptions, TransferOptions, TransferResult};
+pub use transfer::{JobControl, Progress, TransferAllOptions, TransferOptions, TransferResult, END_CURSOR};
 
 use crate::protocol::{Operation, PageFormat, ReceiverInfo, WireFilter};
 use crate::schema::{TableInfo, TableSchema};
@@ -53,6 +53,22 @@ impl Default for ClientOptions {
             },
         }
     }
+}
+
+/// Opens a connection with a resume token, retrying while the sender has not yet noticed the old socket is gone.
+async fn open_resuming(socket_url: &str, token: &str, options: &ClientOptions) -> Result<Connection, ClientError> {
+    let mut last = None;
+    for attempt in 0..10u64 {
+        match Connection::open(socket_url, Credential::Resume(token), &options.receiver_info, options.timeout).await {
+            Ok(c) => return Ok(c),
+            Err(e @ (ClientError::CodeUsed | ClientError::Unreachable(_) | ClientError::ConnectTimeout(_))) => {
+                last = Some(e);
+                tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.expect("ten attempts failed"))
 }
 
 /// Where a fetch starts.
@@ -104,6 +120,20 @@ impl Client {
         Ok(Client { socket_url, options, connection: RwLock::new(Arc::new(connection)), next_id: AtomicU64::new(1) })
     }
 
+    /// Connects again to a sender session this site already joined (a background job after a restart, or the
+    /// browser handing its session to the server): the sender must still hold the session, and the previous
+    /// socket must be gone ("still connected" is retried briefly).
+    pub async fn connect_resuming(url: &str, resume_token: &str, options: ClientOptions) -> Result<Client, ClientError> {
+        let socket_url = crate::address::client_socket_url(url).map_err(ClientError::InvalidUrl)?;
+        let connection = open_resuming(&socket_url, resume_token, &options).await?;
+        Ok(Client { socket_url, options, connection: RwLock::new(Arc::new(connection)), next_id: AtomicU64::new(1) })
+    }
+
+    /// The token that lets this receiver back in after a drop (secret: whoever holds it is this receiver).
+    pub async fn resume_token(&self) -> String {
+        self.connection.read().await.resume_token.clone()
+    }
+
     /// The sender's socket address this client uses.
     pub fn socket_url(&self) -> &str {
         &self.socket_url
@@ -117,22 +147,9 @@ impl Client {
             return Ok(());
         }
         let token = current.resume_token.clone();
-        let mut last = None;
-        for attempt in 0..10u64 {
-            match Connection::open(&self.socket_url, Credential::Resume(&token), &self.options.receiver_info, self.options.timeout).await {
-                Ok(c) => {
-                    *current = Arc::new(c);
-                    tracing::info!(attempt, "resumed the connection to the sender");
-                    return Ok(());
-                }
-                Err(e @ (ClientError::CodeUsed | ClientError::Unreachable(_) | ClientError::ConnectTimeout(_))) => {
-                    last = Some(e);
-                    tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.expect("ten attempts failed"))
+        *current = Arc::new(open_resuming(&self.socket_url, &token, &self.options).await?);
+        tracing::info!("resumed the connection to the sender");
+        Ok(())
     }
 
     async fn request(&self, op: Operation) -> Result<Reply, ClientError> {

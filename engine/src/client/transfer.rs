@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::{Client, ClientError, FetchFrom, FetchOptions, RawPage};
+use crate::jobs::Checkpoint;
 use crate::protocol::WireFilter;
 use crate::request::{RowError, Strategy};
 use crate::{Page, Tables};
@@ -65,6 +66,25 @@ pub enum Progress {
     Finished { table: String, result: TransferResult },
 }
 
+/// A background job's hold on one table's transfer (see [`Client::transfer_for_job`]).
+pub struct JobControl<'a> {
+    pub job: i64,
+    /// The table's position in the job.
+    pub position: i64,
+    /// The history record the counts also go to.
+    pub transfer_id: i64,
+    /// Where the last committed page ended; `None` before the first, [`END_CURSOR`] after the last.
+    pub cursor: Option<String>,
+    /// The job created the table (constraints are added after the data).
+    pub created_table: bool,
+    /// Asked between pages; true stops the transfer with [`ClientError::Cancelled`].
+    pub stop: &'a (dyn Fn() -> bool + Send + Sync),
+}
+
+/// The checkpoint cursor of a table whose last page is committed. Real cursors are hex and never start
+/// with `!`.
+pub const END_CURSOR: &str = "!end";
+
 /// Resumes at most this many times per page before giving up.
 const RESUME_ATTEMPTS: u32 = 3;
 
@@ -94,11 +114,36 @@ impl Client {
         options: &TransferOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<TransferResult, ClientError> {
+        self.transfer_inner(local, table, options, None, progress).await
+    }
+
+    /// Transfers one table of a background job: starts after the job's last committed page, writes the job's
+    /// checkpoint in each page's transaction, and stops between pages when `job.stop` says so
+    /// ([`ClientError::Cancelled`]). The table must exist here (the job creates it first).
+    pub async fn transfer_for_job(
+        &self,
+        local: &Tables,
+        table: &str,
+        options: &TransferOptions,
+        job: &JobControl<'_>,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<TransferResult, ClientError> {
+        self.transfer_inner(local, table, options, Some(job), progress).await
+    }
+
+    async fn transfer_inner(
+        &self,
+        local: &Tables,
+        table: &str,
+        options: &TransferOptions,
+        job: Option<&JobControl<'_>>,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<TransferResult, ClientError> {
         let started = Instant::now();
         let schema = self.get_schema(table).await?;
         let mut result = TransferResult { table: table.to_owned(), strategy: options.strategy, ..TransferResult::default() };
         if !local.table_exists(table).await? {
-            if !options.create_missing_tables {
+            if !options.create_missing_tables || job.is_some() {
                 return Err(ClientError::MissingLocally(table.to_owned()));
             }
             result.notes.extend(local.create_table(&schema).await?.notes);
@@ -111,30 +156,53 @@ impl Client {
         progress(Progress::Started { table: table.to_owned(), total });
 
         let limit = options.batch_size.clamp(1, crate::PageRequest::MAX_LIMIT);
-        let first = FetchOptions { limit, from: FetchFrom::Start, filter: options.filter.clone() };
+        let fetch_from = |cursor: &Option<String>| FetchOptions {
+            limit,
+            from: cursor.clone().map(FetchFrom::Cursor).unwrap_or(FetchFrom::Start),
+            filter: options.filter.clone(),
+        };
+        let stopped = || job.is_some_and(|j| (j.stop)());
+        // The cursor the page in hand was fetched from (what its checkpoint expects to find).
+        let mut from: Option<String> = job.and_then(|j| j.cursor.clone());
+        let data_done = from.as_deref() == Some(END_CURSOR);
         let mut resumed = 0;
-        let mut current = self.fetch_resuming(table, &first, &mut resumed).await?;
-        loop {
-            let next = current.next.clone().filter(|_| current.has_more);
+        let mut current = if data_done || stopped() {
+            None
+        } else {
+            Some(self.fetch_resuming(table, &fetch_from(&from), &mut resumed).await?)
+        };
+        while let Some(page_in_hand) = current.take() {
+            if stopped() {
+                return Err(ClientError::Cancelled);
+            }
+            let next = page_in_hand.next.clone().filter(|_| page_in_hand.has_more);
+            let checkpoint = job.map(|j| Checkpoint {
+                job: j.job,
+                position: j.position,
+                transfer_id: j.transfer_id,
+                expected: from.clone(),
+                next: Some(next.clone().unwrap_or_else(|| END_CURSOR.to_owned())),
+                rows: page_in_hand.rows as u64,
+            });
             let import = async {
-                let page = Page::decompress(&current.bytes).map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
-                local.import_records(table, &page, options.strategy).await.map_err(ClientError::from)
+                let page = Page::decompress(&page_in_hand.bytes).map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
+                local
+                    .import_records_checkpointed(table, &page, options.strategy, checkpoint.as_ref())
+                    .await
+                    .map_err(ClientError::from)
             };
             // The next page travels while this one is imported.
             let mut prefetch_resumed = 0;
             let prefetch = async {
                 match &next {
-                    Some(cursor) => {
-                        let options = FetchOptions { limit, from: FetchFrom::Cursor(cursor.clone()), filter: options.filter.clone() };
-                        Some(self.fetch_resuming(table, &options, &mut prefetch_resumed).await)
-                    }
+                    Some(_) => Some(self.fetch_resuming(table, &fetch_from(&next), &mut prefetch_resumed).await),
                     None => None,
                 }
             };
             let (imported, fetched) = tokio::join!(import, prefetch);
             resumed += prefetch_resumed;
             let imported = imported?;
-            result.rows += current.rows as u64;
+            result.rows += page_in_hand.rows as u64;
             result.pages += 1;
             result.created += imported.created;
             result.updated += imported.updated;
@@ -154,12 +222,10 @@ impl Client {
                 skipped: result.skipped,
                 errors: result.errors.len() as u64,
             });
-            match fetched {
-                None => break,
-                Some(page) => current = page?,
-            }
+            from = next;
+            current = fetched.transpose()?;
         }
-        if result.created_table {
+        if result.created_table || job.is_some_and(|j| j.created_table) {
             result.notes.extend(local.create_constraints_after_data(&schema).await?.notes);
         }
         result.resumed = resumed;

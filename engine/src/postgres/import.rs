@@ -8,6 +8,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::error::EngineError;
 use crate::ident::quote;
+use crate::jobs::Checkpoint;
 use crate::page::Page;
 use crate::plan::ImportPlan;
 use crate::request::{ImportResult, RowError, Strategy};
@@ -77,7 +78,12 @@ async fn copy_into(conn: &mut PgConnection, plan: &ImportPlan, table: &str, data
     Ok(())
 }
 
-pub async fn import(pool: &PgPool, plan: &ImportPlan, page: &Page) -> Result<ImportResult, EngineError> {
+pub async fn import(
+    pool: &PgPool,
+    plan: &ImportPlan,
+    page: &Page,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<ImportResult, EngineError> {
     let mut result = ImportResult { notes: plan.notes.clone(), ..Default::default() };
 
     // Encode every row once, into one COPY buffer: a row whose values cannot go into the target is reported and
@@ -110,6 +116,9 @@ pub async fn import(pool: &PgPool, plan: &ImportPlan, page: &Page) -> Result<Imp
         if copy_into(&mut tx, plan, &quote(&plan.table), &all).await.is_ok() {
             result.created += encoded.len() as u64;
             advance_sequences(&mut tx, plan).await?;
+            if let Some(c) = checkpoint {
+                c.write_postgres(&mut tx, &result).await?;
+            }
             tx.commit().await?;
             return Ok(result);
         }
@@ -173,6 +182,9 @@ pub async fn import(pool: &PgPool, plan: &ImportPlan, page: &Page) -> Result<Imp
         }
     }
     advance_sequences(&mut tx, plan).await?;
+    if let Some(c) = checkpoint {
+        c.write_postgres(&mut tx, &result).await?;
+    }
     tx.commit().await?;
     Ok(result)
 }

@@ -11,6 +11,7 @@ use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 use crate::error::EngineError;
 use crate::ident::quote;
+use crate::jobs::Checkpoint;
 use crate::page::Page;
 use crate::plan::ImportPlan;
 use crate::request::{ImportResult, RowError, Strategy};
@@ -78,7 +79,12 @@ fn args_of<'a>(plan: &ImportPlan, rows: impl IntoIterator<Item = &'a Vec<Value>>
     args
 }
 
-pub async fn import(pool: &SqlitePool, plan: &ImportPlan, page: &Page) -> Result<ImportResult, EngineError> {
+pub async fn import(
+    pool: &SqlitePool,
+    plan: &ImportPlan,
+    page: &Page,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<ImportResult, EngineError> {
     let mut result = ImportResult { notes: plan.notes.clone(), ..Default::default() };
     let statements = Statements::new(plan);
     let mut conn = pool.acquire().await?;
@@ -131,6 +137,9 @@ pub async fn import(pool: &SqlitePool, plan: &ImportPlan, page: &Page) -> Result
             };
             result.errors.push(RowError { key: plan.describe_row(row, index), reason });
         }
+    }
+    if let Some(c) = checkpoint {
+        c.write_sqlite(&mut tx, &result).await?;
     }
     tx.commit().await?;
     Ok(result)

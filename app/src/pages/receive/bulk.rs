@@ -50,6 +50,7 @@ pub fn BulkTab(state: ReceiveState) -> impl IntoView {
             </tr>
         }
     };
+    let jobs_href = crate::use_base_path().href(crate::paths::JOBS);
     let picked_count = move || state.tables.with(|rows| rows.iter().filter(|r| r.picked).count());
 
     view! {
@@ -93,6 +94,12 @@ pub fn BulkTab(state: ReceiveState) -> impl IntoView {
                 </button>
                 <button id="cancel" type="button" class="danger" disabled=move || !state.running.get()
                     on:click=move |_| state.cancel_requested.set(true)>"Cancel"</button>
+                <button id="run-on-server" type="button" class="secondary"
+                    title="This site's server pulls the tables as a background job: it goes on when this tab closes or the server restarts"
+                    disabled=move || state.running.get() || picked_count() == 0
+                    on:click=move |_| control::run_on_server(state, jobs_href.clone())>
+                    "Run on the server"
+                </button>
             </div>
         </section>
     }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::strategy_name;
 use crate::receiver::model::ReceiveState;
 
-fn when(unix: i64) -> String {
+pub(crate) fn when(unix: i64) -> String {
     let s = unix.rem_euclid(86_400);
     let days = unix.div_euclid(86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), so no date crate is needed here.

@@ -1,0 +1,538 @@
+//! Background transfer jobs in `dbt_jobs` / `dbt_job_tables`: what a job pulls from which sender, how far each
+//! table got and how the job stands. The queue that decides which worker runs a job lives elsewhere (the `jobs`
+//! crate, on apalis); this is the job's own record, which the Jobs view shows and a restarted job continues from.
+//!
+//! The part that makes restarts exact is [`Checkpoint`]: the importer writes a table's next cursor and counts
+//! *inside the transaction of the page they describe*, and only if the cursor is still the one the page was
+//! fetched from. A page is therefore committed once, with its counts, or not at all — whichever process dies when.
+
+use serde::{Deserialize, Serialize};
+
+use crate::request::Strategy;
+#[cfg(feature = "db")]
+use crate::{request::ImportResult, Db, DbError, EngineError};
+
+/// The states a job goes through. `queued` → `running` (→ `retrying` → `running` …) → one of the ends.
+pub mod state {
+    pub const QUEUED: &str = "queued";
+    pub const RUNNING: &str = "running";
+    /// Waiting out a backoff after a lost connection.
+    pub const RETRYING: &str = "retrying";
+    pub const FINISHED: &str = "finished";
+    /// Ran to the end, but some tables or rows were refused.
+    pub const INCOMPLETE: &str = "incomplete";
+    pub const FAILED: &str = "failed";
+    pub const CANCELLED: &str = "cancelled";
+    /// States after which nothing runs unless an admin retries.
+    pub const ENDED: &[&str] = &[FINISHED, INCOMPLETE, FAILED, CANCELLED];
+}
+
+/// A table's state inside a job.
+pub mod table_state {
+    pub const PENDING: &str = "pending";
+    pub const RUNNING: &str = "running";
+    pub const DONE: &str = "done";
+    pub const FAILED: &str = "failed";
+}
+
+/// How the job reaches the sender: a connection code before its first connection, the resume token after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    Code(String),
+    Resume(String),
+}
+
+#[cfg(feature = "db")]
+impl Credential {
+    fn encode(&self) -> String {
+        match self {
+            Credential::Code(c) => format!("code.{c}"),
+            Credential::Resume(t) => format!("resume.{t}"),
+        }
+    }
+
+    fn decode(s: &str) -> Option<Credential> {
+        if let Some(c) = s.strip_prefix("code.") {
+            Some(Credential::Code(c.to_owned()))
+        } else {
+            s.strip_prefix("resume.").map(|t| Credential::Resume(t.to_owned()))
+        }
+    }
+}
+
+/// What an admin asks a job to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub admin: String,
+    /// The sender's socket URL (already normalized).
+    pub sender: String,
+    pub credential: Credential,
+    /// Tables in the order they run (parents first), each with its strategy.
+    pub tables: Vec<(String, Strategy)>,
+    pub create_missing: bool,
+    pub batch_size: u32,
+    /// The history record the job's counts also go to.
+    pub transfer_id: i64,
+}
+
+/// One table of a job as the Jobs view shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobTableView {
+    pub position: i64,
+    pub table: String,
+    pub strategy: Strategy,
+    pub state: String,
+    pub total: Option<i64>,
+    pub rows: i64,
+    pub pages: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub skipped: i64,
+    pub errors: i64,
+    /// The first refused row or the table's failure.
+    pub message: Option<String>,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// A job as the Jobs view shows it (never its credential).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: i64,
+    pub admin: String,
+    pub sender: String,
+    pub state: String,
+    pub attempts: i64,
+    pub cancel_requested: bool,
+    pub message: Option<String>,
+    pub create_missing: bool,
+    pub batch_size: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub tables: Vec<JobTableView>,
+    /// Whether the job can still reach its sender without a new code (a resume token or an unused code is kept).
+    pub has_credential: bool,
+}
+
+impl JobView {
+    pub fn rows(&self) -> i64 {
+        self.tables.iter().map(|t| t.rows).sum()
+    }
+    pub fn total(&self) -> Option<i64> {
+        self.tables.iter().map(|t| t.total).sum()
+    }
+    pub fn errors(&self) -> i64 {
+        self.tables.iter().map(|t| t.errors).sum()
+    }
+    pub fn is_ended(&self) -> bool {
+        state::ENDED.contains(&self.state.as_str())
+    }
+}
+
+/// What a job runner needs to (re)start a job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobPlan {
+    pub id: i64,
+    pub admin: String,
+    pub sender: String,
+    pub credential: Option<Credential>,
+    pub create_missing: bool,
+    pub batch_size: u32,
+    pub transfer_id: i64,
+    pub state: String,
+    pub cancel_requested: bool,
+    pub tables: Vec<TablePlan>,
+}
+
+/// One table of a job, with where it stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TablePlan {
+    pub position: i64,
+    pub table: String,
+    pub strategy: Strategy,
+    pub state: String,
+    /// The cursor after the last committed page; `None` before the first.
+    pub cursor: Option<String>,
+    pub created_table: bool,
+    pub rows: i64,
+}
+
+/// Written in the import's transaction: the page fetched from `expected` moves the table to `next`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    pub job: i64,
+    pub position: i64,
+    pub transfer_id: i64,
+    pub expected: Option<String>,
+    pub next: Option<String>,
+    pub rows: u64,
+}
+
+#[cfg(feature = "db")]
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+#[cfg(feature = "db")]
+fn n(v: u64) -> i64 {
+    v.min(i64::MAX as u64) as i64
+}
+
+#[cfg(feature = "db")]
+fn strategy_name(s: Strategy) -> String {
+    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+#[cfg(feature = "db")]
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Db::Postgres($pool) => $body,
+            Db::Sqlite($pool) => $body,
+        }
+    };
+}
+
+#[cfg(feature = "db")]
+fn first_error(result: &ImportResult) -> Option<String> {
+    result.errors.first().map(|e| format!("{}: {}", e.key, e.reason).chars().take(1000).collect())
+}
+
+#[cfg(feature = "db")]
+impl Checkpoint {
+    /// Moves the table's cursor and counts (and the history record's) in the import's transaction; refuses
+    /// when the cursor moved since the page was fetched (another worker imported it), so the caller rolls back.
+    pub async fn write_postgres(&self, conn: &mut sqlx::PgConnection, result: &ImportResult) -> Result<(), EngineError> {
+        const SQL: &str = "UPDATE dbt_job_tables SET cursor = $1, rows_done = rows_done + $2, pages = pages + 1, \
+             created = created + $3, updated = updated + $4, skipped = skipped + $5, errors = errors + $6, \
+             message = COALESCE(message, $7) WHERE job_id = $8 AND position = $9 AND cursor IS NOT DISTINCT FROM $10";
+        let moved = sqlx::query(SQL)
+            .bind(&self.next)
+            .bind(n(self.rows))
+            .bind(n(result.created))
+            .bind(n(result.updated))
+            .bind(n(result.skipped))
+            .bind(n(result.errors.len() as u64))
+            .bind(first_error(result))
+            .bind(self.job)
+            .bind(self.position)
+            .bind(&self.expected)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        if moved != 1 {
+            return Err(EngineError::CheckpointMoved { job: self.job });
+        }
+        sqlx::query(HISTORY_SQL)
+            .bind(self.transfer_id)
+            .bind(n(self.rows))
+            .bind(n(result.created))
+            .bind(n(result.updated))
+            .bind(n(result.skipped))
+            .bind(n(result.errors.len() as u64))
+            .bind(now())
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// [`Checkpoint::write_postgres`] for SQLite.
+    pub async fn write_sqlite(&self, conn: &mut sqlx::SqliteConnection, result: &ImportResult) -> Result<(), EngineError> {
+        const SQL: &str = "UPDATE dbt_job_tables SET cursor = $1, rows_done = rows_done + $2, pages = pages + 1, \
+             created = created + $3, updated = updated + $4, skipped = skipped + $5, errors = errors + $6, \
+             message = COALESCE(message, $7) WHERE job_id = $8 AND position = $9 AND cursor IS $10";
+        let moved = sqlx::query(SQL)
+            .bind(&self.next)
+            .bind(n(self.rows))
+            .bind(n(result.created))
+            .bind(n(result.updated))
+            .bind(n(result.skipped))
+            .bind(n(result.errors.len() as u64))
+            .bind(first_error(result))
+            .bind(self.job)
+            .bind(self.position)
+            .bind(&self.expected)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        if moved != 1 {
+            return Err(EngineError::CheckpointMoved { job: self.job });
+        }
+        sqlx::query(HISTORY_SQL)
+            .bind(self.transfer_id)
+            .bind(n(self.rows))
+            .bind(n(result.created))
+            .bind(n(result.updated))
+            .bind(n(result.skipped))
+            .bind(n(result.errors.len() as u64))
+            .bind(now())
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(feature = "db")]
+const HISTORY_SQL: &str = "UPDATE dbt_transfers SET rows_done = rows_done + $2, created = created + $3, \
+     updated = updated + $4, skipped = skipped + $5, errors = errors + $6, updated_at = $7 WHERE id = $1";
+
+/// Records a new job (state `queued`) with its tables; returns its id.
+#[cfg(feature = "db")]
+pub async fn create(db: &Db, job: &NewJob) -> Result<i64, DbError> {
+    const JOB: &str = "INSERT INTO dbt_jobs (admin, sender, credential, transfer_id, create_missing, batch_size, \
+                       created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id";
+    const TABLE: &str = "INSERT INTO dbt_job_tables (job_id, position, table_name, strategy) VALUES ($1, $2, $3, $4)";
+    let id: i64 = on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(JOB)
+            .bind(&job.admin).bind(&job.sender).bind(job.credential.encode()).bind(job.transfer_id)
+            .bind(job.create_missing).bind(i64::from(job.batch_size)).bind(now())
+            .fetch_one(&mut *tx).await?;
+        for (position, (table, strategy)) in job.tables.iter().enumerate() {
+            sqlx::query(TABLE).bind(id).bind(position as i64).bind(table).bind(strategy_name(*strategy))
+                .execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        id
+    });
+    Ok(id)
+}
+
+#[cfg(feature = "db")]
+type JobRow = (i64, String, String, Option<String>, i64, bool, i64, String, i64, bool, Option<String>, i64, i64, Option<i64>, Option<i64>);
+#[cfg(feature = "db")]
+const JOB_COLUMNS: &str = "id, admin, sender, credential, transfer_id, create_missing, batch_size, state, attempts, \
+                           cancel_requested, message, created_at, updated_at, started_at, finished_at";
+#[cfg(feature = "db")]
+#[derive(sqlx::FromRow)]
+struct TableRow {
+    job_id: i64,
+    position: i64,
+    table_name: String,
+    strategy: String,
+    state: String,
+    cursor: Option<String>,
+    created_table: bool,
+    total: Option<i64>,
+    rows_done: i64,
+    pages: i64,
+    created: i64,
+    updated: i64,
+    skipped: i64,
+    errors: i64,
+    message: Option<String>,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+}
+#[cfg(feature = "db")]
+const TABLE_COLUMNS: &str = "job_id, position, table_name, strategy, state, cursor, created_table, total, rows_done, \
+                             pages, created, updated, skipped, errors, message, started_at, finished_at";
+
+#[cfg(feature = "db")]
+async fn table_rows(db: &Db, ids: &[i64]) -> Result<Vec<TableRow>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    // The ids are integers from our own query, so the list is safe to inline.
+    let sql = format!("SELECT {TABLE_COLUMNS} FROM dbt_job_tables WHERE job_id IN ({list}) ORDER BY job_id, position");
+    Ok(on_pool!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?))
+}
+
+#[cfg(feature = "db")]
+fn parse_strategy(s: &str) -> Strategy {
+    s.parse().unwrap_or_default()
+}
+
+/// The latest jobs, newest first, with their tables.
+#[cfg(feature = "db")]
+pub async fn list(db: &Db, limit: u32) -> Result<Vec<JobView>, DbError> {
+    views(db, "ORDER BY id DESC LIMIT $1", i64::from(limit)).await
+}
+
+/// One job as the Jobs view shows it.
+#[cfg(feature = "db")]
+pub async fn get(db: &Db, id: i64) -> Result<Option<JobView>, DbError> {
+    Ok(views(db, "WHERE id = $1", id).await?.pop())
+}
+
+#[cfg(feature = "db")]
+async fn views(db: &Db, tail: &str, arg: i64) -> Result<Vec<JobView>, DbError> {
+    let sql = format!("SELECT {JOB_COLUMNS} FROM dbt_jobs {tail}");
+    let jobs: Vec<JobRow> = on_pool!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(arg).fetch_all(pool).await?);
+    let ids: Vec<i64> = jobs.iter().map(|j| j.0).collect();
+    let tables = table_rows(db, &ids).await?;
+    Ok(jobs
+        .into_iter()
+        .map(|j| JobView {
+            id: j.0,
+            admin: j.1,
+            sender: crate::address::display_site(&j.2),
+            has_credential: j.3.is_some(),
+            create_missing: j.5,
+            batch_size: j.6,
+            state: j.7,
+            attempts: j.8,
+            cancel_requested: j.9,
+            message: j.10,
+            created_at: j.11,
+            updated_at: j.12,
+            started_at: j.13,
+            finished_at: j.14,
+            tables: tables
+                .iter()
+                .filter(|t| t.job_id == j.0)
+                .map(|t| JobTableView {
+                    position: t.position,
+                    table: t.table_name.clone(),
+                    strategy: parse_strategy(&t.strategy),
+                    state: t.state.clone(),
+                    total: t.total,
+                    rows: t.rows_done,
+                    pages: t.pages,
+                    created: t.created,
+                    updated: t.updated,
+                    skipped: t.skipped,
+                    errors: t.errors,
+                    message: t.message.clone(),
+                    started_at: t.started_at,
+                    finished_at: t.finished_at,
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// Everything a runner needs to (re)start job `id`; `None` when there is no such job.
+#[cfg(feature = "db")]
+pub async fn plan(db: &Db, id: i64) -> Result<Option<JobPlan>, DbError> {
+    let sql = format!("SELECT {JOB_COLUMNS} FROM dbt_jobs WHERE id = $1");
+    let job: Option<JobRow> = on_pool!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?);
+    let Some(j) = job else { return Ok(None) };
+    let tables = table_rows(db, &[id]).await?;
+    Ok(Some(JobPlan {
+        id: j.0,
+        admin: j.1,
+        sender: j.2,
+        credential: j.3.as_deref().and_then(Credential::decode),
+        transfer_id: j.4,
+        create_missing: j.5,
+        batch_size: u32::try_from(j.6).unwrap_or(500),
+        state: j.7,
+        cancel_requested: j.9,
+        tables: tables
+            .into_iter()
+            .map(|t| TablePlan {
+                position: t.position,
+                strategy: parse_strategy(&t.strategy),
+                table: t.table_name,
+                state: t.state,
+                cursor: t.cursor,
+                created_table: t.created_table,
+                rows: t.rows_done,
+            })
+            .collect(),
+    }))
+}
+
+/// Marks the job running (one more attempt); false when it ended or was cancelled meanwhile.
+#[cfg(feature = "db")]
+pub async fn start_attempt(db: &Db, id: i64) -> Result<bool, DbError> {
+    const SQL: &str = "UPDATE dbt_jobs SET state = 'running', attempts = attempts + 1, message = NULL, \
+                       started_at = COALESCE(started_at, $2), updated_at = $2 \
+                       WHERE id = $1 AND state IN ('queued', 'running', 'retrying') AND NOT cancel_requested";
+    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(now()).execute(pool).await?.rows_affected()) == 1)
+}
+
+/// Sets a running job's state and message (`retrying` with the reason, say).
+#[cfg(feature = "db")]
+pub async fn set_state(db: &Db, id: i64, state: &str, message: Option<&str>) -> Result<(), DbError> {
+    const SQL: &str = "UPDATE dbt_jobs SET state = $2, message = $3, updated_at = $4 WHERE id = $1";
+    let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
+    on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(now()).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Ends the job. A finished or cancelled job forgets its credential; a failed one keeps it for a retry.
+#[cfg(feature = "db")]
+pub async fn finish(db: &Db, id: i64, state: &str, message: Option<&str>) -> Result<(), DbError> {
+    const SQL: &str = "UPDATE dbt_jobs SET state = $2, message = $3, updated_at = $4, finished_at = $4, \
+                       credential = CASE WHEN $2 = 'failed' THEN credential ELSE NULL END WHERE id = $1";
+    let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
+    on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(now()).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Keeps the credential the job reconnects with (the resume token after the code is spent).
+#[cfg(feature = "db")]
+pub async fn set_credential(db: &Db, id: i64, credential: &Credential) -> Result<(), DbError> {
+    const SQL: &str = "UPDATE dbt_jobs SET credential = $2, updated_at = $3 WHERE id = $1";
+    on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(credential.encode()).bind(now()).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Asks a job to stop. A queued or retrying job is cancelled at once; a running one stops after its page.
+/// False when the job does not exist or already ended.
+#[cfg(feature = "db")]
+pub async fn request_cancel(db: &Db, id: i64) -> Result<bool, DbError> {
+    const FLAG: &str = "UPDATE dbt_jobs SET cancel_requested = TRUE, updated_at = $2 \
+                        WHERE id = $1 AND state IN ('queued', 'running', 'retrying')";
+    const NOW: &str = "UPDATE dbt_jobs SET state = 'cancelled', message = 'cancelled before it ran', finished_at = $2, \
+                       credential = NULL WHERE id = $1 AND state = 'queued'";
+    let flagged = on_pool!(db, pool => sqlx::query(FLAG).bind(id).bind(now()).execute(pool).await?.rows_affected());
+    if flagged == 1 {
+        on_pool!(db, pool => sqlx::query(NOW).bind(id).bind(now()).execute(pool).await?.rows_affected());
+    }
+    Ok(flagged == 1)
+}
+
+#[cfg(feature = "db")]
+pub async fn cancel_requested(db: &Db, id: i64) -> Result<bool, DbError> {
+    const SQL: &str = "SELECT cancel_requested FROM dbt_jobs WHERE id = $1";
+    let flag: Option<bool> = on_pool!(db, pool => sqlx::query_scalar(SQL).bind(id).fetch_optional(pool).await?);
+    Ok(flag.unwrap_or(true))
+}
+
+/// Puts an ended job back in the queue (with a new code when given); its tables continue from their cursors.
+/// False when the job is not failed, incomplete or cancelled.
+#[cfg(feature = "db")]
+pub async fn requeue(db: &Db, id: i64, code: Option<&str>) -> Result<bool, DbError> {
+    const SQL: &str = "UPDATE dbt_jobs SET state = 'queued', cancel_requested = FALSE, message = NULL, finished_at = NULL, \
+                       credential = COALESCE($2, credential), updated_at = $3 \
+                       WHERE id = $1 AND state IN ('failed', 'incomplete', 'cancelled')";
+    const TABLES: &str = "UPDATE dbt_job_tables SET state = 'pending', message = NULL, finished_at = NULL \
+                          WHERE job_id = $1 AND state IN ('failed', 'running')";
+    const HISTORY: &str = "UPDATE dbt_transfers SET outcome = 'running', finished_at = NULL, message = NULL \
+                           WHERE id = (SELECT transfer_id FROM dbt_jobs WHERE id = $1)";
+    let credential = code.map(|c| Credential::Code(c.to_owned()).encode());
+    let done = on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(&credential).bind(now()).execute(pool).await?.rows_affected());
+    if done == 1 {
+        on_pool!(db, pool => sqlx::query(TABLES).bind(id).execute(pool).await?.rows_affected());
+        on_pool!(db, pool => sqlx::query(HISTORY).bind(id).execute(pool).await?.rows_affected());
+    }
+    Ok(done == 1)
+}
+
+/// A table starts (or restarts): its state, total and whether this job created it.
+#[cfg(feature = "db")]
+pub async fn table_started(db: &Db, job: i64, position: i64, total: Option<u64>, created_table: bool) -> Result<(), DbError> {
+    const SQL: &str = "UPDATE dbt_job_tables SET state = 'running', total = COALESCE($3, total), \
+                       created_table = (created_table OR $4), started_at = COALESCE(started_at, $5), message = NULL \
+                       WHERE job_id = $1 AND position = $2";
+    on_pool!(db, pool => sqlx::query(SQL).bind(job).bind(position).bind(total.map(n)).bind(created_table).bind(now())
+        .execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// A table ends: `done` or `failed` with the reason.
+#[cfg(feature = "db")]
+pub async fn table_ended(db: &Db, job: i64, position: i64, state: &str, message: Option<&str>) -> Result<(), DbError> {
+    const SQL: &str = "UPDATE dbt_job_tables SET state = $3, message = COALESCE($4, message), finished_at = $5 \
+                       WHERE job_id = $1 AND position = $2";
+    let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
+    on_pool!(db, pool => sqlx::query(SQL).bind(job).bind(position).bind(state).bind(&message).bind(now())
+        .execute(pool).await?.rows_affected());
+    Ok(())
+}
