@@ -328,3 +328,44 @@ async fn jobs_page_needs_an_admin_and_lists_jobs_server_side() {
     assert!(html.contains("Background jobs") && html.contains("No background jobs yet."), "{html}");
     receiver.stop().await;
 }
+
+#[tokio::test]
+async fn two_replicas_on_one_postgresql_share_the_queue_and_run_each_job_once() {
+    const N: i64 = 20_000;
+    let sender = sender(N).await;
+    for t in ["a", "b", "c", "d"] {
+        exec(&sender.instance.db, &format!("CREATE TABLE copy_{t} AS SELECT * FROM children; ALTER TABLE copy_{t} ADD PRIMARY KEY (id);")).await;
+    }
+    // One job at a time per replica, so four jobs need both.
+    let first = spawn_app_with(EngineKind::Postgres, |c| c.job_concurrency = 1).await;
+    let mut config = server::ServeConfig::with_database(first.test_db.url.clone(), "127.0.0.1:0".parse().unwrap());
+    config.job_concurrency = 1;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let second = server::Instance::start_on(&config, listener).await.unwrap();
+    first.login_ok().await;
+    for t in ["a", "b", "c", "d"] {
+        exec(&first.instance.db, &format!("CREATE TABLE copy_{t} (id BIGSERIAL PRIMARY KEY, parent_id INTEGER NOT NULL, note TEXT)")).await;
+    }
+
+    let mut ids = Vec::new();
+    for t in ["a", "b", "c", "d"] {
+        let table = format!("copy_{t}");
+        ids.push(start_job(&first.client, &first.url, &job_request(&sender.url, &code(&sender), &[(&table, "append")], 500)).await.unwrap());
+    }
+    for id in &ids {
+        let done = wait_for(&first.client, &first.url, *id, &["finished", "incomplete", "failed", "cancelled"]).await;
+        assert_eq!(done["state"], "finished", "{done:#}");
+        assert_eq!(done["attempts"], 1, "ran once: {done:#}");
+        assert_eq!(done["tables"][0]["rows"], N);
+    }
+    let db = &first.instance.db;
+    for t in ["a", "b", "c", "d"] {
+        // Append gives every row a new key: a page run twice would show as extra rows.
+        assert_eq!(scalar(db, &format!("SELECT count(*) FROM copy_{t}")).await, N, "copy_{t}");
+    }
+    let workers = scalar(db, "SELECT count(DISTINCT lock_by) FROM apalis.jobs WHERE lock_by IS NOT NULL").await;
+    assert_eq!(workers, 2, "both replicas took jobs");
+    second.stop().await;
+    first.stop().await;
+    sender.stop().await;
+}
