@@ -150,7 +150,7 @@ test("PostgreSQL → PostgreSQL: identical tables are 'same', equal counts with 
   // The created tables got their foreign keys after the data (architecture.md: constraints after data).
   expect(
     await receiver.query(
-      "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint WHERE contype = 'f' ORDER BY 1",
+      "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace AND conrelid::regclass::text NOT LIKE 'dbt\\_%' ORDER BY 1",
     ),
   ).toEqual([["books", "authors"], ["reviews", "books"]]);
   expect(await tableNames(receiver, ["big_events"])).toEqual([]);
