@@ -117,4 +117,34 @@ async fn main() {
     }
     let secs = started.elapsed().as_secs_f64();
     println!("{:<34} {:>9.0} rows/s  {:>6.2} s", "SQLite export (compressed)", rows as f64 / secs, secs);
+
+    // PostgreSQL → PostgreSQL binary COPY pages: what each side costs, page size by page size.
+    let schema = from.get_schema("bench").await.unwrap();
+    for page_size in [5_000u32, 20_000] {
+        let started = Instant::now();
+        let mut copy_pages = Vec::new();
+        let mut req = PageRequest::first(page_size);
+        loop {
+            let p = from.export_binary_copy("bench", &req).await.unwrap();
+            copy_pages.push((engine::page::compress_bytes(&p.data), p.rows));
+            match p.next {
+                Some(c) => req.position = Position::After(c),
+                None => break,
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let bytes: usize = copy_pages.iter().map(|p| p.0.len()).sum();
+        println!("{:<34} {:>9.0} rows/s  {:>6.2} s  ({:.1} MB compressed)", format!("binary COPY export, pages of {page_size}"), rows as f64 / secs, secs, bytes as f64 / 1e6);
+        exec(&dst.db, "TRUNCATE bench").await;
+        for (label, strategy) in [("empty, skip", Strategy::Skip), ("full, skip", Strategy::Skip), ("full, overwrite", Strategy::Overwrite)] {
+            let plan = to.prepare_binary_copy("bench", &schema, strategy).await.unwrap().unwrap();
+            let started = Instant::now();
+            for (bytes, n) in &copy_pages {
+                let data = engine::page::decompress_bytes(bytes).unwrap();
+                to.import_binary_copy(&plan, &data, *n, None).await.unwrap().expect("imported");
+            }
+            let secs = started.elapsed().as_secs_f64();
+            println!("{:<34} {:>9.0} rows/s  {:>6.2} s", format!("binary COPY import {label}"), rows as f64 / secs, secs);
+        }
+    }
 }

@@ -213,14 +213,22 @@ impl Tables {
         }
         let mut notes = Vec::new();
         let mut statements = Vec::new();
-        if let Db::Postgres(_) = self.db() {
+        // Idempotent and all-or-nothing: a background job that stops halfway, or runs this step twice after a
+        // restart, ends with each constraint once.
+        if let Db::Postgres(pool) = self.db() {
             for fk in &schema.foreign_keys {
-                statements.push(format!(
-                    "ALTER TABLE {} ADD CONSTRAINT {} {}",
-                    table.quoted(),
-                    ColumnName::parse(&fk.name)?.quoted(),
-                    self.fk_clause(fk)?
-                ));
+                let name = ColumnName::parse(&fk.name)?;
+                let exists: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)",
+                )
+                .bind(table.quoted())
+                .bind(name.as_str())
+                .fetch_one(pool)
+                .await?;
+                if exists {
+                    continue;
+                }
+                statements.push(format!("ALTER TABLE {} ADD CONSTRAINT {} {}", table.quoted(), name.quoted(), self.fk_clause(fk)?));
             }
         }
         for index in &schema.indexes {
@@ -229,17 +237,27 @@ impl Tables {
                 continue;
             }
             statements.push(format!(
-                "CREATE {}INDEX {} ON {} ({})",
+                "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
                 if index.unique { "UNIQUE " } else { "" },
                 ColumnName::parse(&index.name)?.quoted(),
                 table.quoted(),
                 quoted_list(&index.columns)?
             ));
         }
-        for sql in statements {
-            match self.db() {
-                Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(drop)?,
-                Db::Sqlite(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(drop)?,
+        match self.db() {
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for sql in statements {
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            }
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                for sql in statements {
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
             }
         }
         Ok(CreateResult { notes })

@@ -437,32 +437,82 @@ pub async fn plan(db: &Db, id: i64) -> Result<Option<JobPlan>, DbError> {
     }))
 }
 
-/// Marks the job running (one more attempt); false when it ended or was cancelled meanwhile.
+/// What [`claim`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The job is this runner's now (one more attempt), until its lease lapses.
+    Claimed,
+    /// Another runner's lease on it still runs.
+    Held,
+    /// An admin asked to cancel it.
+    CancelRequested,
+    /// It ended (or does not exist): nothing to run.
+    Gone,
+}
+
+/// Takes job `id` for `runner` for `lease_secs` (renewed by [`renew`]): it must be queued, running or retrying,
+/// not cancelled, and not held by another runner's live lease.
 #[cfg(feature = "db")]
-pub async fn start_attempt(db: &Db, id: i64) -> Result<bool, DbError> {
+pub async fn claim(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<Claim, DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET state = 'running', attempts = attempts + 1, message = NULL, \
-                       started_at = COALESCE(started_at, $2), updated_at = $2 \
-                       WHERE id = $1 AND state IN ('queued', 'running', 'retrying') AND NOT cancel_requested";
-    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(now()).execute(pool).await?.rows_affected()) == 1)
+                       started_at = COALESCE(started_at, $2), updated_at = $2, runner = $3, lease_until = $2 + $4 \
+                       WHERE id = $1 AND state IN ('queued', 'running', 'retrying') AND NOT cancel_requested \
+                       AND (runner IS NULL OR runner = $3 OR lease_until IS NULL OR lease_until < $2)";
+    const WHY: &str = "SELECT state, cancel_requested FROM dbt_jobs WHERE id = $1";
+    let claimed = on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(now()).bind(runner).bind(lease_secs)
+        .execute(pool).await?.rows_affected());
+    if claimed == 1 {
+        return Ok(Claim::Claimed);
+    }
+    let why: Option<(String, bool)> = on_pool!(db, pool => sqlx::query_as(WHY).bind(id).fetch_optional(pool).await?);
+    Ok(match why {
+        Some((job_state, _)) if state::ENDED.contains(&job_state.as_str()) => Claim::Gone,
+        Some((_, true)) => Claim::CancelRequested,
+        Some(_) => Claim::Held,
+        None => Claim::Gone,
+    })
 }
 
-/// Sets a running job's state and message (`retrying` with the reason, say).
+/// Takes a job whose cancel was requested and that no live lease holds, only to end it; false when another
+/// runner holds it (that one reads the flag and ends it).
 #[cfg(feature = "db")]
-pub async fn set_state(db: &Db, id: i64, state: &str, message: Option<&str>) -> Result<(), DbError> {
-    const SQL: &str = "UPDATE dbt_jobs SET state = $2, message = $3, updated_at = $4 WHERE id = $1";
+pub async fn take_cancelled(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<bool, DbError> {
+    const SQL: &str = "UPDATE dbt_jobs SET runner = $3, lease_until = $2 + $4 \
+                       WHERE id = $1 AND state IN ('queued', 'running', 'retrying') AND cancel_requested \
+                       AND (runner IS NULL OR runner = $3 OR lease_until IS NULL OR lease_until < $2)";
+    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(now()).bind(runner).bind(lease_secs)
+        .execute(pool).await?.rows_affected()) == 1)
+}
+
+/// Extends `runner`'s lease; false when the job is no longer its own.
+#[cfg(feature = "db")]
+pub async fn renew(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<bool, DbError> {
+    const SQL: &str = "UPDATE dbt_jobs SET lease_until = $3 + $4 WHERE id = $1 AND runner = $2";
+    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(runner).bind(now()).bind(lease_secs)
+        .execute(pool).await?.rows_affected()) == 1)
+}
+
+/// Sets the state and message of a job `runner` holds (`retrying` with the reason, say).
+#[cfg(feature = "db")]
+pub async fn set_state(db: &Db, id: i64, runner: &str, state: &str, message: Option<&str>) -> Result<(), DbError> {
+    const SQL: &str = "UPDATE dbt_jobs SET state = $2, message = $3, updated_at = $4 WHERE id = $1 AND runner = $5";
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
-    on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(now()).execute(pool).await?.rows_affected());
+    on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(now()).bind(runner)
+        .execute(pool).await?.rows_affected());
     Ok(())
 }
 
-/// Ends the job. A finished or cancelled job forgets its credential; a failed one keeps it for a retry.
+/// Ends a job `runner` holds and lets it go. A finished or cancelled job forgets its credential; a failed or
+/// incomplete one keeps it for a retry. False when the job was not the runner's.
 #[cfg(feature = "db")]
-pub async fn finish(db: &Db, id: i64, state: &str, message: Option<&str>) -> Result<(), DbError> {
+pub async fn finish(db: &Db, id: i64, runner: &str, state: &str, message: Option<&str>) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET state = $2, message = $3, updated_at = $4, finished_at = $4, \
-                       credential = CASE WHEN $2 = 'failed' THEN credential ELSE NULL END WHERE id = $1";
+                       runner = NULL, lease_until = NULL, \
+                       credential = CASE WHEN $2 IN ('failed', 'incomplete') THEN credential ELSE NULL END \
+                       WHERE id = $1 AND runner = $5";
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
-    on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(now()).execute(pool).await?.rows_affected());
-    Ok(())
+    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(now()).bind(runner)
+        .execute(pool).await?.rows_affected()) == 1)
 }
 
 /// Keeps the credential the job reconnects with (the resume token after the code is spent).
@@ -473,14 +523,15 @@ pub async fn set_credential(db: &Db, id: i64, credential: &Credential) -> Result
     Ok(())
 }
 
-/// Asks a job to stop. A queued or retrying job is cancelled at once; a running one stops after its page.
+/// Asks a job to stop. A queued job is cancelled at once; a running or retrying one stops after its page (its
+/// runner reads the flag).
 /// False when the job does not exist or already ended.
 #[cfg(feature = "db")]
 pub async fn request_cancel(db: &Db, id: i64) -> Result<bool, DbError> {
     const FLAG: &str = "UPDATE dbt_jobs SET cancel_requested = TRUE, updated_at = $2 \
                         WHERE id = $1 AND state IN ('queued', 'running', 'retrying')";
     const NOW: &str = "UPDATE dbt_jobs SET state = 'cancelled', message = 'cancelled before it ran', finished_at = $2, \
-                       credential = NULL WHERE id = $1 AND state = 'queued'";
+                       credential = NULL WHERE id = $1 AND state = 'queued' AND runner IS NULL";
     let flagged = on_pool!(db, pool => sqlx::query(FLAG).bind(id).bind(now()).execute(pool).await?.rows_affected());
     if flagged == 1 {
         on_pool!(db, pool => sqlx::query(NOW).bind(id).bind(now()).execute(pool).await?.rows_affected());
@@ -495,23 +546,28 @@ pub async fn cancel_requested(db: &Db, id: i64) -> Result<bool, DbError> {
     Ok(flag.unwrap_or(true))
 }
 
-/// Puts an ended job back in the queue (with a new code when given); its tables continue from their cursors.
-/// False when the job is not failed, incomplete or cancelled.
+/// Puts an ended job back in the queue (with a new code when given); its tables continue from their cursors,
+/// failed ones start over from theirs. False when the job is not failed, incomplete or cancelled.
 #[cfg(feature = "db")]
 pub async fn requeue(db: &Db, id: i64, code: Option<&str>) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET state = 'queued', cancel_requested = FALSE, message = NULL, finished_at = NULL, \
-                       credential = COALESCE($2, credential), updated_at = $3 \
+                       runner = NULL, lease_until = NULL, credential = COALESCE($2, credential), updated_at = $3 \
                        WHERE id = $1 AND state IN ('failed', 'incomplete', 'cancelled')";
-    const TABLES: &str = "UPDATE dbt_job_tables SET state = 'pending', message = NULL, finished_at = NULL \
+    const TABLES: &str = "UPDATE dbt_job_tables SET state = 'pending', finished_at = NULL \
                           WHERE job_id = $1 AND state IN ('failed', 'running')";
     const HISTORY: &str = "UPDATE dbt_transfers SET outcome = 'running', finished_at = NULL, message = NULL \
                            WHERE id = (SELECT transfer_id FROM dbt_jobs WHERE id = $1)";
     let credential = code.map(|c| Credential::Code(c.to_owned()).encode());
-    let done = on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(&credential).bind(now()).execute(pool).await?.rows_affected());
-    if done == 1 {
-        on_pool!(db, pool => sqlx::query(TABLES).bind(id).execute(pool).await?.rows_affected());
-        on_pool!(db, pool => sqlx::query(HISTORY).bind(id).execute(pool).await?.rows_affected());
-    }
+    let done = on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query(SQL).bind(id).bind(&credential).bind(now()).execute(&mut *tx).await?.rows_affected();
+        if done == 1 {
+            sqlx::query(TABLES).bind(id).execute(&mut *tx).await?;
+            sqlx::query(HISTORY).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        done
+    });
     Ok(done == 1)
 }
 

@@ -137,30 +137,13 @@ impl Page {
     /// The encoding, zstd-compressed: what travels.
     #[cfg(feature = "db")]
     pub fn compress(&self) -> Vec<u8> {
-        let raw = self.encode();
-        let mut out = Vec::with_capacity(raw.len() / 3 + 16);
-        out.extend_from_slice(COMPRESSED_MAGIC);
-        out.extend_from_slice(&(raw.len() as u64).to_le_bytes());
-        // Level 1: transfers are bound by the databases, not the network; fast beats small here.
-        out.extend_from_slice(&zstd::bulk::compress(&raw, 1).expect("zstd compresses any input"));
-        out
+        compress_bytes(&self.encode())
     }
 
     /// Decompresses (size-capped) and decodes a travelling page.
     #[cfg(feature = "db")]
     pub fn decompress(data: &[u8]) -> Result<Page, EngineError> {
-        if data.len() < 12 || &data[..4] != COMPRESSED_MAGIC {
-            return Err(bad("not a compressed page (bad magic)"));
-        }
-        let size = u64::from_le_bytes(data[4..12].try_into().unwrap());
-        if size > MAX_PAGE_BYTES as u64 {
-            return Err(bad(&format!("page of {size} bytes exceeds the {MAX_PAGE_BYTES}-byte limit")));
-        }
-        let raw = zstd::bulk::decompress(&data[12..], size as usize).map_err(|e| bad(&format!("zstd: {e}")))?;
-        if raw.len() as u64 != size {
-            return Err(bad("decompressed size differs from the header"));
-        }
-        Page::decode(&raw)
+        Page::decode(&decompress_bytes(data)?)
     }
 
     /// The JSON view for previews and the API: `{"columns": [...], "rows": [[...]]}`. Integers beyond ±2^53
@@ -248,6 +231,36 @@ impl<'a> Reader<'a> {
         let at = self.pos;
         String::from_utf8(self.bytes()?.to_vec()).map_err(|_| bad(&format!("invalid UTF-8 in text at byte {at}")))
     }
+}
+
+
+/// Bytes as they travel: magic, size, zstd (the framing of pages, also used for binary COPY pages).
+#[cfg(feature = "db")]
+pub fn compress_bytes(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() / 3 + 16);
+    out.extend_from_slice(COMPRESSED_MAGIC);
+    out.extend_from_slice(&(raw.len() as u64).to_le_bytes());
+    // Level 1: transfers are bound by the databases, not the network; fast beats small here.
+    out.extend_from_slice(&zstd::bulk::compress(raw, 1).expect("zstd compresses any input"));
+    out
+}
+
+/// The inverse of [`compress_bytes`], size-capped (a hostile header cannot make it allocate more than
+/// [`MAX_PAGE_BYTES`]).
+#[cfg(feature = "db")]
+pub fn decompress_bytes(data: &[u8]) -> Result<Vec<u8>, EngineError> {
+    if data.len() < 12 || &data[..4] != COMPRESSED_MAGIC {
+        return Err(bad("not a compressed page (bad magic)"));
+    }
+    let size = u64::from_le_bytes(data[4..12].try_into().unwrap());
+    if size > MAX_PAGE_BYTES as u64 {
+        return Err(bad(&format!("page of {size} bytes exceeds the {MAX_PAGE_BYTES}-byte limit")));
+    }
+    let raw = zstd::bulk::decompress(&data[12..], size as usize).map_err(|e| bad(&format!("zstd: {e}")))?;
+    if raw.len() as u64 != size {
+        return Err(bad("decompressed size differs from the header"));
+    }
+    Ok(raw)
 }
 
 #[cfg(test)]

@@ -123,6 +123,11 @@ pub enum PageFormat {
     #[default]
     Binary,
     Json,
+    /// PostgreSQL binary COPY bytes of every column in schema order (zstd-framed like pages), for a PostgreSQL
+    /// receiver whose table has the same column types: they go into `COPY … FROM STDIN (FORMAT binary)` as they
+    /// are. Only a PostgreSQL sender serves it (capabilities list it), for tables with an integer, text or uuid
+    /// key, walked by cursor without a filter.
+    PgCopy,
 }
 
 /// Rows in one `json` page: previews are for eyes, bulk goes binary.

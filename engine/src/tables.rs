@@ -163,4 +163,81 @@ impl Tables {
             Db::Sqlite(pool) => sqlite::import::import(pool, &plan, page, checkpoint).await,
         }
     }
+
+    /// The page as PostgreSQL binary COPY bytes, for a PostgreSQL receiver whose table matches (see
+    /// [`Tables::prepare_binary_copy`]). Refused on SQLite, for tables without a key, or keys of other types.
+    pub async fn export_binary_copy(&self, name: &str, request: &PageRequest) -> Result<postgres::export::BinaryCopyPage, EngineError> {
+        let Db::Postgres(pool) = &self.db else {
+            return Err(EngineError::BadRequest("binary COPY pages come only from a PostgreSQL sender".into()));
+        };
+        let t = self.resolve(name).await?;
+        let schema = self.schema_of(&t).await?;
+        postgres::export::export_binary_copy(pool, &schema, request).await
+    }
+
+    /// [`Tables::export_binary_copy`] with a schema this instance gave out earlier ([`Tables::get_schema`]) for
+    /// the same table: a walk reads the catalog once, not once per page. A table dropped or changed since makes
+    /// the COPY fail with PostgreSQL's reason.
+    pub async fn export_binary_copy_with(
+        &self,
+        schema: &TableSchema,
+        request: &PageRequest,
+    ) -> Result<postgres::export::BinaryCopyPage, EngineError> {
+        let Db::Postgres(pool) = &self.db else {
+            return Err(EngineError::BadRequest("binary COPY pages come only from a PostgreSQL sender".into()));
+        };
+        postgres::export::export_binary_copy(pool, schema, request).await
+    }
+
+    /// Prepares table `name` to take a PostgreSQL sender's binary COPY pages of its table `sender`, once per
+    /// table: the plan when every sender column lands in a column of exactly the same type in the same order
+    /// (binary COPY carries each type's own binary form), else why not (the caller uses ordinary pages).
+    pub async fn prepare_binary_copy(
+        &self,
+        name: &str,
+        sender: &TableSchema,
+        strategy: Strategy,
+    ) -> Result<Result<ImportPlan, String>, EngineError> {
+        if !matches!(self.db, Db::Postgres(_)) {
+            return Ok(Err("this database is not PostgreSQL".into()));
+        }
+        let t = self.resolve(name).await?;
+        let schema = self.schema_of(&t).await?;
+        let columns = sender
+            .columns
+            .iter()
+            .map(|c| crate::page::PageColumn { name: c.name.clone(), kind: c.kind, source_type: c.data_type.clone() })
+            .collect();
+        let plan = ImportPlan::build(&schema, &Page { columns, rows: Vec::new() }, strategy)?;
+        if plan.columns.len() != sender.columns.len() {
+            return Ok(Err("not every sender column is written here".into()));
+        }
+        for (i, (planned, theirs)) in plan.columns.iter().zip(&sender.columns).enumerate() {
+            if planned.page_index != i || planned.name != theirs.name {
+                return Ok(Err("the columns are in another order here".into()));
+            }
+            if planned.data_type != theirs.data_type {
+                return Ok(Err(format!("column {:?} is {} here, {} on the sender", theirs.name, planned.data_type, theirs.data_type)));
+            }
+            if planned.identity_always {
+                return Ok(Err(format!("column {:?} is GENERATED ALWAYS here", theirs.name)));
+            }
+        }
+        Ok(Ok(plan))
+    }
+
+    /// Imports one binary COPY page with a plan from [`Tables::prepare_binary_copy`], with the job's checkpoint
+    /// in the same transaction. `Ok(None)`: PostgreSQL refused the bytes or a row; nothing was written.
+    pub async fn import_binary_copy(
+        &self,
+        plan: &ImportPlan,
+        data: &[u8],
+        rows: usize,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Option<ImportResult>, EngineError> {
+        match &self.db {
+            Db::Postgres(pool) => postgres::import::import_binary_copy(pool, plan, data, rows, checkpoint).await,
+            Db::Sqlite(_) => Ok(None),
+        }
+    }
 }

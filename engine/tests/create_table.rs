@@ -177,6 +177,8 @@ async fn postgres_to_postgres_recreates_types_enums_and_constraints_after_data()
     for table in ["parent", "child"] {
         let schema = src.get_schema(table).await.unwrap();
         dst.create_constraints_after_data(&schema).await.unwrap();
+        // Twice (a background job restarted after this step): each constraint once, no error.
+        dst.create_constraints_after_data(&schema).await.unwrap();
         let got = dst.get_schema(table).await.unwrap();
         assert_eq!(got.foreign_keys, schema.foreign_keys, "{table}");
         assert_eq!(got.indexes.iter().map(|i| (&i.name, &i.columns)).collect::<Vec<_>>(), schema.indexes.iter().map(|i| (&i.name, &i.columns)).collect::<Vec<_>>());

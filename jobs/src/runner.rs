@@ -30,48 +30,72 @@ enum Attempt {
     TakenOver,
 }
 
+/// The longest wait between two retries.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
 /// Runs job `id` to an end (or until another worker takes it over). Errors are recorded on the job, never
 /// returned: the queue must not run it again behind the admin's back.
 pub async fn run(ctx: &RunnerContext, id: i64) {
     let db = ctx.tables.db();
+    let runner = format!("{:016x}", rand::random::<u64>());
+    let lease = lease_secs(&ctx.config);
     let mut retries_left = ctx.config.retries;
     let mut backoff = ctx.config.backoff;
     loop {
+        // The same job may be delivered twice (a retry while a cancelled run winds down, a replica that missed
+        // its heartbeats): whoever holds the lease runs it, the other waits for the lease to lapse or the end.
+        match jobs::claim(db, id, &runner, lease).await {
+            Ok(jobs::Claim::Claimed) => {}
+            Ok(jobs::Claim::Held) => {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Ok(jobs::Claim::CancelRequested) => {
+                // Nobody else holds it: end it as asked.
+                if let Ok(jobs::Claim::Claimed) = force_claim(ctx, id, &runner).await {
+                    if let Ok(Some(plan)) = jobs::plan(db, id).await {
+                        end(ctx, &plan, &runner, state::CANCELLED, Some("cancelled")).await;
+                    }
+                }
+                return;
+            }
+            Ok(jobs::Claim::Gone) => return,
+            Err(e) => {
+                tracing::error!(job = id, error = %e, "cannot claim the job; trying again");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        }
         let plan = match jobs::plan(db, id).await {
             Ok(Some(plan)) => plan,
             Ok(None) => return,
             Err(e) => {
-                tracing::error!(job = id, error = %e, "cannot read the job");
-                return;
+                tracing::error!(job = id, error = %e, "cannot read the job; trying again");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
             }
         };
-        if state::ENDED.contains(&plan.state.as_str()) {
-            return;
-        }
-        if plan.cancel_requested {
-            end(ctx, &plan, state::CANCELLED, Some("cancelled")).await;
-            return;
-        }
-        match jobs::start_attempt(db, id).await {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(e) => {
-                tracing::error!(job = id, error = %e, "cannot start the job");
-                return;
-            }
-        }
         tracing::info!(job = id, "background transfer running");
-        match attempt(ctx, &plan).await {
-            Ok(Attempt::Completed { clean: true }) => return end(ctx, &plan, state::FINISHED, None).await,
+        let rows_before = committed_rows(ctx, id).await;
+        match attempt(ctx, &plan, &runner).await {
+            Ok(Attempt::Completed { clean: true }) => return end(ctx, &plan, &runner, state::FINISHED, None).await,
             Ok(Attempt::Completed { clean: false }) => {
-                return end(ctx, &plan, state::INCOMPLETE, Some("some tables or rows were refused; see each table")).await;
+                return end(ctx, &plan, &runner, state::INCOMPLETE, Some("some tables or rows were refused; see each table")).await;
             }
             Ok(Attempt::TakenOver) => {
                 tracing::warn!(job = id, "another worker took the job over");
                 return;
             }
-            Err(ClientError::Cancelled) => return end(ctx, &plan, state::CANCELLED, Some("cancelled")).await,
-            Err(e) if is_transient(&e) && retries_left > 0 => {
+            Err(ClientError::Cancelled) => return end(ctx, &plan, &runner, state::CANCELLED, Some("cancelled")).await,
+            Err(e) if is_transient(&e) => {
+                // A job that moved since the last failure earns its retries back.
+                if committed_rows(ctx, id).await > rows_before {
+                    retries_left = ctx.config.retries;
+                    backoff = ctx.config.backoff;
+                }
+                if retries_left == 0 {
+                    return end(ctx, &plan, &runner, state::FAILED, Some(&format!("{e} (gave up after {} retries)", ctx.config.retries))).await;
+                }
                 retries_left -= 1;
                 let attempt_no = ctx.config.retries - retries_left;
                 let message = format!(
@@ -80,20 +104,42 @@ pub async fn run(ctx: &RunnerContext, id: i64) {
                     ctx.config.retries
                 );
                 tracing::warn!(job = id, "{message}");
-                let _ = jobs::set_state(db, id, state::RETRYING, Some(&message)).await;
-                if wait_unless_cancelled(ctx, id, backoff).await {
-                    return end(ctx, &plan, state::CANCELLED, Some("cancelled")).await;
+                let _ = jobs::set_state(db, id, &runner, state::RETRYING, Some(&message)).await;
+                if wait_unless_cancelled(ctx, id, &runner, backoff).await {
+                    return end(ctx, &plan, &runner, state::CANCELLED, Some("cancelled")).await;
                 }
-                backoff = backoff.saturating_mul(2);
+                backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
             }
-            Err(e) => return end(ctx, &plan, state::FAILED, Some(&failure_message(&e))).await,
+            Err(e) => return end(ctx, &plan, &runner, state::FAILED, Some(&failure_message(&e))).await,
         }
     }
 }
 
-/// Lost connections and timeouts may pass; refusals and local errors will not.
+/// How long a runner's hold on a job lasts without renewal: as long as the queue waits before it gives a dead
+/// worker's jobs to another.
+fn lease_secs(config: &JobsConfig) -> i64 {
+    (config.heartbeat.as_secs().max(1) * config.missed_heartbeats.max(1) as u64).max(3) as i64
+}
+
+/// Claims a job whose cancel was requested (the claim refuses those), only to end it.
+async fn force_claim(ctx: &RunnerContext, id: i64, runner: &str) -> Result<jobs::Claim, engine::DbError> {
+    let db = ctx.tables.db();
+    // The flag blocks the claim; a job asked to stop that nobody holds is ended by whoever sees it first.
+    if jobs::take_cancelled(db, id, runner, lease_secs(&ctx.config)).await? {
+        Ok(jobs::Claim::Claimed)
+    } else {
+        Ok(jobs::Claim::Held)
+    }
+}
+
+async fn committed_rows(ctx: &RunnerContext, id: i64) -> i64 {
+    jobs::get(ctx.tables.db(), id).await.ok().flatten().map(|j| j.rows()).unwrap_or(0)
+}
+
+/// Lost connections, timeouts and a local database that is briefly unavailable may pass; refusals will not.
 fn is_transient(e: &ClientError) -> bool {
-    e.is_resumable() || matches!(e, ClientError::Unreachable(_) | ClientError::ConnectTimeout(_))
+    e.is_resumable()
+        || matches!(e, ClientError::Unreachable(_) | ClientError::ConnectTimeout(_) | ClientError::Import(EngineError::Db(_)))
 }
 
 /// What the Jobs page says about a failure: the client's words, with what to do when the code is the problem.
@@ -106,13 +152,14 @@ fn failure_message(e: &ClientError) -> String {
     }
 }
 
-/// Sleeps `wait`, checking every second for a cancel request; true when one came.
-async fn wait_unless_cancelled(ctx: &RunnerContext, id: i64, wait: Duration) -> bool {
+/// Sleeps `wait` (keeping the lease), checking every second for a cancel request; true when one came.
+async fn wait_unless_cancelled(ctx: &RunnerContext, id: i64, runner: &str, wait: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         if jobs::cancel_requested(ctx.tables.db(), id).await.unwrap_or(false) {
             return true;
         }
+        let _ = jobs::renew(ctx.tables.db(), id, runner, lease_secs(&ctx.config)).await;
         let now = tokio::time::Instant::now();
         if now >= deadline {
             return false;
@@ -121,10 +168,15 @@ async fn wait_unless_cancelled(ctx: &RunnerContext, id: i64, wait: Duration) -> 
     }
 }
 
-async fn end(ctx: &RunnerContext, plan: &JobPlan, job_state: &str, message: Option<&str>) {
+async fn end(ctx: &RunnerContext, plan: &JobPlan, runner: &str, job_state: &str, message: Option<&str>) {
     let db = ctx.tables.db();
-    if let Err(e) = jobs::finish(db, plan.id, job_state, message).await {
-        tracing::error!(job = plan.id, error = %e, "cannot record the job's end");
+    match jobs::finish(db, plan.id, runner, job_state, message).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(job = plan.id, "the job is no longer this runner's; its end is left to the other");
+            return;
+        }
+        Err(e) => tracing::error!(job = plan.id, error = %e, "cannot record the job's end"),
     }
     if let Err(e) = history::finish(db, plan.transfer_id, &plan.admin, job_state, message).await {
         tracing::error!(job = plan.id, error = %e, "cannot record the transfer's end");
@@ -155,18 +207,20 @@ async fn connect(ctx: &RunnerContext, plan: &JobPlan) -> Result<Client, ClientEr
     Ok(client)
 }
 
-async fn attempt(ctx: &RunnerContext, plan: &JobPlan) -> Result<Attempt, ClientError> {
+async fn attempt(ctx: &RunnerContext, plan: &JobPlan, runner: &str) -> Result<Attempt, ClientError> {
     let db = ctx.tables.db().clone();
     let client = connect(ctx, plan).await?;
 
-    // Cancel requests arrive through the database (any replica's Jobs page may ask); polled once a second.
+    // Cancel requests arrive through the database (any replica's Jobs page may ask); polled once a second,
+    // with the lease renewed on the way. A lease lost (another runner took the job) stops this one too.
     let cancelled = Arc::new(AtomicBool::new(false));
     let watcher = {
-        let (cancelled, db, id) = (cancelled.clone(), db.clone(), plan.id);
+        let (cancelled, db, id, runner, lease) = (cancelled.clone(), db.clone(), plan.id, runner.to_owned(), lease_secs(&ctx.config));
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                if jobs::cancel_requested(&db, id).await.unwrap_or(false) {
+                let lost = matches!(jobs::renew(&db, id, &runner, lease).await, Ok(false));
+                if lost || jobs::cancel_requested(&db, id).await.unwrap_or(false) {
                     cancelled.store(true, Ordering::Relaxed);
                     return;
                 }
@@ -178,6 +232,9 @@ async fn attempt(ctx: &RunnerContext, plan: &JobPlan) -> Result<Attempt, ClientE
 
     let mut clean = true;
     for table in plan.tables.iter().filter(|t| t.state != table_state::DONE) {
+        if stop() {
+            return Err(ClientError::Cancelled);
+        }
         let outcome = async {
             let total = client.get_count(&table.table).await?.max(0) as u64;
             let mut created_table = table.created_table;
@@ -186,6 +243,9 @@ async fn attempt(ctx: &RunnerContext, plan: &JobPlan) -> Result<Attempt, ClientE
                     return Err(ClientError::MissingLocally(table.table.clone()));
                 }
                 let schema = client.get_schema(&table.table).await?;
+                // Recorded first: if the process dies right after the table is created, the next run still
+                // knows this job created it and adds its constraints after the data.
+                jobs::table_started(&db, plan.id, table.position, Some(total), true).await.map_err(EngineError::from)?;
                 ctx.tables.create_table(&schema).await?;
                 created_table = true;
             }
@@ -213,6 +273,8 @@ async fn attempt(ctx: &RunnerContext, plan: &JobPlan) -> Result<Attempt, ClientE
                 jobs::table_ended(&db, plan.id, table.position, table_state::DONE, None).await.map_err(EngineError::from)?;
             }
             Err(ClientError::Import(EngineError::CheckpointMoved { .. })) => return Ok(Attempt::TakenOver),
+            // The local database is briefly unavailable: the whole attempt is retried.
+            Err(e @ ClientError::Import(EngineError::Db(_))) => return Err(e),
             // The table's own problem: record it and go on with the next.
             Err(e @ (ClientError::TableNotFound(_) | ClientError::MissingLocally(_) | ClientError::Import(_) | ClientError::Remote { .. })) => {
                 clean = false;

@@ -104,6 +104,17 @@ pub async fn retry(db: &Db, queue: &JobQueue, id: i64, code: Option<String>) -> 
         ),
         None => None,
     };
+    let Some(plan) = jobs::plan(db, id).await? else { return Ok(false) };
+    if plan.credential.is_none() && code.is_none() {
+        return Err(JobsError::Invalid(format!(
+            "job {id} no longer holds a session with the sender: give a new connection code from its Send page"
+        )));
+    }
+    if plan.state == jobs::state::INCOMPLETE && plan.tables.iter().all(|t| t.state == jobs::table_state::DONE) {
+        return Err(JobsError::Invalid(format!(
+            "every table of job {id} ran to its end; the rows refused stay refused (fix them and start a new job)"
+        )));
+    }
     if !jobs::requeue(db, id, code.as_deref()).await? {
         return Ok(false);
     }

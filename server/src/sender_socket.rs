@@ -8,6 +8,7 @@
 //! a slow receiver never makes the sender buffer), and a writer. A stop signal from the registry (Disconnect,
 //! End all, the Send page closed) closes the socket at once, mid-transfer included.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use app::session::ClientIp;
@@ -24,7 +25,7 @@ use engine::protocol::{
     PROTOCOL_VERSION, SUBPROTOCOL, CLOSE_REFUSED_BASE, CLOSE_STOPPED, MAX_JSON_PAGE_ROWS, PageFormat,
 };
 use engine::sender::{Admission, ConnectionCode, Refusal};
-use engine::{EngineError, PageRequest, Position};
+use engine::{EngineError, PageRequest, Position, TableSchema};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, Semaphore};
 
@@ -257,8 +258,10 @@ async fn work(
     credits: Arc<Semaphore>,
     out: mpsc::Sender<Message>,
 ) {
+    // Schemas of the tables this receiver walks as binary COPY: read from the catalog at a walk's first page.
+    let mut schemas: HashMap<String, TableSchema> = HashMap::new();
     while let Some((id, op)) = requests.recv().await {
-        let messages = match run(&state, &session_id, &receiver_id, id, op, &credits).await {
+        let messages = match run(&state, &session_id, &receiver_id, id, op, &credits, &mut schemas).await {
             Ok(messages) => messages,
             Err(e) => vec![engine_error(id, e)],
         };
@@ -289,6 +292,7 @@ async fn run(
     id: u64,
     op: Operation,
     credits: &Semaphore,
+    schemas: &mut HashMap<String, TableSchema>,
 ) -> Result<Vec<Message>, EngineError> {
     let respond = |result: serde_json::Value| Ok(vec![text(&ServerMessage::Response { id, result })]);
     match op {
@@ -300,6 +304,10 @@ async fn run(
             "operations": protocol::OPERATIONS,
             "max_page_rows": PageRequest::MAX_LIMIT,
             "filters": ["all", "key_range", "keys"],
+            "page_formats": match state.db.engine() {
+                engine::EngineKind::Postgres => serde_json::json!(["binary", "json", "pg_copy"]),
+                engine::EngineKind::Sqlite => serde_json::json!(["binary", "json"]),
+            },
         })),
         Operation::ListTables => respond(json(&state.tables.list_tables().await?)),
         Operation::Schema { table } => respond(json(&state.tables.get_schema(&table).await?)),
@@ -321,6 +329,25 @@ async fn run(
                 return Err(EngineError::BadRequest(format!("json pages hold at most {MAX_JSON_PAGE_ROWS} rows")));
             }
             let request = PageRequest { limit, position, filter };
+            if format == PageFormat::PgCopy {
+                let schema = match schemas.get(&table) {
+                    // A walk starting over reads the catalog again.
+                    Some(s) if request.position != Position::Start => s.clone(),
+                    _ => {
+                        let s = state.tables.get_schema(&table).await?;
+                        if schemas.len() >= 1000 {
+                            schemas.clear();
+                        }
+                        schemas.insert(table.clone(), s.clone());
+                        s
+                    }
+                };
+                let exported = state.tables.export_binary_copy_with(&schema, &request).await?;
+                let next = exported.next.as_ref().map(protocol::encode_cursor);
+                let compressed = engine::page::compress_bytes(&exported.data);
+                drop(exported.data);
+                return Ok(page_messages(state, session_id, receiver_id, credits, id, exported.rows, exported.has_more, next, compressed).await);
+            }
             let exported = state.tables.export_records(&table, &request).await?;
             let next = exported.next.as_ref().map(protocol::encode_cursor);
             if format == PageFormat::Json {
@@ -330,22 +357,33 @@ async fn run(
                 return respond(result);
             }
             let compressed = exported.page.compress();
-            // The page leaves only against a credit: without one, this receiver's requests wait here.
-            credits.acquire().await.expect("the semaphore is never closed").forget();
-            state.sender.record(session_id, receiver_id, exported.page.rows.len() as u64, !exported.has_more);
-            let header = ServerMessage::Page {
-                id,
-                rows: exported.page.rows.len(),
-                has_more: exported.has_more,
-                next,
-                bytes: compressed.len(),
-            };
-            let mut frame = Vec::with_capacity(8 + compressed.len());
-            frame.extend_from_slice(&id.to_le_bytes());
-            frame.extend_from_slice(&compressed);
-            Ok(vec![text(&header), Message::Binary(frame.into())])
+            let rows = exported.page.rows.len();
+            Ok(page_messages(state, session_id, receiver_id, credits, id, rows, exported.has_more, next, compressed).await)
         }
     }
+}
+
+/// A page's header and binary frame, sent only against a credit: without one, this receiver's requests wait
+/// here.
+#[allow(clippy::too_many_arguments)]
+async fn page_messages(
+    state: &AppState,
+    session_id: &str,
+    receiver_id: &str,
+    credits: &Semaphore,
+    id: u64,
+    rows: usize,
+    has_more: bool,
+    next: Option<String>,
+    compressed: Vec<u8>,
+) -> Vec<Message> {
+    credits.acquire().await.expect("the semaphore is never closed").forget();
+    state.sender.record(session_id, receiver_id, rows as u64, !has_more);
+    let header = ServerMessage::Page { id, rows, has_more, next, bytes: compressed.len() };
+    let mut frame = Vec::with_capacity(8 + compressed.len());
+    frame.extend_from_slice(&id.to_le_bytes());
+    frame.extend_from_slice(&compressed);
+    vec![text(&header), Message::Binary(frame.into())]
 }
 
 fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {

@@ -351,3 +351,38 @@ async fn the_cli_pulls_with_json_output_and_meaningful_exit_codes() {
     assert_eq!(status, 2);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn postgresql_pulls_travel_as_binary_copy_and_refused_rows_are_still_reported_row_by_row() {
+    let app = sender(EngineKind::Postgres).await;
+    let target = TestDb::new(EngineKind::Postgres).await;
+    // Same types as the sender, but a rule the sender's rows break now and then.
+    exec(&target.db, "CREATE TABLE parents (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+                      CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL, note TEXT,
+                                             CONSTRAINT no_sevens CHECK (id NOT IN (1407, 1420)))").await;
+    let local = Tables::new(target.db.clone(), engine::Exclusions::default());
+    let client = Client::connect(&app.url, &code(&app), options()).await.unwrap();
+    let parents = client.transfer(&local, "parents", &TransferOptions::default(), &|_| {}).await.unwrap();
+    assert!(parents.notes.iter().any(|n| n == engine::client::BINARY_COPY_NOTE), "{:?}", parents.notes);
+    let options = TransferOptions { batch_size: 250, ..TransferOptions::default() };
+    let children = client.transfer(&local, "children", &options, &|_| {}).await.unwrap();
+    assert!(children.notes.iter().any(|n| n == engine::client::BINARY_COPY_NOTE));
+    // Ids 1407 and 1420 are refused with PostgreSQL's reason (their page redone row by row); every other row landed.
+    let refused: Vec<&str> = children.errors.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(refused, ["id=1407", "id=1420"]);
+    assert!(children.errors[0].reason.contains("no_sevens"), "{:?}", children.errors[0]);
+    assert_eq!((children.rows, children.pages, children.created), (CHILDREN as u64, 10, CHILDREN as u64 - 2));
+    let sql = "SELECT CAST(id AS TEXT), CAST(parent_id AS TEXT), note FROM children WHERE id NOT IN (1407, 1420) ORDER BY children.id";
+    assert_same_rows(rows(&target.db, sql).await, rows(&app.instance.db, sql).await, "binary COPY");
+
+    // A target of other types gets ordinary pages, with the same rows.
+    let other = TestDb::new(EngineKind::Postgres).await;
+    exec(&other.db, "CREATE TABLE children (id BIGINT PRIMARY KEY, parent_id BIGINT NOT NULL, note TEXT)").await;
+    let local = Tables::new(other.db.clone(), engine::Exclusions::default());
+    let plain = client.transfer(&local, "children", &options, &|_| {}).await.unwrap();
+    assert!(!plain.notes.iter().any(|n| n == engine::client::BINARY_COPY_NOTE));
+    assert_eq!(plain.created, CHILDREN as u64);
+    assert_same_rows(rows(&other.db, "SELECT CAST(id AS TEXT), CAST(parent_id AS TEXT), note FROM children ORDER BY children.id").await,
+        rows(&app.instance.db, "SELECT CAST(id AS TEXT), CAST(parent_id AS TEXT), note FROM children ORDER BY children.id").await, "ordinary");
+    app.stop().await;
+}

@@ -35,9 +35,10 @@ fn now_secs() -> i64 {
     return std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
 }
 
+/// One job. Its actions and the retry code live as long as the job is listed; the content follows each poll.
 #[component]
-fn JobCard(job: JobView, refresh: Callback<()>) -> impl IntoView {
-    let id = job.id;
+fn JobCard(id: i64, list: Memo<Vec<JobView>>, refresh: Callback<()>) -> impl IntoView {
+    let job = Memo::new(move |_| list.with(|l| l.iter().find(|j| j.id == id).cloned()));
     let cancel = ServerAction::<CancelJob>::new();
     let retry = ServerAction::<RetryJob>::new();
     let retry_code = RwSignal::new(String::new());
@@ -49,8 +50,7 @@ fn JobCard(job: JobView, refresh: Callback<()>) -> impl IntoView {
     let error = move || {
         cancel.value().get().and_then(Result::err).or_else(|| retry.value().get().and_then(Result::err)).map(|e| e.to_string())
     };
-    let now = now_secs();
-    let table_row = move |t: JobTableView| {
+    let table_row = move |t: JobTableView, now: i64| {
         view! {
             <tr class="job-table" data-table=t.table.clone() data-state=t.state.clone()>
                 <td>{t.table.clone()}</td>
@@ -64,32 +64,43 @@ fn JobCard(job: JobView, refresh: Callback<()>) -> impl IntoView {
             </tr>
         }
     };
-    let running = !job.is_ended();
-    let retryable = matches!(job.state.as_str(), "failed" | "incomplete" | "cancelled");
-    let total = job.total().map(|t| format!(" of {t}")).unwrap_or_default();
+    let body = move || {
+        job.get().map(|job| {
+            let now = now_secs();
+            let running = !job.is_ended();
+            let total = job.total().map(|t| format!(" of {t}")).unwrap_or_default();
+            view! {
+                <header>
+                    <h3>{format!("Job {id}")} " " <span class=format!("state {}", job.state)>{job.state.clone()}</span></h3>
+                    <p class="muted">
+                        {format!("from {} · by {} · queued {} · attempt {} · {} rows{}", job.sender, job.admin, when(job.created_at), job.attempts, job.rows(), total)}
+                    </p>
+                    {job.message.clone().map(|m| view! { <p class="job-message">{m}</p> })}
+                    {(job.cancel_requested && running).then(|| view! { <p class="muted">"Stopping after the page in flight…"</p> })}
+                </header>
+                <table>
+                    <thead>
+                        <tr><th>"Table"</th><th>"Strategy"</th><th>"State"</th><th>"Rows"</th><th>"Rate"</th>
+                            <th>"Created / updated / skipped"</th><th>"Errors"</th><th>"Note"</th></tr>
+                    </thead>
+                    <tbody>{job.tables.into_iter().map(|t| table_row(t, now)).collect_view()}</tbody>
+                </table>
+            }
+        })
+    };
+    let state = move || job.with(|j| j.as_ref().map(|j| j.state.clone()).unwrap_or_default());
+    let running = move || job.with(|j| j.as_ref().is_some_and(|j| !j.is_ended()));
+    let retryable = move || matches!(state().as_str(), "failed" | "incomplete" | "cancelled");
+    let cancel_disabled = move || job.with(|j| j.as_ref().is_some_and(|j| j.cancel_requested));
     view! {
-        <article class="job" id=format!("job-{id}") data-job-id=id data-state=job.state.clone()>
-            <header>
-                <h3>{format!("Job {id}")} " " <span class=format!("state {}", job.state)>{job.state.clone()}</span></h3>
-                <p class="muted">
-                    {format!("from {} · by {} · queued {} · attempt {} · {} rows{}", job.sender, job.admin, when(job.created_at), job.attempts, job.rows(), total)}
-                </p>
-                {job.message.clone().map(|m| view! { <p class="job-message">{m}</p> })}
-                {job.cancel_requested.then(|| running).filter(|r| *r).map(|_| view! { <p class="muted">"Stopping after the page in flight…"</p> })}
-            </header>
-            <table>
-                <thead>
-                    <tr><th>"Table"</th><th>"Strategy"</th><th>"State"</th><th>"Rows"</th><th>"Rate"</th>
-                        <th>"Created / updated / skipped"</th><th>"Errors"</th><th>"Note"</th></tr>
-                </thead>
-                <tbody>{job.tables.into_iter().map(table_row).collect_view()}</tbody>
-            </table>
+        <article class="job" id=format!("job-{id}") data-job-id=id data-state=state>
+            {body}
             <div class="toolbar">
-                {running.then(|| view! {
-                    <button class="danger cancel-job" type="button" disabled=job.cancel_requested
+                <Show when=running>
+                    <button class="danger cancel-job" type="button" disabled=cancel_disabled
                         on:click=move |_| { cancel.dispatch(CancelJob { id }); }>"Cancel"</button>
-                })}
-                {retryable.then(|| view! {
+                </Show>
+                <Show when=retryable>
                     <input class="retry-code" type="text" maxlength="8" autocomplete="off"
                         placeholder="new code, if the sender's page closed"
                         prop:value=move || retry_code.get() on:input=move |ev| retry_code.set(event_target_value(&ev)) />
@@ -97,7 +108,7 @@ fn JobCard(job: JobView, refresh: Callback<()>) -> impl IntoView {
                         let code = retry_code.get_untracked();
                         retry.dispatch(RetryJob { id, code: (!code.trim().is_empty()).then_some(code) });
                     }>"Retry"</button>
-                })}
+                </Show>
                 {move || error().map(|e| view! { <span class="error">{e}</span> })}
             </div>
         </article>
@@ -134,7 +145,10 @@ fn NewJobForm(refresh: Callback<()>) -> impl IntoView {
         let sender_url = {
             let scheme = web_sys::window().and_then(|w| w.location().protocol().ok()).unwrap_or_default();
             let scheme = if scheme.starts_with("https") { "https" } else { "http" };
-            match engine::address::sender_socket_url(&url.get_untracked(), scheme) {
+            // The server connects, not this page: an http:// sender is fine even when this page is https.
+            let typed = url.get_untracked();
+            let typed = if typed.contains("://") { typed } else { format!("{scheme}://{}", typed.trim()) };
+            match engine::address::client_socket_url(&typed) {
                 Ok(u) => u,
                 Err(e) => return form_error.set(Some(e)),
             }
@@ -196,6 +210,7 @@ fn NewJobForm(refresh: Callback<()>) -> impl IntoView {
 pub fn JobsPage() -> impl IntoView {
     let tick = RwSignal::new(0u64);
     let jobs = Resource::new(move || tick.get(), |_| list_jobs());
+    let list = Memo::new(move |_| jobs.get().and_then(Result::ok).unwrap_or_default());
     let refresh = Callback::new(move |_| tick.update(|t| *t += 1));
     // Live: the list is asked for again every second while the page is open.
     Effect::new(move |_| {
@@ -216,12 +231,8 @@ pub fn JobsPage() -> impl IntoView {
                     Ok(list) if list.is_empty() => view! { <p class="muted" id="no-jobs">"No background jobs yet."</p> }.into_any(),
                     Ok(_) => ().into_any(),
                 })}
-                <For
-                    each=move || jobs.get().and_then(Result::ok).unwrap_or_default()
-                    key=|j| (j.id, j.state.clone(), j.updated_at, j.rows(), j.errors(), j.cancel_requested, j.tables.iter().map(|t| t.state.len()).sum::<usize>())
-                    let:job
-                >
-                    <JobCard job=job refresh=refresh />
+                <For each=move || list.with(|l| l.iter().map(|j| j.id).collect::<Vec<_>>()) key=|id| *id let:id>
+                    <JobCard id=id list=list refresh=refresh />
                 </For>
             </Transition>
         </AdminLayout>

@@ -58,6 +58,9 @@ pub(crate) enum Credential<'a> {
 }
 
 fn refusal(status: u16, body: String) -> ClientError {
+    // Whatever answered may not be a sender (a wrong URL, an internal service): keep only a short, printable
+    // excerpt of its words.
+    let body: String = body.chars().filter(|c| !c.is_control()).take(200).collect();
     match status {
         403 if body.contains("switched off") => ClientError::TransfersOff,
         403 => ClientError::InvalidCode,

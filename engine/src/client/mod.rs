@@ -27,7 +27,7 @@ use tokio::sync::RwLock;
 pub use connection::RawPage;
 use connection::{Connection, Credential, Reply};
 pub use error::ClientError;
-pub use transfer::{JobControl, Progress, TransferAllOptions, TransferOptions, TransferResult, END_CURSOR};
+pub use transfer::{JobControl, Progress, TransferAllOptions, TransferOptions, TransferResult, BINARY_COPY_NOTE, END_CURSOR};
 
 use crate::protocol::{Operation, PageFormat, ReceiverInfo, WireFilter};
 use crate::schema::{TableInfo, TableSchema};
@@ -108,6 +108,8 @@ pub struct Client {
     options: ClientOptions,
     connection: RwLock<Arc<Connection>>,
     next_id: AtomicU64,
+    /// Whether the sender serves binary COPY pages (asked once).
+    pg_copy: tokio::sync::OnceCell<bool>,
 }
 
 impl Client {
@@ -117,7 +119,7 @@ impl Client {
         let socket_url = crate::address::client_socket_url(url).map_err(ClientError::InvalidUrl)?;
         let code = crate::sender::ConnectionCode::parse(code).map_err(|_| ClientError::InvalidCode)?;
         let connection = Connection::open(&socket_url, Credential::Code(code.as_str()), &options.receiver_info, options.timeout).await?;
-        Ok(Client { socket_url, options, connection: RwLock::new(Arc::new(connection)), next_id: AtomicU64::new(1) })
+        Ok(Client { socket_url, options, connection: RwLock::new(Arc::new(connection)), next_id: AtomicU64::new(1), pg_copy: Default::default() })
     }
 
     /// Connects again to a sender session this site already joined (a background job after a restart, or the
@@ -126,7 +128,7 @@ impl Client {
     pub async fn connect_resuming(url: &str, resume_token: &str, options: ClientOptions) -> Result<Client, ClientError> {
         let socket_url = crate::address::client_socket_url(url).map_err(ClientError::InvalidUrl)?;
         let connection = open_resuming(&socket_url, resume_token, &options).await?;
-        Ok(Client { socket_url, options, connection: RwLock::new(Arc::new(connection)), next_id: AtomicU64::new(1) })
+        Ok(Client { socket_url, options, connection: RwLock::new(Arc::new(connection)), next_id: AtomicU64::new(1), pg_copy: Default::default() })
     }
 
     /// The token that lets this receiver back in after a drop (secret: whoever holds it is this receiver).
@@ -190,8 +192,27 @@ impl Client {
         }
     }
 
+    /// Whether the sender offers binary COPY pages ([`PageFormat::PgCopy`]): a PostgreSQL sender of this
+    /// version. Asked once per client; an older sender that does not list page formats does not.
+    pub async fn sender_offers_pg_copy(&self) -> bool {
+        *self
+            .pg_copy
+            .get_or_init(|| async {
+                match self.call::<serde_json::Value>(Operation::Capabilities).await {
+                    Ok(v) => v["page_formats"].as_array().is_some_and(|f| f.iter().any(|f| f == "pg_copy")),
+                    Err(_) => false,
+                }
+            })
+            .await
+    }
+
     /// One page as it travels (compressed, not decoded).
     pub async fn fetch_raw(&self, table: &str, options: &FetchOptions) -> Result<RawPage, ClientError> {
+        self.fetch_raw_as(table, options, PageFormat::Binary).await
+    }
+
+    /// [`Client::fetch_raw`] in a given format (`Binary` or `PgCopy`; `Json` pages are not raw).
+    pub async fn fetch_raw_as(&self, table: &str, options: &FetchOptions, format: PageFormat) -> Result<RawPage, ClientError> {
         let (cursor, offset) = match &options.from {
             FetchFrom::Start => (None, None),
             FetchFrom::Cursor(c) => (Some(c.clone()), None),
@@ -203,7 +224,7 @@ impl Client {
             cursor,
             offset,
             filter: (options.filter != WireFilter::All).then(|| options.filter.clone()),
-            format: PageFormat::Binary,
+            format,
         };
         match self.request(op).await? {
             Reply::Page(p) if p.has_more && p.next.is_none() => {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::{Client, ClientError, FetchFrom, FetchOptions, RawPage};
 use crate::jobs::Checkpoint;
-use crate::protocol::WireFilter;
+use crate::protocol::{PageFormat, WireFilter};
 use crate::request::{RowError, Strategy};
 use crate::{Page, Tables};
 
@@ -85,16 +85,25 @@ pub struct JobControl<'a> {
 /// with `!`.
 pub const END_CURSOR: &str = "!end";
 
+/// Said in a table's notes when its pages travelled as PostgreSQL binary COPY.
+pub const BINARY_COPY_NOTE: &str = "pages travelled as PostgreSQL binary COPY (same column types on both sides)";
+
 /// Resumes at most this many times per page before giving up.
 const RESUME_ATTEMPTS: u32 = 3;
 
 impl Client {
     /// Fetches a page, resuming a dropped connection and asking again (the same cursor: nothing is skipped or
     /// imported twice, since only imported pages move the cursor).
-    async fn fetch_resuming(&self, table: &str, options: &FetchOptions, resumed: &mut u32) -> Result<RawPage, ClientError> {
+    async fn fetch_resuming(
+        &self,
+        table: &str,
+        options: &FetchOptions,
+        format: PageFormat,
+        resumed: &mut u32,
+    ) -> Result<RawPage, ClientError> {
         let mut attempts = 0;
         loop {
-            match self.fetch_raw(table, options).await {
+            match self.fetch_raw_as(table, options, format).await {
                 Err(e) if e.is_resumable() && attempts < RESUME_ATTEMPTS => {
                     tracing::warn!(error = %e, table, "connection lost; resuming");
                     attempts += 1;
@@ -161,16 +170,38 @@ impl Client {
             from: cursor.clone().map(FetchFrom::Cursor).unwrap_or(FetchFrom::Start),
             filter: options.filter.clone(),
         };
+        // PostgreSQL to PostgreSQL with the same column types: pages travel as binary COPY and go into COPY as
+        // they are (no decoding on either side). Anything else, or a sender that refuses, uses ordinary pages.
+        let mut copy_plan = None;
+        if options.filter == WireFilter::All && self.sender_offers_pg_copy().await {
+            match local.prepare_binary_copy(table, &schema, options.strategy).await? {
+                Ok(plan) => copy_plan = Some(plan),
+                Err(why) => tracing::debug!(table, "ordinary pages: {why}"),
+            }
+        }
+        let format = |copy: bool| if copy { PageFormat::PgCopy } else { PageFormat::Binary };
         let stopped = || job.is_some_and(|j| (j.stop)());
         // The cursor the page in hand was fetched from (what its checkpoint expects to find).
         let mut from: Option<String> = job.and_then(|j| j.cursor.clone());
         let data_done = from.as_deref() == Some(END_CURSOR);
         let mut resumed = 0;
-        let mut current = if data_done || stopped() {
+        if stopped() && !data_done {
+            return Err(ClientError::Cancelled);
+        }
+        let mut current = if data_done {
             None
         } else {
-            Some(self.fetch_resuming(table, &fetch_from(&from), &mut resumed).await?)
+            let first = self.fetch_resuming(table, &fetch_from(&from), format(copy_plan.is_some()), &mut resumed).await;
+            match first {
+                Err(ClientError::Remote { code: crate::protocol::ErrorCode::BadRequest, message }) if copy_plan.is_some() => {
+                    tracing::debug!(table, "the sender refused binary COPY pages: {message}");
+                    copy_plan = None;
+                    Some(self.fetch_resuming(table, &fetch_from(&from), PageFormat::Binary, &mut resumed).await?)
+                }
+                other => Some(other?),
+            }
         };
+        let copy = copy_plan.is_some();
         while let Some(page_in_hand) = current.take() {
             if stopped() {
                 return Err(ClientError::Cancelled);
@@ -185,24 +216,40 @@ impl Client {
                 rows: page_in_hand.rows as u64,
             });
             let import = async {
+                if let Some(plan) = &copy_plan {
+                    let data = crate::page::decompress_bytes(&page_in_hand.bytes)
+                        .map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
+                    if let Some(done) = local.import_binary_copy(plan, &data, page_in_hand.rows, checkpoint.as_ref()).await? {
+                        return Ok((done, page_in_hand.rows));
+                    }
+                    // PostgreSQL refused a row: the same page again as an ordinary one, imported row by row
+                    // where needed, so good rows land and bad ones are reported with their reasons.
+                    let mut again_resumed = 0;
+                    let again = self.fetch_resuming(table, &fetch_from(&from), PageFormat::Binary, &mut again_resumed).await?;
+                    let page = Page::decompress(&again.bytes).map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
+                    let checkpoint = checkpoint.clone().map(|c| Checkpoint { rows: again.rows as u64, ..c });
+                    let done = local.import_records_checkpointed(table, &page, options.strategy, checkpoint.as_ref()).await?;
+                    return Ok((done, again.rows));
+                }
                 let page = Page::decompress(&page_in_hand.bytes).map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
-                local
+                let done = local
                     .import_records_checkpointed(table, &page, options.strategy, checkpoint.as_ref())
                     .await
-                    .map_err(ClientError::from)
+                    .map_err(ClientError::from)?;
+                Ok::<_, ClientError>((done, page_in_hand.rows))
             };
             // The next page travels while this one is imported.
             let mut prefetch_resumed = 0;
             let prefetch = async {
                 match &next {
-                    Some(_) => Some(self.fetch_resuming(table, &fetch_from(&next), &mut prefetch_resumed).await),
+                    Some(_) => Some(self.fetch_resuming(table, &fetch_from(&next), format(copy), &mut prefetch_resumed).await),
                     None => None,
                 }
             };
             let (imported, fetched) = tokio::join!(import, prefetch);
             resumed += prefetch_resumed;
-            let imported = imported?;
-            result.rows += page_in_hand.rows as u64;
+            let (imported, rows) = imported?;
+            result.rows += rows as u64;
             result.pages += 1;
             result.created += imported.created;
             result.updated += imported.updated;
@@ -224,6 +271,9 @@ impl Client {
             });
             from = next;
             current = fetched.transpose()?;
+        }
+        if copy {
+            result.notes.push(BINARY_COPY_NOTE.to_owned());
         }
         if result.created_table || job.is_some_and(|j| j.created_table) {
             result.notes.extend(local.create_constraints_after_data(&schema).await?.notes);

@@ -91,3 +91,102 @@ pub async fn export(pool: &PgPool, schema: &TableSchema, req: &PageRequest) -> R
     }
     Ok(query.finish(schema, rows, row_ids))
 }
+
+/// One page as PostgreSQL binary COPY bytes (the PostgreSQL → PostgreSQL fast path).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BinaryCopyPage {
+    /// `COPY … (FORMAT binary)` output of the page's rows, every column of the schema in schema order.
+    pub data: Vec<u8>,
+    pub rows: usize,
+    pub has_more: bool,
+    pub next: Option<crate::request::Cursor>,
+}
+
+/// Parameters written into the SQL as quoted literals: COPY takes no bind parameters. Values are cursor values
+/// (from the network): quotes are doubled, NUL was refused before, and the column type (from the local catalog)
+/// casts them, so a bad value is a type error, never SQL.
+struct LiteralSpelling<'a> {
+    schema: &'a TableSchema,
+}
+
+impl Spelling for LiteralSpelling<'_> {
+    fn column(&self, name: &str) -> String {
+        format!("src.{}", quote(name))
+    }
+    fn row_id(&self) -> String {
+        "src.ctid".into()
+    }
+    fn param(&mut self, value: &Value, column: Option<&str>) -> String {
+        let ty = column.and_then(|c| self.schema.column(c)).map_or("text", |c| c.data_type.as_str());
+        match param_text(value) {
+            None => format!("CAST(NULL AS {ty})"),
+            Some(t) => format!("CAST('{}' AS {ty})", t.replace('\'', "''")),
+        }
+    }
+}
+
+/// Whether [`export_binary_copy`] can serve this table: a key whose columns' binary form the cursor can be read
+/// from. The text says why not.
+pub fn binary_copy_refusal(schema: &TableSchema) -> Option<String> {
+    let Some((key, _)) = schema.conflict_key() else {
+        return Some(format!("table {:?} has no key; binary COPY pages need one", schema.name));
+    };
+    for k in &key {
+        let ty = schema.column(k).map(|c| c.data_type.as_str()).unwrap_or_default();
+        if !super::binary_copy::key_type_supported(ty) {
+            return Some(format!("key column {k:?} is {ty}; binary COPY pages need integer, text or uuid keys"));
+        }
+    }
+    None
+}
+
+/// The page as binary COPY: `COPY (SELECT … ORDER BY key LIMIT n+1) TO STDOUT (FORMAT binary)`, cut to n tuples,
+/// the next cursor read from the last one's key fields.
+pub async fn export_binary_copy(pool: &PgPool, schema: &TableSchema, req: &PageRequest) -> Result<BinaryCopyPage, EngineError> {
+    use futures_util::TryStreamExt;
+    use super::binary_copy;
+
+    if let Some(why) = binary_copy_refusal(schema) {
+        return Err(EngineError::BadRequest(why));
+    }
+    if req.filter != crate::request::RowFilter::All || matches!(req.position, crate::request::Position::Offset(_)) {
+        return Err(EngineError::BadRequest("binary COPY pages walk the whole table by cursor (no filter, no offset)".into()));
+    }
+    if let crate::request::Position::After(cursor) = &req.position {
+        if cursor.0.iter().any(|v| matches!(v, Value::Text(t) if t.contains('\0'))) {
+            return Err(EngineError::BadRequest("a cursor value contains a NUL character".into()));
+        }
+    }
+    let query = KeysetQuery::build(schema, req, &mut LiteralSpelling { schema })?;
+    let select: Vec<String> = schema.columns.iter().map(|c| format!("src.{}", quote(&c.name))).collect();
+    let sql = format!("COPY ({}) TO STDOUT (FORMAT binary)", query.sql(&select, &format!("{} AS src", quote(&schema.name))));
+    let mut conn = pool.acquire().await?;
+    let mut data = Vec::new();
+    {
+        let mut stream = conn.copy_out_raw(&sql).await?;
+        while let Some(chunk) = stream.try_next().await? {
+            data.extend_from_slice(&chunk);
+        }
+    }
+    let tuples = binary_copy::scan(&data, schema.columns.len()).map_err(|e| EngineError::BadRequest(format!("COPY output: {e}")))?;
+    let limit = query.limit as usize;
+    let has_more = tuples.starts.len() > limit;
+    let rows = tuples.starts.len().min(limit);
+    let next = match rows.checked_sub(1) {
+        Some(last) if has_more => {
+            let mut values = Vec::with_capacity(query.key.len());
+            for k in &query.key {
+                let index = schema.columns.iter().position(|c| &c.name == k).expect("key columns exist");
+                let ty = &schema.columns[index].data_type;
+                let value = binary_copy::field(&data, tuples.starts[last], index)
+                    .and_then(|b| binary_copy::key_value(b, ty))
+                    .ok_or_else(|| EngineError::BadRequest(format!("key column {k:?} of the last row could not be read")))?;
+                values.push(value);
+            }
+            Some(crate::request::Cursor(values))
+        }
+        _ => None,
+    };
+    let data = binary_copy::truncate(data, &tuples, rows);
+    Ok(BinaryCopyPage { data, rows, has_more, next })
+}

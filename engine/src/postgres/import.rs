@@ -71,8 +71,12 @@ fn apply_sql(plan: &ImportPlan) -> String {
 }
 
 async fn copy_into(conn: &mut PgConnection, plan: &ImportPlan, table: &str, data: &[u8]) -> Result<(), sqlx::Error> {
+    copy_in(conn, plan, table, data, "").await
+}
+
+async fn copy_in(conn: &mut PgConnection, plan: &ImportPlan, table: &str, data: &[u8], options: &str) -> Result<(), sqlx::Error> {
     let cols: Vec<String> = plan.columns.iter().map(|c| quote(&c.name)).collect();
-    let mut copy = conn.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", cols.join(", "))).await?;
+    let mut copy = conn.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN{options}", cols.join(", "))).await?;
     copy.send(data).await?;
     copy.finish().await?;
     Ok(())
@@ -193,22 +197,119 @@ pub async fn import(
 /// generate new ones), or a single integer key whose page range [min, max] holds no row yet — the usual case
 /// when a transfer fills a table in key order. One index probe.
 async fn nothing_can_conflict(conn: &mut PgConnection, plan: &ImportPlan, page: &Page) -> Result<bool, EngineError> {
+    let mut bounds: Option<(i64, i64)> = None;
+    if let Some(column) = int_key(plan) {
+        for row in &page.rows {
+            let Value::Int(k) = row[column.page_index] else { return Ok(false) };
+            bounds = Some(bounds.map_or((k, k), |(lo, hi)| (lo.min(k), hi.max(k))));
+        }
+    }
+    nothing_can_conflict_within(conn, plan, bounds).await
+}
+
+/// The plan's single integer key column, when it has one that a page's range can be probed by.
+fn int_key(plan: &ImportPlan) -> Option<&crate::plan::PlannedColumn> {
+    let [key] = plan.key.as_slice() else { return None };
+    plan.columns.iter().find(|c| &c.name == key).filter(|c| c.kind == ValueKind::Int && !c.identity_always)
+}
+
+/// [`nothing_can_conflict`] for a page whose integer keys lie in `bounds`.
+async fn nothing_can_conflict_within(conn: &mut PgConnection, plan: &ImportPlan, bounds: Option<(i64, i64)>) -> Result<bool, EngineError> {
     if plan.strategy == Strategy::Append {
         return Ok(plan.columns.iter().all(|c| !c.identity_always));
     }
-    let [key] = plan.key.as_slice() else { return Ok(false) };
-    let Some(column) = plan.columns.iter().find(|c| &c.name == key) else { return Ok(false) };
-    if column.kind != ValueKind::Int || column.identity_always {
-        return Ok(false);
-    }
-    let mut bounds: Option<(i64, i64)> = None;
-    for row in &page.rows {
-        let Value::Int(k) = row[column.page_index] else { return Ok(false) };
-        bounds = Some(bounds.map_or((k, k), |(lo, hi)| (lo.min(k), hi.max(k))));
-    }
-    let Some((lo, hi)) = bounds else { return Ok(false) };
+    let (Some(column), Some((lo, hi))) = (int_key(plan), bounds) else { return Ok(false) };
+    let key = &column.name;
     let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {} WHERE {k} >= $1 AND {k} <= $2)", quote(&plan.table), k = quote(key));
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(lo).bind(hi).fetch_one(&mut *conn).await?)
+}
+
+/// Imports a page that arrived as PostgreSQL binary COPY bytes of exactly the plan's columns, in order, with
+/// the target's own types (the caller checked): straight into the table when nothing can conflict, else
+/// through the staging table and the strategy's statement. `Ok(None)` when PostgreSQL refused the bytes or a
+/// row: nothing was written, and the caller redoes the page the careful way (row by row, with reasons).
+pub async fn import_binary_copy(
+    pool: &PgPool,
+    plan: &ImportPlan,
+    data: &[u8],
+    rows: usize,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<Option<ImportResult>, EngineError> {
+    use super::binary_copy;
+    let tuples = binary_copy::scan(data, plan.columns.len()).map_err(EngineError::MalformedPage)?;
+    if tuples.starts.len() != rows || plan.columns.iter().enumerate().any(|(i, c)| c.page_index != i) {
+        return Err(EngineError::MalformedPage(format!("the page header says {rows} rows, the COPY data holds {}", tuples.starts.len())));
+    }
+    let mut result = ImportResult { notes: plan.notes.clone(), ..Default::default() };
+    if rows == 0 {
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        if let Some(c) = checkpoint {
+            c.write_postgres(&mut tx, &result).await?;
+        }
+        tx.commit().await?;
+        return Ok(Some(result));
+    }
+    // Pages come in key order: the first and last tuples bound the page's keys.
+    let bounds = int_key(plan).and_then(|column| {
+        let index = plan.columns.iter().position(|c| c.name == column.name)?;
+        let key = |start: usize| binary_copy::field(data, start, index).and_then(|b| binary_copy::key_value(b, &column.data_type));
+        match (key(tuples.starts[0]), key(*tuples.starts.last()?)) {
+            (Some(Value::Int(a)), Some(Value::Int(b))) => Some((a.min(b), a.max(b))),
+            _ => None,
+        }
+    });
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    let written = if nothing_can_conflict_within(&mut tx, plan, bounds).await? {
+        match copy_in(&mut tx, plan, &quote(&plan.table), data, " (FORMAT binary)").await {
+            Ok(()) => {
+                result.created = rows as u64;
+                true
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "binary COPY into the table refused; the page goes the careful way");
+                false
+            }
+        }
+    } else {
+        let cols: Vec<String> = plan.columns.iter().map(|c| quote(&c.name)).collect();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA",
+            cols.join(", "),
+            quote(&plan.table)
+        )))
+        .execute(&mut *tx)
+        .await?;
+        let staged = async {
+            copy_in(&mut tx, plan, STAGE, data, " (FORMAT binary)").await?;
+            sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(apply_sql(plan))).fetch_one(&mut *tx).await
+        }
+        .await;
+        match staged {
+            Ok((created, updated)) => {
+                result.created = created as u64;
+                result.updated = updated as u64;
+                if plan.strategy == Strategy::Skip {
+                    result.skipped = rows as u64 - created as u64;
+                }
+                true
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "binary COPY page refused; the page goes the careful way");
+                false
+            }
+        }
+    };
+    if !written {
+        return Ok(None);
+    }
+    advance_sequences(&mut tx, plan).await?;
+    if let Some(c) = checkpoint {
+        c.write_postgres(&mut tx, &result).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(result))
 }
 
 /// The database's own message (and detail), without driver noise.
