@@ -176,3 +176,80 @@ async fn anonymous_callers_cannot_send_big_bodies() {
     assert_eq!(response.status(), 401);
     app.stop().await;
 }
+
+/// The `import_copy_page` server function's arguments, postcard-encoded as the browser sends them.
+fn copy_body(transfer: i64, table: &str, rows: u64, schema: &engine::TableSchema, page: Vec<u8>) -> Vec<u8> {
+    postcard::to_allocvec(&app::api::receive::ImportCopyPage {
+        transfer,
+        table: table.into(),
+        strategy: engine::Strategy::Skip,
+        rows,
+        schema_json: serde_json::to_string(schema).unwrap(),
+        page,
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole() {
+    let source = engine::testing::TestDb::new(EngineKind::Postgres).await;
+    let engine::Db::Postgres(src) = &source.db else { unreachable!() };
+    sqlx::raw_sql("CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric(8,2));
+                   INSERT INTO items SELECT g, 'item ' || g, g * 1.5 FROM generate_series(1, 300) g")
+        .execute(src)
+        .await
+        .unwrap();
+    let from = engine::Tables::new(source.db.clone(), engine::Exclusions::default());
+    let schema = from.get_schema("items").await.unwrap();
+    let page = from.export_binary_copy("items", &engine::PageRequest::first(1000)).await.unwrap();
+    let bytes = engine::page::compress_bytes(&page.data);
+
+    let app = spawn_app(EngineKind::Postgres).await;
+    app.login_ok().await;
+    let engine::Db::Postgres(dst) = &app.instance.db else { unreachable!() };
+    sqlx::raw_sql("CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric(8,2) CHECK (price < 300))")
+        .execute(dst)
+        .await
+        .unwrap();
+    let ready = app.client.post(app.at("/api/receive/copy-ready")).json(&json!({"table": "items", "schema": schema, "strategy": "skip"})).send().await.unwrap();
+    assert_eq!(ready.text().await.unwrap(), "true");
+    let transfer = begin(&app).await;
+    let post = |body: Vec<u8>| {
+        app.client.post(app.at("/api/receive/import-copy-page")).header("content-type", "application/octet-stream").body(body).send()
+    };
+    // Prices up to 450 break the receiver's rule: PostgreSQL refuses the page, nothing lands, the browser is told
+    // to send it as an ordinary page.
+    let response = post(copy_body(transfer, "items", 300, &schema, bytes.clone())).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "null");
+    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT count(*) FROM items").fetch_one(dst).await.unwrap(), 0);
+    // Without the rule it lands whole, counted in the history.
+    sqlx::raw_sql("ALTER TABLE items DROP CONSTRAINT items_price_check").execute(dst).await.unwrap();
+    let response = post(copy_body(transfer, "items", 300, &schema, bytes.clone())).await.unwrap();
+    let result: J = response.json().await.unwrap();
+    assert_eq!((result["created"].clone(), result["skipped"].clone()), (json!(300), json!(0)));
+    let fingerprint = "SELECT count(*)::text || ':' || sum(id)::text || ':' || sum(price)::text || ':' || string_agg(name, ',' ORDER BY id) FROM items";
+    let want: String = sqlx::query_scalar(fingerprint).fetch_one(src).await.unwrap();
+    let got: String = sqlx::query_scalar(fingerprint).fetch_one(dst).await.unwrap();
+    assert_eq!(got, want);
+
+    // Hostile: a row count that lies, a truncated stream, a schema of other types, another table's schema.
+    for (body, expected) in [
+        (copy_body(transfer, "items", 299, &schema, bytes.clone()), "malformed page"),
+        (copy_body(transfer, "items", 300, &schema, bytes[..bytes.len() - 10].to_vec()), "the relayed page was refused"),
+        (copy_body(transfer, "other", 300, &schema, bytes.clone()), "schema is of another table"),
+    ] {
+        let response = post(body).await.unwrap();
+        assert_eq!(response.status(), 400);
+        let text = response.text().await.unwrap();
+        assert!(text.contains(expected), "{text:?} should say {expected:?}");
+    }
+    let mut wider = schema.clone();
+    wider.columns[0].data_type = "integer".into();
+    let response = post(copy_body(transfer, "items", 300, &wider, bytes)).await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("binary COPY pages cannot go into"));
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM items").fetch_one(dst).await.unwrap();
+    assert_eq!(rows, 300, "nothing hostile landed");
+    app.stop().await;
+}

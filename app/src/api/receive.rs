@@ -176,6 +176,73 @@ pub async fn import_page(transfer: i64, table: String, strategy: Strategy, page:
     Ok(result)
 }
 
+/// Whether pages of `table` from a PostgreSQL sender whose table is `schema` can travel as binary COPY and go into
+/// this site's table as they are: this database is PostgreSQL and the table has the sender's columns with the
+/// same types. `false` means ordinary pages (the reason is logged).
+#[server(endpoint = "receive/copy-ready", input = Json)]
+pub async fn copy_ready(table: String, schema: TableSchema, strategy: Strategy) -> Result<bool, ApiError> {
+    crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    if schema.name != table {
+        return Err(super::respond(ApiError::BadRequest("the schema is of another table".into())));
+    }
+    match state.tables.prepare_binary_copy(&table, &schema, strategy).await.map_err(|e| engine_error("checking a table", e))? {
+        Ok(_) => Ok(true),
+        Err(why) => {
+            tracing::debug!(table, "ordinary pages: {why}");
+            Ok(false)
+        }
+    }
+}
+
+/// Imports one binary COPY page relayed by the browser (see [`copy_ready`]; `schema_json` is the sender's schema
+/// of the table, as JSON). `None` when PostgreSQL refused a row: nothing was written, and the browser sends the
+/// same page again as an ordinary page, which is imported the careful way.
+#[server(endpoint = "receive/import-copy-page", input = Postcard, output = Json)]
+pub async fn import_copy_page(
+    transfer: i64,
+    table: String,
+    strategy: Strategy,
+    rows: u64,
+    schema_json: String,
+    page: Vec<u8>,
+) -> Result<Option<ImportResult>, ApiError> {
+    let admin = crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    if page.len() > MAX_RELAYED_PAGE_BYTES || schema_json.len() > 1024 * 1024 {
+        return Err(super::respond(ApiError::BadRequest(format!("a page may hold at most {MAX_RELAYED_PAGE_BYTES} bytes"))));
+    }
+    let schema: TableSchema = serde_json::from_str(&schema_json)
+        .map_err(|e| super::respond(ApiError::BadRequest(format!("the table's schema was refused: {e}"))))?;
+    if schema.name != table {
+        return Err(super::respond(ApiError::BadRequest("the schema is of another table".into())));
+    }
+    let running = engine::history::is_running(&state.db, transfer, &admin.username)
+        .await
+        .map_err(|e| super::respond(ApiError::internal("reading a transfer", e)))?;
+    if !running {
+        return Err(super::respond(ApiError::BadRequest(format!("transfer {transfer} is not running (finished or not yours)"))));
+    }
+    let plan = match state.tables.prepare_binary_copy(&table, &schema, strategy).await.map_err(|e| engine_error("checking a table", e))? {
+        Ok(plan) => plan,
+        Err(why) => return Err(super::respond(ApiError::BadRequest(format!("binary COPY pages cannot go into {table:?}: {why}")))),
+    };
+    let data = engine::page::decompress_bytes(&page)
+        .map_err(|e| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}"))))?;
+    let rows = usize::try_from(rows).unwrap_or(usize::MAX);
+    let Some(result) = state.tables.import_binary_copy(&plan, &data, rows, None).await.map_err(|e| engine_error("importing a page", e))?
+    else {
+        return Ok(None);
+    };
+    let counted = engine::history::add_page(&state.db, transfer, &admin.username, rows as u64, &result)
+        .await
+        .map_err(|e| super::respond(ApiError::internal("recording a transfer", e)))?;
+    if !counted {
+        tracing::warn!(transfer, admin = %admin.username, "the transfer ended while a page was imported (imported, not counted)");
+    }
+    Ok(Some(result))
+}
+
 /// What the admin sees for an engine failure: the engine's own words for bad input (400), "internal" for the
 /// database (500, the cause in the log).
 #[cfg(feature = "ssr")]

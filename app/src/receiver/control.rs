@@ -471,6 +471,10 @@ mod imp {
             Ok(t) => t.into_iter().map(|t| t.name).collect::<Vec<_>>(),
             Err(e) => return fail(format!("Local tables could not be listed: {e}")),
         };
+        let sender_pg_copy = match link.call::<serde_json::Value>(Operation::Capabilities).await {
+            Ok(c) => c["page_formats"].as_array().is_some_and(|f| f.iter().any(|f| f == "pg_copy")),
+            Err(_) => false,
+        };
         let mut outcome = Outcome::Finished;
         // A table skipped (missing here, not creatable) does not stop the others, but the transfer is not whole.
         let mut incomplete = false;
@@ -505,7 +509,11 @@ mod imp {
                     }
                 }
             }
-            let result = transfer_table(state, link, name, strategies[name], &filter, transfer, failed_rows, notes).await;
+            // PostgreSQL on both sides with the same column types: pages travel as binary COPY.
+            let copy = filter == WireFilter::All
+                && sender_pg_copy
+                && local::copy_ready(name.clone(), schema.clone(), strategies[name]).await.unwrap_or(false);
+            let result = transfer_table(state, link, name, schema, copy, strategies[name], &filter, transfer, failed_rows, notes).await;
             match result {
                 Ok(true) => set_state(state, name, TableState::Done, ""),
                 Ok(false) => {
@@ -555,10 +563,13 @@ mod imp {
     /// Pages of one table, fetched and imported at the same time: the next page comes from the sender while
     /// this site imports the last. `Ok(false)` when cancelled (after the page in flight), `Err` with what the
     /// admin reads when the sender or the import failed.
+    #[allow(clippy::too_many_arguments)]
     async fn transfer_table(
         state: ReceiveState,
         link: &SenderLink,
         name: &str,
+        schema: &TableSchema,
+        copy: bool,
         strategy: Strategy,
         filter: &WireFilter,
         transfer: i64,
@@ -567,21 +578,24 @@ mod imp {
     ) -> Result<bool, String> {
         let limit = state.page_rows.get_untracked().clamp(1, engine::PageRequest::MAX_LIMIT);
         // At most three pages are in the tab (one importing, two waiting): memory stays flat whatever the size.
-        let (mut pages_tx, mut pages_rx) = mpsc::channel::<Result<RemotePage, LinkError>>(1);
+        // Each page goes with the cursor it was fetched from (a refused binary COPY page is fetched again).
+        let (mut pages_tx, mut pages_rx) = mpsc::channel::<Result<(RemotePage, Option<String>), LinkError>>(1);
+        let fetch_op = move |cursor: Option<String>, format: PageFormat| Operation::Fetch {
+            table: name.to_owned(),
+            limit: Some(limit),
+            cursor,
+            offset: None,
+            filter: (filter != &WireFilter::All).then(|| filter.clone()),
+            format,
+        };
         let fetcher = async {
-            let mut cursor = None;
+            let mut cursor: Option<String> = None;
             loop {
                 if state.cancel_requested.get_untracked() {
                     break;
                 }
-                let op = Operation::Fetch {
-                    table: name.to_owned(),
-                    limit: Some(limit),
-                    cursor: cursor.take(),
-                    offset: None,
-                    filter: (filter != &WireFilter::All).then(|| filter.clone()),
-                    format: PageFormat::Binary,
-                };
+                let from = cursor.take();
+                let op = fetch_op(from.clone(), if copy { PageFormat::PgCopy } else { PageFormat::Binary });
                 let page = match link.page(op).await {
                     Ok(p) if p.has_more && p.next.is_none() => {
                         Err(LinkError::Protocol("a page with more to come but no cursor to continue from".into()))
@@ -592,7 +606,7 @@ mod imp {
                 if let Ok(p) = &page {
                     cursor = p.next.clone();
                 }
-                if pages_tx.send(page).await.is_err() || !more {
+                if pages_tx.send(page.map(|p| (p, from))).await.is_err() || !more {
                     break;
                 }
             }
@@ -602,12 +616,30 @@ mod imp {
         let importer = async move {
             let mut seen_notes: Vec<String> = Vec::new();
             let imported: Result<bool, String> = async {
+                let schema_json = serde_json::to_string(schema).expect("schemas serialize");
                 while let Some(page) = pages_rx.next().await {
-                    let page = page.map_err(|e| e.to_string())?;
+                    let (page, from) = page.map_err(|e| e.to_string())?;
                     let rows = page.rows as u64;
-                    let result: ImportResult = local::import_page(transfer, name.to_owned(), strategy, page.bytes)
-                        .await
-                        .map_err(|e| format!("Importing a page of {name} failed: {e}"))?;
+                    let result: ImportResult = if copy {
+                        let copied = local::import_copy_page(transfer, name.to_owned(), strategy, rows, schema_json.clone(), page.bytes)
+                            .await
+                            .map_err(|e| format!("Importing a page of {name} failed: {e}"))?;
+                        match copied {
+                            Some(result) => result,
+                            None => {
+                                // PostgreSQL refused a row of the binary COPY page: the same page again as an
+                                // ordinary one, imported the careful way so good rows land and bad ones are reported.
+                                let again = link.page(fetch_op(from, PageFormat::Binary)).await.map_err(|e| e.to_string())?;
+                                local::import_page(transfer, name.to_owned(), strategy, again.bytes)
+                                    .await
+                                    .map_err(|e| format!("Importing a page of {name} failed: {e}"))?
+                            }
+                        }
+                    } else {
+                        local::import_page(transfer, name.to_owned(), strategy, page.bytes)
+                            .await
+                            .map_err(|e| format!("Importing a page of {name} failed: {e}"))?
+                    };
                     for n in &result.notes {
                         if !seen_notes.contains(n) {
                             seen_notes.push(n.clone());
