@@ -15,7 +15,7 @@ import { BINARY, openPostgresDatabase, withAdmin, type Database, type Instance }
 import { connectionCode, enableTransfers, ReceivePage } from "../support/ui";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
-const PAGE_ROWS = Number(process.env.BENCH_PAGE_ROWS ?? 5000);
+const PAGE_ROWS = Number(process.env.BENCH_PAGE_ROWS ?? 20000);
 const DDL = `CREATE TABLE t (id bigint PRIMARY KEY, i int, f float8, s text, ts timestamptz, n numeric(12,2), j jsonb,
   b bool, u uuid, by bytea)`;
 /** A fingerprint of the whole table that any difference in any row changes. */
@@ -128,10 +128,22 @@ SQL`]);
         "pull", "--from", sender.url, "--code", code, "--database-url", db, "--tables", "t",
         "--batch-size", String(PAGE_ROWS), "--json", ...extra,
       ]);
-      const summary = JSON.parse(run.stdout.trim().split("\n").pop()!);
+      const events = run.stdout.trim().split("\n").map((line) => JSON.parse(line));
+      const summary = events[events.length - 1];
       expect(summary.ok, `${label}: ${run.stdout.slice(-500)}`).toBe(true);
+      // Where the pull's time went (the client's own measure): importing here vs waiting for the sender.
+      const finished = events.find((e) => e.event === "finished")?.result;
+      if (finished) {
+        const binary = (finished.notes as string[]).some((n) => n.includes("binary COPY"));
+        profile.push(
+          `- ${label}: ${finished.seconds.toFixed(2)} s in the client, ${finished.import_seconds.toFixed(2)} s importing, ` +
+            `${finished.wait_seconds.toFixed(2)} s waiting for the sender's next page; ${finished.pages} pages` +
+            `${binary ? ", binary COPY" : ", ordinary pages"}`,
+        );
+      }
       return run;
     };
+    const profile: string[] = [];
 
     // 2. CLI pull into an empty table (skip).
     const cliTarget = await target();
@@ -176,7 +188,9 @@ SQL`]);
         `${(baseline / r.seconds).toFixed(2)} | ${r.sender?.toFixed(0) ?? "—"} | ${r.receiver?.toFixed(0) ?? "—"} | ${r.equal ? "yes" : "NO"} |`,
       ),
     ].join("\n");
-    const report = `${ROWS.toLocaleString("en")} rows, pages of ${PAGE_ROWS}, binary ${BINARY}\n${machine()}\n\n${table}\n`;
+    const report =
+      `${ROWS.toLocaleString("en")} rows, pages of ${PAGE_ROWS}, binary ${BINARY}\n${machine()}\n\n${table}\n\n` +
+      `CLI profile (from each pull's result):\n${profile.join("\n")}\n`;
     console.log(`\n${report}`);
     if (process.env.BENCH_WRITE) {
       fs.mkdirSync(path.dirname(process.env.BENCH_WRITE), { recursive: true });

@@ -120,7 +120,13 @@ async fn main() {
 
     // PostgreSQL → PostgreSQL binary COPY pages: what each side costs, page size by page size.
     let schema = from.get_schema("bench").await.unwrap();
-    for page_size in [5_000u32, 20_000] {
+    for (page_size, async_commit) in [(5_000u32, false), (5_000, true), (20_000, false)] {
+        let to = if async_commit {
+            exec(&dst.db, &format!("ALTER DATABASE \"{}\" SET synchronous_commit = off", name(&dst.url))).await;
+            Tables::new(Db::connect(&dst.url).await.unwrap(), Exclusions::default())
+        } else {
+            to.clone()
+        };
         let started = Instant::now();
         let mut copy_pages = Vec::new();
         let mut req = PageRequest::first(page_size);
@@ -144,7 +150,7 @@ async fn main() {
                 to.import_binary_copy(&plan, &data, *n, None).await.unwrap().expect("imported");
             }
             let secs = started.elapsed().as_secs_f64();
-            println!("{:<34} {:>9.0} rows/s  {:>6.2} s", format!("binary COPY import {label}"), rows as f64 / secs, secs);
+            println!("{:<34} {:>9.0} rows/s  {:>6.2} s", format!("binary COPY import {label}{}", if async_commit { " (async commit)" } else { "" }), rows as f64 / secs, secs);
         }
     }
 }

@@ -60,8 +60,9 @@ pub struct PullArgs {
     /// protocol's JSON filter.
     #[arg(long, value_parser = parse_filter)]
     pub filter: Option<WireFilter>,
-    /// Rows per page.
-    #[arg(long, default_value_t = 500)]
+    /// Rows per page (bigger pages mean fewer round trips and transactions; each page is one transaction, and at
+    /// most three are in memory at once).
+    #[arg(long, default_value_t = 20000)]
     pub batch_size: u32,
 }
 

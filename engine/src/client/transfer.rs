@@ -55,6 +55,10 @@ pub struct TransferResult {
     /// Times the connection dropped and was resumed.
     pub resumed: u32,
     pub seconds: f64,
+    /// Of `seconds`, the time spent importing pages here, and the time spent waiting for the sender's next
+    /// page after an import was done (what to look at when a transfer is slow: the side that is waited for).
+    pub import_seconds: f64,
+    pub wait_seconds: f64,
     pub notes: Vec<String>,
 }
 
@@ -246,7 +250,15 @@ impl Client {
                     None => None,
                 }
             };
-            let (imported, fetched) = tokio::join!(import, prefetch);
+            let iteration = Instant::now();
+            let timed_import = async {
+                let started = Instant::now();
+                let imported = import.await;
+                (imported, started.elapsed())
+            };
+            let ((imported, import_took), fetched) = tokio::join!(timed_import, prefetch);
+            result.import_seconds += import_took.as_secs_f64();
+            result.wait_seconds += iteration.elapsed().saturating_sub(import_took).as_secs_f64();
             resumed += prefetch_resumed;
             let (imported, rows) = imported?;
             result.rows += rows as u64;
