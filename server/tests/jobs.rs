@@ -374,16 +374,16 @@ async fn two_replicas_on_one_postgresql_share_the_queue_and_run_each_job_once() 
 async fn a_job_cancelled_between_tables_leaves_the_rest_pending_and_retries_to_the_end() {
     let sender = sender(10).await;
     let mut ddl = String::new();
-    for i in 0..40 {
-        ddl.push_str(&format!("CREATE TABLE small_{i:02} AS SELECT g AS id, 'row ' || g AS note FROM generate_series(1, 300) g; ALTER TABLE small_{i:02} ADD PRIMARY KEY (id);"));
+    for i in 0..60 {
+        ddl.push_str(&format!("CREATE TABLE small_{i:02} AS SELECT g AS id, 'row ' || g AS note FROM generate_series(1, 1000) g; ALTER TABLE small_{i:02} ADD PRIMARY KEY (id);"));
     }
     exec(&sender.instance.db, &ddl).await;
     let receiver = spawn_app(EngineKind::Sqlite).await;
     receiver.login_ok().await;
-    let names: Vec<String> = (0..40).map(|i| format!("small_{i:02}")).collect();
+    let names: Vec<String> = (0..60).map(|i| format!("small_{i:02}")).collect();
     let tables: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "skip")).collect();
-    // One page per table: most cancels land between two tables.
-    let id = start_job(&receiver.client, &receiver.url, &job_request(&sender.url, &code(&sender), &tables, 1000)).await.unwrap();
+    // Many small tables (600 pages in all): the job runs for seconds, and a cancel lands between pages or tables.
+    let id = start_job(&receiver.client, &receiver.url, &job_request(&sender.url, &code(&sender), &tables, 100)).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let j = job(&receiver.client, &receiver.url, id).await;
@@ -400,7 +400,7 @@ async fn a_job_cancelled_between_tables_leaves_the_rest_pending_and_retries_to_t
     let listed = cancelled["tables"].as_array().unwrap();
     for t in listed {
         if t["state"] == "done" {
-            assert_eq!(t["rows"], 300, "a table marked done holds all its rows: {t:#}");
+            assert_eq!(t["rows"], 1000, "a table marked done holds all its rows: {t:#}");
         }
     }
     assert!(listed.iter().any(|t| t["state"] != "done"), "cancelled before the end");
@@ -414,8 +414,8 @@ async fn a_job_cancelled_between_tables_leaves_the_rest_pending_and_retries_to_t
     let done = wait_for(&receiver.client, &receiver.url, id, &["finished", "incomplete", "failed"]).await;
     assert_eq!(done["state"], "finished", "{done:#}");
     for n in &names {
-        assert_eq!(scalar(&receiver.instance.db, &format!("SELECT count(*) FROM {n}")).await, 300, "{n}");
-        assert_eq!(table(&done, n)["rows"], 300, "{n}");
+        assert_eq!(scalar(&receiver.instance.db, &format!("SELECT count(*) FROM {n}")).await, 1000, "{n}");
+        assert_eq!(table(&done, n)["rows"], 1000, "{n}");
     }
     receiver.stop().await;
     sender.stop().await;
