@@ -11,6 +11,22 @@ use crate::DbError;
 
 pub use crate::exclusions::APP_TABLE_PREFIX;
 
+/// Seconds since the Unix epoch, as the app's own tables store times.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// Runs the same sqlx expression on whichever pool `db` holds (the app's own tables read alike on both engines).
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Postgres($pool) => $body,
+            $crate::db::Db::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineKind {

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::request::Strategy;
 #[cfg(feature = "db")]
+use crate::db::{on_pool, unix_now};
+#[cfg(feature = "db")]
 use crate::{request::ImportResult, Db, DbError};
 
 /// How a transfer reached this site.
@@ -50,20 +52,7 @@ pub struct TransferRecord {
 /// The ways a transfer ends.
 pub const OUTCOMES: &[&str] = &["finished", "incomplete", "cancelled", "failed"];
 
-#[cfg(feature = "db")]
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
 
-#[cfg(feature = "db")]
-macro_rules! on_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            Db::Postgres($pool) => $body,
-            Db::Sqlite($pool) => $body,
-        }
-    };
-}
 
 #[cfg(feature = "db")]
 /// Starts a record; the id goes with every page of the transfer.
@@ -74,7 +63,7 @@ pub async fn begin(db: &Db, admin: &str, channel: Channel, sender: &str, tables:
     let tables = serde_json::to_string(tables).expect("tables serialize");
     let (admin, sender): (String, String) = (admin.chars().take(200).collect(), sender.chars().take(500).collect());
     let id = on_pool!(db, pool => sqlx::query_scalar(SQL)
-        .bind(&admin).bind(channel.as_str()).bind(&sender).bind(&tables).bind(now())
+        .bind(&admin).bind(channel.as_str()).bind(&sender).bind(&tables).bind(unix_now())
         .fetch_one(pool).await?);
     Ok(id)
 }
@@ -96,7 +85,7 @@ pub async fn add_page(db: &Db, id: i64, admin: &str, rows: u64, result: &ImportR
     let n = |v: u64| v.min(i64::MAX as u64) as i64;
     let done = on_pool!(db, pool => sqlx::query(SQL)
         .bind(id).bind(admin).bind(n(rows)).bind(n(result.created)).bind(n(result.updated)).bind(n(result.skipped))
-        .bind(n(result.errors.len() as u64)).bind(now())
+        .bind(n(result.errors.len() as u64)).bind(unix_now())
         .execute(pool).await?.rows_affected());
     Ok(done == 1)
 }
@@ -111,7 +100,7 @@ pub async fn finish(db: &Db, id: i64, admin: &str, outcome: &str, message: Optio
     }
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
     let done = on_pool!(db, pool => sqlx::query(SQL)
-        .bind(id).bind(admin).bind(outcome).bind(&message).bind(now())
+        .bind(id).bind(admin).bind(outcome).bind(&message).bind(unix_now())
         .execute(pool).await?.rows_affected());
     Ok(done == 1)
 }

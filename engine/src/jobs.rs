@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::request::Strategy;
 #[cfg(feature = "db")]
+use crate::db::{on_pool, unix_now};
+#[cfg(feature = "db")]
 use crate::{request::ImportResult, Db, DbError, EngineError};
 
 /// The states a job goes through. `queued` → `running` (→ `retrying` → `running` …) → one of the ends.
@@ -170,10 +172,6 @@ pub struct Checkpoint {
     pub rows: u64,
 }
 
-#[cfg(feature = "db")]
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
 
 #[cfg(feature = "db")]
 fn n(v: u64) -> i64 {
@@ -185,19 +183,53 @@ fn strategy_name(s: Strategy) -> String {
     serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-#[cfg(feature = "db")]
-macro_rules! on_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            Db::Postgres($pool) => $body,
-            Db::Sqlite($pool) => $body,
-        }
-    };
-}
 
 #[cfg(feature = "db")]
 fn first_error(result: &ImportResult) -> Option<String> {
     result.errors.first().map(|e| format!("{}: {}", e.key, e.reason).chars().take(1000).collect())
+}
+
+/// The checkpoint's statements, the same on both engines but for the NULL-safe comparison of the cursor.
+#[cfg(feature = "db")]
+macro_rules! write_checkpoint {
+    ($checkpoint:expr, $conn:expr, $result:expr, $cursor_is:literal) => {{
+        let (c, result) = ($checkpoint, $result);
+        let sql = concat!(
+            "UPDATE dbt_job_tables SET cursor = $1, rows_done = rows_done + $2, pages = pages + 1, ",
+            "created = created + $3, updated = updated + $4, skipped = skipped + $5, errors = errors + $6, ",
+            "message = COALESCE(message, $7) WHERE job_id = $8 AND position = $9 AND cursor ",
+            $cursor_is,
+            " $10"
+        );
+        let moved = sqlx::query(sql)
+            .bind(&c.next)
+            .bind(n(c.rows))
+            .bind(n(result.created))
+            .bind(n(result.updated))
+            .bind(n(result.skipped))
+            .bind(n(result.errors.len() as u64))
+            .bind(first_error(result))
+            .bind(c.job)
+            .bind(c.position)
+            .bind(&c.expected)
+            .execute(&mut *$conn)
+            .await?
+            .rows_affected();
+        if moved != 1 {
+            return Err(EngineError::CheckpointMoved { job: c.job });
+        }
+        sqlx::query(HISTORY_SQL)
+            .bind(c.transfer_id)
+            .bind(n(c.rows))
+            .bind(n(result.created))
+            .bind(n(result.updated))
+            .bind(n(result.skipped))
+            .bind(n(result.errors.len() as u64))
+            .bind(unix_now())
+            .execute(&mut *$conn)
+            .await?;
+        Ok(())
+    }};
 }
 
 #[cfg(feature = "db")]
@@ -205,72 +237,12 @@ impl Checkpoint {
     /// Moves the table's cursor and counts (and the history record's) in the import's transaction; refuses
     /// when the cursor moved since the page was fetched (another worker imported it), so the caller rolls back.
     pub async fn write_postgres(&self, conn: &mut sqlx::PgConnection, result: &ImportResult) -> Result<(), EngineError> {
-        const SQL: &str = "UPDATE dbt_job_tables SET cursor = $1, rows_done = rows_done + $2, pages = pages + 1, \
-             created = created + $3, updated = updated + $4, skipped = skipped + $5, errors = errors + $6, \
-             message = COALESCE(message, $7) WHERE job_id = $8 AND position = $9 AND cursor IS NOT DISTINCT FROM $10";
-        let moved = sqlx::query(SQL)
-            .bind(&self.next)
-            .bind(n(self.rows))
-            .bind(n(result.created))
-            .bind(n(result.updated))
-            .bind(n(result.skipped))
-            .bind(n(result.errors.len() as u64))
-            .bind(first_error(result))
-            .bind(self.job)
-            .bind(self.position)
-            .bind(&self.expected)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        if moved != 1 {
-            return Err(EngineError::CheckpointMoved { job: self.job });
-        }
-        sqlx::query(HISTORY_SQL)
-            .bind(self.transfer_id)
-            .bind(n(self.rows))
-            .bind(n(result.created))
-            .bind(n(result.updated))
-            .bind(n(result.skipped))
-            .bind(n(result.errors.len() as u64))
-            .bind(now())
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
+        write_checkpoint!(self, conn, result, "IS NOT DISTINCT FROM")
     }
 
     /// [`Checkpoint::write_postgres`] for SQLite.
     pub async fn write_sqlite(&self, conn: &mut sqlx::SqliteConnection, result: &ImportResult) -> Result<(), EngineError> {
-        const SQL: &str = "UPDATE dbt_job_tables SET cursor = $1, rows_done = rows_done + $2, pages = pages + 1, \
-             created = created + $3, updated = updated + $4, skipped = skipped + $5, errors = errors + $6, \
-             message = COALESCE(message, $7) WHERE job_id = $8 AND position = $9 AND cursor IS $10";
-        let moved = sqlx::query(SQL)
-            .bind(&self.next)
-            .bind(n(self.rows))
-            .bind(n(result.created))
-            .bind(n(result.updated))
-            .bind(n(result.skipped))
-            .bind(n(result.errors.len() as u64))
-            .bind(first_error(result))
-            .bind(self.job)
-            .bind(self.position)
-            .bind(&self.expected)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        if moved != 1 {
-            return Err(EngineError::CheckpointMoved { job: self.job });
-        }
-        sqlx::query(HISTORY_SQL)
-            .bind(self.transfer_id)
-            .bind(n(self.rows))
-            .bind(n(result.created))
-            .bind(n(result.updated))
-            .bind(n(result.skipped))
-            .bind(n(result.errors.len() as u64))
-            .bind(now())
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
+        write_checkpoint!(self, conn, result, "IS")
     }
 }
 
@@ -288,7 +260,7 @@ pub async fn create(db: &Db, job: &NewJob) -> Result<i64, DbError> {
         let mut tx = pool.begin().await?;
         let id: i64 = sqlx::query_scalar(JOB)
             .bind(&job.admin).bind(&job.sender).bind(job.credential.encode()).bind(job.transfer_id)
-            .bind(job.create_missing).bind(i64::from(job.batch_size)).bind(now())
+            .bind(job.create_missing).bind(i64::from(job.batch_size)).bind(unix_now())
             .fetch_one(&mut *tx).await?;
         for (position, (table, strategy)) in job.tables.iter().enumerate() {
             sqlx::query(TABLE).bind(id).bind(position as i64).bind(table).bind(strategy_name(*strategy))
@@ -459,7 +431,7 @@ pub async fn claim(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<Cl
                        WHERE id = $1 AND state IN ('queued', 'running', 'retrying') AND NOT cancel_requested \
                        AND (runner IS NULL OR runner = $3 OR lease_until IS NULL OR lease_until < $2)";
     const WHY: &str = "SELECT state, cancel_requested FROM dbt_jobs WHERE id = $1";
-    let claimed = on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(now()).bind(runner).bind(lease_secs)
+    let claimed = on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(unix_now()).bind(runner).bind(lease_secs)
         .execute(pool).await?.rows_affected());
     if claimed == 1 {
         return Ok(Claim::Claimed);
@@ -480,7 +452,7 @@ pub async fn take_cancelled(db: &Db, id: i64, runner: &str, lease_secs: i64) -> 
     const SQL: &str = "UPDATE dbt_jobs SET runner = $3, lease_until = $2 + $4 \
                        WHERE id = $1 AND state IN ('queued', 'running', 'retrying') AND cancel_requested \
                        AND (runner IS NULL OR runner = $3 OR lease_until IS NULL OR lease_until < $2)";
-    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(now()).bind(runner).bind(lease_secs)
+    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(unix_now()).bind(runner).bind(lease_secs)
         .execute(pool).await?.rows_affected()) == 1)
 }
 
@@ -488,7 +460,7 @@ pub async fn take_cancelled(db: &Db, id: i64, runner: &str, lease_secs: i64) -> 
 #[cfg(feature = "db")]
 pub async fn renew(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET lease_until = $3 + $4 WHERE id = $1 AND runner = $2";
-    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(runner).bind(now()).bind(lease_secs)
+    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(runner).bind(unix_now()).bind(lease_secs)
         .execute(pool).await?.rows_affected()) == 1)
 }
 
@@ -497,7 +469,7 @@ pub async fn renew(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<bo
 pub async fn set_state(db: &Db, id: i64, runner: &str, state: &str, message: Option<&str>) -> Result<(), DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET state = $2, message = $3, updated_at = $4 WHERE id = $1 AND runner = $5";
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
-    on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(now()).bind(runner)
+    on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(unix_now()).bind(runner)
         .execute(pool).await?.rows_affected());
     Ok(())
 }
@@ -511,7 +483,7 @@ pub async fn finish(db: &Db, id: i64, runner: &str, state: &str, message: Option
                        credential = CASE WHEN $2 IN ('failed', 'incomplete') THEN credential ELSE NULL END \
                        WHERE id = $1 AND runner = $5";
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
-    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(now()).bind(runner)
+    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(unix_now()).bind(runner)
         .execute(pool).await?.rows_affected()) == 1)
 }
 
@@ -519,7 +491,7 @@ pub async fn finish(db: &Db, id: i64, runner: &str, state: &str, message: Option
 #[cfg(feature = "db")]
 pub async fn set_credential(db: &Db, id: i64, credential: &Credential) -> Result<(), DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET credential = $2, updated_at = $3 WHERE id = $1";
-    on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(credential.encode()).bind(now()).execute(pool).await?.rows_affected());
+    on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(credential.encode()).bind(unix_now()).execute(pool).await?.rows_affected());
     Ok(())
 }
 
@@ -532,9 +504,9 @@ pub async fn request_cancel(db: &Db, id: i64) -> Result<bool, DbError> {
                         WHERE id = $1 AND state IN ('queued', 'running', 'retrying')";
     const NOW: &str = "UPDATE dbt_jobs SET state = 'cancelled', message = 'cancelled before it ran', finished_at = $2, \
                        credential = NULL WHERE id = $1 AND state = 'queued' AND runner IS NULL";
-    let flagged = on_pool!(db, pool => sqlx::query(FLAG).bind(id).bind(now()).execute(pool).await?.rows_affected());
+    let flagged = on_pool!(db, pool => sqlx::query(FLAG).bind(id).bind(unix_now()).execute(pool).await?.rows_affected());
     if flagged == 1 {
-        on_pool!(db, pool => sqlx::query(NOW).bind(id).bind(now()).execute(pool).await?.rows_affected());
+        on_pool!(db, pool => sqlx::query(NOW).bind(id).bind(unix_now()).execute(pool).await?.rows_affected());
     }
     Ok(flagged == 1)
 }
@@ -560,7 +532,7 @@ pub async fn requeue(db: &Db, id: i64, code: Option<&str>) -> Result<bool, DbErr
     let credential = code.map(|c| Credential::Code(c.to_owned()).encode());
     let done = on_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        let done = sqlx::query(SQL).bind(id).bind(&credential).bind(now()).execute(&mut *tx).await?.rows_affected();
+        let done = sqlx::query(SQL).bind(id).bind(&credential).bind(unix_now()).execute(&mut *tx).await?.rows_affected();
         if done == 1 {
             sqlx::query(TABLES).bind(id).execute(&mut *tx).await?;
             sqlx::query(HISTORY).bind(id).execute(&mut *tx).await?;
@@ -577,7 +549,7 @@ pub async fn table_started(db: &Db, job: i64, position: i64, total: Option<u64>,
     const SQL: &str = "UPDATE dbt_job_tables SET state = 'running', total = COALESCE($3, total), \
                        created_table = (created_table OR $4), started_at = COALESCE(started_at, $5), message = NULL \
                        WHERE job_id = $1 AND position = $2";
-    on_pool!(db, pool => sqlx::query(SQL).bind(job).bind(position).bind(total.map(n)).bind(created_table).bind(now())
+    on_pool!(db, pool => sqlx::query(SQL).bind(job).bind(position).bind(total.map(n)).bind(created_table).bind(unix_now())
         .execute(pool).await?.rows_affected());
     Ok(())
 }
@@ -588,7 +560,7 @@ pub async fn table_ended(db: &Db, job: i64, position: i64, state: &str, message:
     const SQL: &str = "UPDATE dbt_job_tables SET state = $3, message = COALESCE($4, message), finished_at = $5 \
                        WHERE job_id = $1 AND position = $2";
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
-    on_pool!(db, pool => sqlx::query(SQL).bind(job).bind(position).bind(state).bind(&message).bind(now())
+    on_pool!(db, pool => sqlx::query(SQL).bind(job).bind(position).bind(state).bind(&message).bind(unix_now())
         .execute(pool).await?.rows_affected());
     Ok(())
 }

@@ -129,14 +129,7 @@ pub async fn import(
         sqlx::query("ROLLBACK TO SAVEPOINT dbt_direct").execute(&mut *tx).await?;
     }
 
-    let cols: Vec<String> = plan.columns.iter().map(|c| quote(&c.name)).collect();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA",
-        cols.join(", "),
-        quote(&plan.table)
-    )))
-    .execute(&mut *tx)
-    .await?;
+    create_stage(&mut tx, plan).await?;
     let apply = apply_sql(plan);
 
     // Fast path: the whole page at once.
@@ -191,6 +184,14 @@ pub async fn import(
     }
     tx.commit().await?;
     Ok(result)
+}
+
+/// The staging table for one page: the plan's columns with the target's exact types, dropped at commit.
+async fn create_stage(conn: &mut PgConnection, plan: &ImportPlan) -> Result<(), sqlx::Error> {
+    let cols: Vec<String> = plan.columns.iter().map(|c| quote(&c.name)).collect();
+    let sql = format!("CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA", cols.join(", "), quote(&plan.table));
+    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(conn).await?;
+    Ok(())
 }
 
 /// True when no existing row can share a key with the page: append (no key to share, and identity columns
@@ -273,14 +274,7 @@ pub async fn import_binary_copy(
             }
         }
     } else {
-        let cols: Vec<String> = plan.columns.iter().map(|c| quote(&c.name)).collect();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA",
-            cols.join(", "),
-            quote(&plan.table)
-        )))
-        .execute(&mut *tx)
-        .await?;
+        create_stage(&mut tx, plan).await?;
         let staged = async {
             copy_in(&mut tx, plan, STAGE, data, " (FORMAT binary)").await?;
             sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(apply_sql(plan))).fetch_one(&mut *tx).await
