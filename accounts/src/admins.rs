@@ -2,7 +2,7 @@
 
 use engine::Db;
 
-use crate::password::{verify, Password};
+use crate::password::{Password, verify};
 use crate::{AccountsError, Username};
 
 /// A signed-in admin, as kept in the session.
@@ -16,14 +16,17 @@ pub struct Admin {
 pub async fn create_admin(db: &Db, username: &Username, password: &Password) -> Result<Admin, AccountsError> {
     let hash = {
         let p = Password::parse(password.expose())?;
-        tokio_blocking(move || p.hash()).await?
+        hashing(move || p.hash()).await?
     };
     let now = unix_now();
-    const SQL: &str =
-        "INSERT INTO dbt_admins (username, password_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT (username) DO NOTHING RETURNING id";
+    const SQL: &str = "INSERT INTO dbt_admins (username, password_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT (username) DO NOTHING RETURNING id";
     let id: Option<i64> = match db {
-        Db::Postgres(p) => sqlx::query_scalar(SQL).bind(username.as_str()).bind(&hash).bind(now).fetch_optional(p).await?,
-        Db::Sqlite(p) => sqlx::query_scalar(SQL).bind(username.as_str()).bind(&hash).bind(now).fetch_optional(p).await?,
+        Db::Postgres(p) => {
+            sqlx::query_scalar(SQL).bind(username.as_str()).bind(&hash).bind(now).fetch_optional(p).await?
+        }
+        Db::Sqlite(p) => {
+            sqlx::query_scalar(SQL).bind(username.as_str()).bind(&hash).bind(now).fetch_optional(p).await?
+        }
     };
     match id {
         Some(id) => Ok(Admin { id, username: username.as_str().to_owned() }),
@@ -51,22 +54,44 @@ pub async fn check_login(db: &Db, username: &str, password: &str) -> Result<Opti
         Db::Postgres(p) => sqlx::query_as(SQL).bind(username.as_str()).fetch_optional(p).await?,
         Db::Sqlite(p) => sqlx::query_as(SQL).bind(username.as_str()).fetch_optional(p).await?,
     };
-    let (id, stored) = match row {
-        Some(row) => row,
-        None => {
-            let dummy = DUMMY_HASH.get_or_init(|| Password::generate().hash().unwrap_or_default()).clone();
-            (-1, dummy)
-        }
-    };
     let candidate = password.to_owned();
-    let ok = tokio_blocking(move || Ok(verify(&candidate, &stored))).await?;
-    Ok((ok && id >= 0).then(|| Admin { id, username: username.as_str().to_owned() }))
+    let id = row.as_ref().map(|(id, _)| *id);
+    let ok = hashing(move || {
+        let stored = match &row {
+            Some((_, stored)) => stored,
+            None => DUMMY_HASH.get_or_init(|| Password::generate().hash().unwrap_or_default()),
+        };
+        Ok(verify(&candidate, stored) && row.is_some())
+    })
+    .await?;
+    Ok(id.filter(|_| ok).map(|id| Admin { id, username: username.as_str().to_owned() }))
 }
 
-async fn tokio_blocking<T: Send + 'static>(
+/// How many argon2 runs go at once, server-wide: each takes about 19 MiB and a core for tens of milliseconds,
+/// so a burst of sign-ins queues for a turn instead of allocating memory per request. Hashing is CPU-bound:
+/// more runs than cores would add memory, not throughput.
+pub fn max_concurrent_hashes() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(4)
+}
+
+/// Runs an argon2 computation on a blocking thread once one of the [`max_concurrent_hashes`] turns is free. The
+/// turn is held by the blocking task itself, so a request abandoned while it waits for the hash frees nothing
+/// early.
+async fn hashing<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AccountsError> + Send + 'static,
 ) -> Result<T, AccountsError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| AccountsError::Hash(e.to_string()))?
+    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let turn = TURNS
+        .get_or_init(|| tokio::sync::Semaphore::new(max_concurrent_hashes()))
+        .acquire()
+        .await
+        .map_err(|e| AccountsError::Hash(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        f()
+    })
+    .await
+    .map_err(|e| AccountsError::Hash(e.to_string()))?
 }
 
 pub(crate) fn unix_now() -> i64 {
