@@ -1,6 +1,8 @@
 //! A page of rows in the engine's binary encoding: the unit exported, sent and imported. Format: `docs/protocol.md`
 //! ("Page encoding"). Decoding treats its input as hostile: every length is checked against what is left, the
-//! decompressed size is capped, and a malformed page is an error, never a panic or a partial page.
+//! decompressed size is capped, what the decoded page would take in memory is bounded before anything is
+//! allocated (a one-byte NULL becomes a 32-byte [`Value`]), and a malformed page is an error, never a panic or a
+//! partial page.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,8 +13,15 @@ const MAGIC: &[u8; 4] = b"DBTP";
 #[cfg(feature = "db")]
 const COMPRESSED_MAGIC: &[u8; 4] = b"DBTZ";
 const VERSION: u8 = 1;
-/// The largest page a receiver will decompress (a page is a few MB at most in practice).
-pub const MAX_PAGE_BYTES: usize = 256 * 1024 * 1024;
+/// The largest page a receiver will decompress: eight times the row data a sender puts in one page (8 MiB,
+/// `PageRequest::MAX_PAGE_BYTES`), so a compression bomb costs at most this much.
+pub const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
+/// The most a decoded page may take in memory ([`decoded_size`]: its rows' `Vec`s and `Value`s and the text and
+/// bytes they own), checked before anything is allocated. A page of 8 MiB of row data, cut as a sender cuts
+/// pages, costs at most 32 × 8 MiB (one-byte NULLs) plus 24 bytes a row: well inside.
+pub const MAX_PAGE_MEMORY: usize = 320 * 1024 * 1024;
+/// The most rows a page may hold: no request may ask for more (`PageRequest::MAX_LIMIT`).
+pub const MAX_PAGE_ROWS: usize = crate::request::PageRequest::MAX_LIMIT as usize;
 /// PostgreSQL's own limit on columns per table.
 const MAX_COLUMNS: usize = 1600;
 
@@ -103,11 +112,22 @@ impl Page {
             let source_type = r.string()?;
             columns.push(PageColumn { name, kind, source_type });
         }
-        let nrows = r.varint()? as usize;
+        let nrows = usize::try_from(r.varint()?).unwrap_or(usize::MAX);
+        if nrows > MAX_PAGE_ROWS {
+            return Err(bad(&format!("row count {nrows} is over the limit of {MAX_PAGE_ROWS} rows a page")));
+        }
         // Every value takes at least one byte: a row count the data cannot hold is a lie.
-        if nrows.saturating_mul(ncols) > r.remaining() {
+        let values = nrows * ncols;
+        if values > r.remaining() {
             return Err(bad(&format!("row count {nrows} exceeds the data")));
         }
+        let memory = decoded_size(nrows, ncols, r.remaining() - values);
+        if memory > MAX_PAGE_MEMORY {
+            return Err(bad(&format!(
+                "{nrows} rows × {ncols} columns would take {memory} bytes in memory, over the limit of {MAX_PAGE_MEMORY}"
+            )));
+        }
+        // Both counts are bounded now: the capacities are what the page will hold, not what a sender claims.
         let mut rows = Vec::with_capacity(nrows);
         for _ in 0..nrows {
             let mut row = Vec::with_capacity(ncols);
@@ -173,6 +193,13 @@ impl Page {
             .collect();
         json!({ "columns": self.columns, "rows": rows })
     }
+}
+
+/// An upper bound of the memory the rows of a decoded page take: per row its `Vec` and one [`Value`] a column,
+/// plus at most `payload` bytes of text and bytes (what the encoding holds beyond one tag byte a value).
+pub fn decoded_size(rows: usize, columns: usize, payload: usize) -> usize {
+    let row = size_of::<Vec<Value>>().saturating_add(columns.saturating_mul(size_of::<Value>()));
+    rows.saturating_mul(row).saturating_add(payload)
 }
 
 fn bad(msg: &str) -> EngineError {

@@ -12,6 +12,9 @@ use crate::value::Value;
 
 const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
 const TRAILER: [u8; 2] = [0xff, 0xff];
+/// The most tuples a stream may hold: a page's rows, plus the one a sender reads past its limit to know whether
+/// more follow. With at least one field (6 bytes) a tuple, the offsets also stay within 4/3 of the data's size.
+pub const MAX_TUPLES: usize = crate::page::MAX_PAGE_ROWS + 1;
 
 /// Where each tuple of a binary COPY stream starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,8 +35,12 @@ fn read_i32(data: &[u8], at: usize) -> Option<i32> {
 }
 
 /// Checks the stream's structure (signature, every tuple with `columns` fields, lengths inside the data, the
-/// trailer last) and finds its tuples. Data from the network: every length is checked before it is used.
+/// trailer last) and finds its tuples. Data from the network: every length is checked before it is used, and
+/// a stream of more than [`MAX_TUPLES`] tuples is refused before their offsets take more memory.
 pub fn scan(data: &[u8], columns: usize) -> Result<Tuples, String> {
+    if columns == 0 {
+        return Err("a table without columns has no binary COPY pages".into());
+    }
     if data.len() < 19 || &data[..11] != SIGNATURE {
         return Err("not a PostgreSQL binary COPY stream (bad signature)".into());
     }
@@ -56,8 +63,11 @@ pub fn scan(data: &[u8], columns: usize) -> Result<Tuples, String> {
             }
             return Ok(Tuples { header, starts, end: at });
         }
-        if count as usize != columns || count < 0 {
+        if count < 0 || count as usize != columns {
             return Err(format!("a tuple has {count} fields, the table {columns}"));
+        }
+        if starts.len() == MAX_TUPLES {
+            return Err(format!("more than {MAX_TUPLES} tuples in one page"));
         }
         starts.push(at);
         at += 2;
