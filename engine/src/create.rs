@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
 use crate::error::EngineError;
-use crate::ident::{quote, quote_literal, ColumnName, TableName};
+use crate::ident::{quote_literal, ColumnName, TableName};
+use crate::postgres::inspect::qualified;
 use crate::pg_types::{self, PgType};
 use crate::schema::{Column, Dialect, Identity, TableSchema};
 use crate::tables::Tables;
@@ -129,17 +130,20 @@ impl Tables {
         if self.table_exists(table.as_str()).await? {
             return Err(EngineError::BadRequest(format!("table {:?} already exists", schema.name)));
         }
+        self.refuse_excluded_references(schema)?;
         let target = match self.db() {
             Db::Postgres(_) => Dialect::Postgres,
             Db::Sqlite(_) => Dialect::Sqlite,
         };
+        // Where the new table (and its enum types) go on PostgreSQL; every name below is qualified with it.
+        let namespace = self.namespace().await?;
         let mut notes = Vec::new();
         let mut enums: Vec<(String, Vec<String>)> = Vec::new();
         let mut defs = Vec::new();
         for c in &schema.columns {
             let name = ColumnName::parse(&c.name)?;
             let ty = match target {
-                Dialect::Postgres => self.pg_column_type(schema, c, &mut enums, &mut notes)?,
+                Dialect::Postgres => self.pg_column_type(schema, c, namespace.as_deref().unwrap_or_default(), &mut enums, &mut notes)?,
                 Dialect::Sqlite => sqlite_type_for_kind(c.kind).to_owned(),
             };
             let mut def = format!("{} {ty}", name.quoted());
@@ -172,32 +176,34 @@ impl Tables {
         }
         if target == Dialect::Sqlite {
             for fk in &schema.foreign_keys {
-                defs.push(self.fk_clause(fk)?);
+                defs.push(self.fk_clause(fk, None)?);
             }
         }
 
-        match self.db() {
-            Db::Postgres(pool) => {
+        match (self.db(), namespace) {
+            (Db::Postgres(pool), Some(namespace)) => {
                 let mut tx = pool.begin().await?;
                 for (name, labels) in &enums {
                     let exists: bool = sqlx::query_scalar(
                         "SELECT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-                         WHERE n.nspname = current_schema() AND t.typname = $1)",
+                         WHERE n.nspname = $1 AND t.typname = $2)",
                     )
+                    .bind(&namespace)
                     .bind(name)
                     .fetch_one(&mut *tx)
                     .await?;
                     if !exists {
                         let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
-                        let sql = format!("CREATE TYPE {} AS ENUM ({})", quote(name), labels.join(", "));
+                        let sql = format!("CREATE TYPE {} AS ENUM ({})", qualified(&namespace, name), labels.join(", "));
                         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
                     }
                 }
-                let sql = format!("CREATE TABLE {} ({})", table.quoted(), defs.join(", "));
+                let sql = format!("CREATE TABLE {} ({})", qualified(&namespace, table.as_str()), defs.join(", "));
                 sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
                 tx.commit().await?;
             }
-            Db::Sqlite(pool) => {
+            (Db::Postgres(_), None) => return Err(EngineError::Internal("PostgreSQL without a namespace".into())),
+            (Db::Sqlite(pool), _) => {
                 let sql = format!("CREATE TABLE {} ({})", table.quoted(), defs.join(", "));
                 sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
             }
@@ -211,6 +217,12 @@ impl Tables {
         if !self.table_exists(table.as_str()).await? {
             return Err(EngineError::TableNotFound(schema.name.clone()));
         }
+        self.refuse_excluded_references(schema)?;
+        let namespace = self.namespace().await?;
+        let table_sql = match &namespace {
+            Some(ns) => qualified(ns, table.as_str()),
+            None => table.quoted(),
+        };
         let mut notes = Vec::new();
         let mut statements = Vec::new();
         // Idempotent and all-or-nothing: a background job that stops halfway, or runs this step twice after a
@@ -221,14 +233,18 @@ impl Tables {
                 let exists: bool = sqlx::query_scalar(
                     "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)",
                 )
-                .bind(table.quoted())
+                .bind(&table_sql)
                 .bind(name.as_str())
                 .fetch_one(pool)
                 .await?;
                 if exists {
                     continue;
                 }
-                statements.push(format!("ALTER TABLE {} ADD CONSTRAINT {} {}", table.quoted(), name.quoted(), self.fk_clause(fk)?));
+                statements.push(format!(
+                    "ALTER TABLE {table_sql} ADD CONSTRAINT {} {}",
+                    name.quoted(),
+                    self.fk_clause(fk, namespace.as_deref())?
+                ));
             }
         }
         for index in &schema.indexes {
@@ -240,7 +256,7 @@ impl Tables {
                 "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
                 if index.unique { "UNIQUE " } else { "" },
                 ColumnName::parse(&index.name)?.quoted(),
-                table.quoted(),
+                table_sql,
                 quoted_list(&index.columns)?
             ));
         }
@@ -263,13 +279,37 @@ impl Tables {
         Ok(CreateResult { notes })
     }
 
-    fn fk_clause(&self, fk: &crate::schema::ForeignKey) -> Result<String, EngineError> {
+    /// The PostgreSQL schema new objects go into (`None` on SQLite).
+    async fn namespace(&self) -> Result<Option<String>, EngineError> {
+        match self.db() {
+            Db::Postgres(pool) => Ok(Some(crate::postgres::inspect::current_namespace(pool).await?)),
+            Db::Sqlite(_) => Ok(None),
+        }
+    }
+
+    /// A sender's schema whose foreign keys point at a table this side never transfers (the app's own `dbt_*`,
+    /// or an excluded one) is refused by name, before anything is created.
+    fn refuse_excluded_references(&self, schema: &TableSchema) -> Result<(), EngineError> {
+        match schema.foreign_keys.iter().find(|fk| self.exclusions().is_excluded(&fk.ref_table)) {
+            Some(fk) => Err(EngineError::BadRequest(format!(
+                "table {:?}: foreign key {:?} references {:?}, a table that is excluded here; nothing was created",
+                schema.name, fk.name, fk.ref_table
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// `FOREIGN KEY (…) REFERENCES …`, the referenced table qualified with `namespace` on PostgreSQL.
+    fn fk_clause(&self, fk: &crate::schema::ForeignKey, namespace: Option<&str>) -> Result<String, EngineError> {
         let action = |a: &str| fk_action(a).ok_or_else(|| EngineError::BadRequest(format!("unknown referential action {a:?}")));
         let ref_columns = if fk.ref_columns.iter().any(|c| c.is_empty()) { String::new() } else { format!(" ({})", quoted_list(&fk.ref_columns)?) };
         Ok(format!(
             "FOREIGN KEY ({}) REFERENCES {}{ref_columns} ON UPDATE {} ON DELETE {}",
             quoted_list(&fk.columns)?,
-            TableName::parse(&fk.ref_table)?.quoted(),
+            match namespace {
+                Some(ns) => qualified(ns, TableName::parse(&fk.ref_table)?.as_str()),
+                None => TableName::parse(&fk.ref_table)?.quoted(),
+            },
             action(&fk.on_update)?,
             action(&fk.on_delete)?
         ))
@@ -281,6 +321,7 @@ impl Tables {
         &self,
         schema: &TableSchema,
         c: &Column,
+        namespace: &str,
         enums: &mut Vec<(String, Vec<String>)>,
         notes: &mut Vec<String>,
     ) -> Result<String, EngineError> {
@@ -294,14 +335,15 @@ impl Tables {
         match pg_types::parse(declared) {
             Some(t @ PgType::BuiltIn(_)) => Ok(t.sql()),
             Some(t @ PgType::User { .. }) if !c.enum_labels.is_empty() => {
-                let PgType::User { name, .. } = &t else { unreachable!() };
+                let PgType::User { name, array_dims } = &t else { unreachable!() };
                 if c.enum_labels.iter().any(|l| l.is_empty() || l.len() > 63 || l.contains('\0')) {
                     return Err(EngineError::BadRequest(format!("column {:?}: invalid enum label", c.name)));
                 }
                 if !enums.iter().any(|(n, _)| n == name) {
                     enums.push((name.clone(), c.enum_labels.clone()));
                 }
-                Ok(t.sql())
+                // Qualified: a bare type name would be looked up in pg_catalog first.
+                Ok(format!("{}{}", qualified(namespace, name), "[]".repeat(*array_dims)))
             }
             _ => Err(EngineError::BadRequest(format!(
                 "column {:?}: type {:?} cannot be recreated here",

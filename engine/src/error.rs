@@ -44,6 +44,9 @@ pub enum EngineError {
     /// was rolled back.
     #[error("job {job}: the table's cursor moved since this page was fetched; the page was not imported")]
     CheckpointMoved { job: i64 },
+    /// A broken promise inside the engine (a bug, never the user's input); the text is for the log.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[cfg(feature = "db")]
     #[error(transparent)]
     Db(#[from] DbError),

@@ -66,6 +66,7 @@ mod tests {
                 })
                 .collect(),
             indexes: vec![],
+            local: None,
         }
     }
 

@@ -23,7 +23,13 @@ pub struct PlannedColumn {
 
 #[derive(Debug, Clone)]
 pub struct ImportPlan {
+    /// The table's name, for messages.
     pub table: String,
+    /// The table as this database's SQL names it: schema-qualified on PostgreSQL, quoted on SQLite.
+    pub table_sql: String,
+    /// Integer columns of the table backed by a sequence or identity (written or not): each must stand past
+    /// the largest value in the table after an import, and before an append lets the target generate keys.
+    pub sequence_columns: Vec<String>,
     pub strategy: Strategy,
     /// Columns rows are matched on (empty for append).
     pub key: Vec<String>,
@@ -74,10 +80,16 @@ impl ImportPlan {
         if strategy != Strategy::Append {
             match schema.conflict_key() {
                 None => {
-                    notes.push(format!(
-                        "table {:?} has no primary key or unique constraint: rows were appended",
-                        schema.name
-                    ));
+                    let nullable: Vec<&str> = schema.nullable_unique_constraints().map(|u| u.name.as_str()).collect();
+                    notes.push(if nullable.is_empty() {
+                        format!("table {:?} has no primary key or unique constraint: rows were appended", schema.name)
+                    } else {
+                        format!(
+                            "table {:?} has no primary key, and its unique constraint(s) {nullable:?} allow NULLs, so \
+                             they are no key: rows were appended",
+                            schema.name
+                        )
+                    });
                     strategy = Strategy::Append;
                 }
                 Some((cols, source)) => {
@@ -113,7 +125,17 @@ impl ImportPlan {
                 )));
             }
         }
-        Ok(ImportPlan { table: schema.name.clone(), strategy, key, columns, report_key, notes })
+        let table_sql = match schema.dialect {
+            crate::schema::Dialect::Postgres => crate::postgres::inspect::table_sql(schema)?,
+            crate::schema::Dialect::Sqlite => quote(&schema.name),
+        };
+        let sequence_columns = schema
+            .columns
+            .iter()
+            .filter(|c| c.kind == ValueKind::Int && c.identity.is_some() && c.generated.is_none())
+            .map(|c| c.name.clone())
+            .collect();
+        Ok(ImportPlan { table: schema.name.clone(), table_sql, sequence_columns, strategy, key, columns, report_key, notes })
     }
 
     /// The SET list of an overwrite or merge: every non-key column takes `incoming(column)`; merge keeps

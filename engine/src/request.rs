@@ -42,6 +42,10 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub const MAX_LIMIT: u32 = 100_000;
+    /// A page is cut at this many bytes of row data (as encoded, before compression) as well as at its row
+    /// limit, whatever the format: wide rows make short pages, never a frame over the receivers' limits.
+    /// Advertised to receivers in `capabilities` as `max_page_bytes`.
+    pub const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
 
     pub fn first(limit: u32) -> PageRequest {
         PageRequest { limit, position: Position::Start, filter: RowFilter::All }

@@ -90,6 +90,20 @@ pub struct TableSchema {
     pub foreign_keys: Vec<ForeignKey>,
     /// Secondary indexes (not those backing the primary key or unique constraints).
     pub indexes: Vec<Index>,
+    /// Where this database keeps the table, set by this side's inspector only: never sent, never read from the
+    /// network (a sender's schema arrives without it).
+    #[serde(skip)]
+    pub local: Option<LocalTable>,
+}
+
+/// The exact object a PostgreSQL inspector found: every statement names it schema-qualified, so a table called
+/// like a system catalog (`pg_description`, `pg_authid`) is never resolved through `search_path` to the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalTable {
+    /// The PostgreSQL schema (namespace) holding the table.
+    pub namespace: String,
+    /// A partitioned table (`relkind = 'p'`): without a key it is walked leaf partition by leaf partition.
+    pub partitioned: bool,
 }
 
 impl TableSchema {
@@ -102,15 +116,35 @@ impl TableSchema {
         self.columns.iter().filter(|c| c.generated.is_none())
     }
 
-    /// The key rows are matched and ordered on: the primary key, else the first unique constraint (by name), else
-    /// none (export walks the row id, import appends).
+    /// The key rows are matched on in an import: the primary key, else the first unique constraint (by name)
+    /// whose columns are all NOT NULL, else none (import appends). A unique constraint over a nullable column is
+    /// no key: NULLs never compare equal, so rows whose key is NULL would be duplicated by every re-import.
     pub fn conflict_key(&self) -> Option<(Vec<String>, KeySource)> {
         if !self.primary_key.is_empty() {
             return Some((self.primary_key.clone(), KeySource::PrimaryKey));
         }
         self.unique_constraints
-            .first()
+            .iter()
+            .find(|u| self.all_not_null(&u.columns))
             .map(|u| (u.columns.clone(), KeySource::Unique(u.name.clone())))
+    }
+
+    /// The key an export walks in order (`(key) > (cursor)`): the [`TableSchema::conflict_key`] when every
+    /// column of it is NOT NULL, else none (the walk goes by row id). A NULL key would never be `>` any
+    /// cursor, so its rows would be skipped. (PostgreSQL primary keys are always NOT NULL; an SQLite rowid
+    /// table's primary key may hold NULLs unless declared NOT NULL.)
+    pub fn walk_key(&self) -> Option<Vec<String>> {
+        self.conflict_key().map(|(k, _)| k).filter(|k| self.all_not_null(k))
+    }
+
+    fn all_not_null(&self, columns: &[String]) -> bool {
+        !columns.is_empty() && columns.iter().all(|c| self.column(c).is_some_and(|c| !c.nullable))
+    }
+
+    /// The unique constraints that are not a key because a column of theirs is nullable (see
+    /// [`TableSchema::conflict_key`]).
+    pub fn nullable_unique_constraints(&self) -> impl Iterator<Item = &UniqueConstraint> {
+        self.unique_constraints.iter().filter(|u| u.columns.iter().any(|c| self.column(c).is_none_or(|c| c.nullable)))
     }
 }
 

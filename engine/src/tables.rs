@@ -19,10 +19,16 @@ pub struct Tables {
     exclusions: Exclusions,
 }
 
-/// A table that exists and may be transferred, with what finding it cost (the PostgreSQL oid).
+/// A table that exists and may be transferred, with what finding it cost (on PostgreSQL: its oid and schema).
 struct Resolved {
     name: TableName,
-    oid: i64,
+    pg: Option<postgres::inspect::Found>,
+}
+
+impl Resolved {
+    fn pg(&self) -> Result<&postgres::inspect::Found, EngineError> {
+        self.pg.as_ref().ok_or_else(|| EngineError::Internal(format!("table {:?} resolved without its PostgreSQL location", self.name.as_str())))
+    }
 }
 
 impl Tables {
@@ -67,15 +73,15 @@ impl Tables {
         if self.exclusions.is_excluded(table.as_str()) {
             return Err(not_found());
         }
-        let oid = match &self.db {
-            Db::Postgres(pool) => postgres::inspect::table_oid(pool, table.as_str()).await?,
+        let found = match &self.db {
+            Db::Postgres(pool) => postgres::inspect::find_table(pool, table.as_str()).await?.map(Some),
             Db::Sqlite(pool) => sqlite::inspect::table_names(pool)
                 .await?
                 .iter()
                 .any(|n| n == table.as_str())
-                .then_some(0),
+                .then_some(None),
         };
-        oid.map(|oid| Resolved { name: table, oid }).ok_or_else(not_found)
+        found.map(|pg| Resolved { name: table, pg }).ok_or_else(not_found)
     }
 
     pub async fn table_exists(&self, name: &str) -> Result<bool, EngineError> {
@@ -93,7 +99,7 @@ impl Tables {
 
     async fn schema_of(&self, t: &Resolved) -> Result<TableSchema, EngineError> {
         match &self.db {
-            Db::Postgres(pool) => postgres::inspect::get_schema(pool, t.name.as_str(), t.oid).await,
+            Db::Postgres(pool) => postgres::inspect::get_schema(pool, t.name.as_str(), t.pg()?).await,
             Db::Sqlite(pool) => sqlite::inspect::get_schema(pool, t.name.as_str()).await,
         }
     }
@@ -101,7 +107,7 @@ impl Tables {
     pub async fn get_count(&self, name: &str) -> Result<i64, EngineError> {
         let t = self.resolve(name).await?;
         match &self.db {
-            Db::Postgres(pool) => postgres::inspect::count(pool, &t.name).await,
+            Db::Postgres(pool) => postgres::inspect::count(pool, &t.name, t.pg()?).await,
             Db::Sqlite(pool) => sqlite::inspect::count(pool, &t.name).await,
         }
     }

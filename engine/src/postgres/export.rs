@@ -47,7 +47,7 @@ impl Spelling for PgSpelling<'_> {
 }
 
 /// How a column is selected so it decodes straight into its [`Value`].
-fn select_expr(name: &str, kind: ValueKind) -> String {
+pub(super) fn select_expr(name: &str, kind: ValueKind) -> String {
     let q = format!("src.{}", quote(name));
     match kind {
         ValueKind::Bool => format!("{q}::bool"),
@@ -58,7 +58,7 @@ fn select_expr(name: &str, kind: ValueKind) -> String {
     }
 }
 
-fn decode(row: &PgRow, i: usize, kind: ValueKind) -> Result<Value, sqlx::Error> {
+pub(super) fn decode(row: &PgRow, i: usize, kind: ValueKind) -> Result<Value, sqlx::Error> {
     Ok(match kind {
         ValueKind::Bool => row.try_get::<Option<bool>, _>(i)?.map_or(Value::Null, Value::Bool),
         ValueKind::Int => row.try_get::<Option<i64>, _>(i)?.map_or(Value::Null, Value::Int),
@@ -69,27 +69,48 @@ fn decode(row: &PgRow, i: usize, kind: ValueKind) -> Result<Value, sqlx::Error> 
 }
 
 pub async fn export(pool: &PgPool, schema: &TableSchema, req: &PageRequest) -> Result<ExportedPage, EngineError> {
+    use futures_util::TryStreamExt;
+    if schema.walk_key().is_none() && schema.local.as_ref().is_some_and(|l| l.partitioned) {
+        return super::partitions::export(pool, schema, req).await;
+    }
     let mut spelling = PgSpelling { schema, params: Vec::new() };
     let query = KeysetQuery::build(schema, req, &mut spelling)?;
     let mut select: Vec<String> = schema.columns.iter().map(|c| select_expr(&c.name, c.kind)).collect();
     if query.by_row_id {
         select.push("src.ctid::text".into());
     }
-    let sql = query.sql(&select, &format!("{} AS src", quote(&schema.name)));
+    let sql = query.sql(&select, &format!("{} AS src", super::inspect::table_sql(schema)?));
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for p in spelling.params {
         q = q.bind(p);
     }
-    let fetched = q.fetch_all(pool).await?;
     let ncols = schema.columns.len();
-    let (mut rows, mut row_ids) = (Vec::with_capacity(fetched.len()), Vec::new());
-    for row in &fetched {
-        rows.push(schema.columns.iter().enumerate().map(|(i, c)| decode(row, i, c.kind)).collect::<Result<Vec<_>, _>>()?);
-        if query.by_row_id {
-            row_ids.push(Value::Text(row.try_get::<String, _>(ncols)?));
+    let mut page = query.collector();
+    let mut fetched = q.fetch(pool);
+    while let Some(row) = fetched.try_next().await.map_err(|e| request_value_error(e, schema))? {
+        let values = schema.columns.iter().enumerate().map(|(i, c)| decode(&row, i, c.kind)).collect::<Result<Vec<_>, _>>()?;
+        let row_id = if query.by_row_id { Some(Value::Text(row.try_get::<String, _>(ncols)?)) } else { None };
+        if !page.push(values, row_id) {
+            break;
         }
     }
-    Ok(query.finish(schema, rows, row_ids))
+    Ok(query.finish(schema, page))
+}
+
+/// A value of the request (a cursor, a key range, a key list) that the key column's type cannot take is the
+/// caller's mistake, said with the column and PostgreSQL's reason — not an internal error.
+pub(super) fn request_value_error(e: sqlx::Error, schema: &TableSchema) -> EngineError {
+    match &e {
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+            let key = schema.conflict_key().map(|(k, _)| k).unwrap_or_default();
+            EngineError::BadRequest(format!(
+                "a key value in the request does not fit key column(s) {key:?} of table {:?}: {}",
+                schema.name,
+                db.message()
+            ))
+        }
+        _ => e.into(),
+    }
 }
 
 /// One page as PostgreSQL binary COPY bytes (the PostgreSQL → PostgreSQL fast path).
@@ -102,9 +123,11 @@ pub struct BinaryCopyPage {
     pub next: Option<crate::request::Cursor>,
 }
 
-/// Parameters written into the SQL as quoted literals: COPY takes no bind parameters. Values are cursor values
-/// (from the network): quotes are doubled, NUL was refused before, and the column type (from the local catalog)
-/// casts them, so a bad value is a type error, never SQL.
+/// Parameters written into the SQL as literals: COPY takes no bind parameters. Values are cursor values (from
+/// the network), written as escape strings `E'…'` with backslashes and quotes doubled — read the same whatever
+/// `standard_conforming_strings` says (a plain `'…'` would let a backslash escape the closing quote when it is
+/// off) — NUL was refused before, and the column type (from the local catalog) casts them, so a bad value is a
+/// type error, never SQL.
 struct LiteralSpelling<'a> {
     schema: &'a TableSchema,
 }
@@ -120,7 +143,7 @@ impl Spelling for LiteralSpelling<'_> {
         let ty = column.and_then(|c| self.schema.column(c)).map_or("text", |c| c.data_type.as_str());
         match param_text(value) {
             None => format!("CAST(NULL AS {ty})"),
-            Some(t) => format!("CAST('{}' AS {ty})", t.replace('\'', "''")),
+            Some(t) => format!("CAST(E'{}' AS {ty})", t.replace('\\', "\\\\").replace('\'', "''")),
         }
     }
 }
@@ -128,8 +151,8 @@ impl Spelling for LiteralSpelling<'_> {
 /// Whether [`export_binary_copy`] can serve this table: a key whose columns' binary form the cursor can be read
 /// from. The text says why not.
 pub fn binary_copy_refusal(schema: &TableSchema) -> Option<String> {
-    let Some((key, _)) = schema.conflict_key() else {
-        return Some(format!("table {:?} has no key; binary COPY pages need one", schema.name));
+    let Some(key) = schema.walk_key() else {
+        return Some(format!("table {:?} has no key without NULLs; binary COPY pages need one", schema.name));
     };
     for k in &key {
         let ty = schema.column(k).map(|c| c.data_type.as_str()).unwrap_or_default();
@@ -143,7 +166,6 @@ pub fn binary_copy_refusal(schema: &TableSchema) -> Option<String> {
 /// The page as binary COPY: `COPY (SELECT … ORDER BY key LIMIT n+1) TO STDOUT (FORMAT binary)`, cut to n tuples,
 /// the next cursor read from the last one's key fields.
 pub async fn export_binary_copy(pool: &PgPool, schema: &TableSchema, req: &PageRequest) -> Result<BinaryCopyPage, EngineError> {
-    use futures_util::TryStreamExt;
     use super::binary_copy;
 
     if let Some(why) = binary_copy_refusal(schema) {
@@ -159,18 +181,25 @@ pub async fn export_binary_copy(pool: &PgPool, schema: &TableSchema, req: &PageR
     }
     let query = KeysetQuery::build(schema, req, &mut LiteralSpelling { schema })?;
     let select: Vec<String> = schema.columns.iter().map(|c| format!("src.{}", quote(&c.name))).collect();
-    let sql = format!("COPY ({}) TO STDOUT (FORMAT binary)", query.sql(&select, &format!("{} AS src", quote(&schema.name))));
+    let sql = format!("COPY ({}) TO STDOUT (FORMAT binary)", query.sql(&select, &format!("{} AS src", super::inspect::table_sql(schema)?)));
     let mut conn = pool.acquire().await?;
-    let mut data = Vec::new();
-    {
-        let mut stream = conn.copy_out_raw(&sql).await?;
-        while let Some(chunk) = stream.try_next().await? {
-            data.extend_from_slice(&chunk);
+    let read = read_copy_page(&mut conn, &sql, schema).await;
+    let (data, cut) = match read {
+        Ok((data, cut)) if !cut => (data, false),
+        Ok((data, _)) => {
+            // The COPY was left unfinished at the byte budget: this connection is not reusable.
+            conn.close_on_drop();
+            (data, true)
         }
-    }
+        Err(e) => {
+            conn.close_on_drop();
+            return Err(e);
+        }
+    };
+    drop(conn);
     let tuples = binary_copy::scan(&data, schema.columns.len()).map_err(|e| EngineError::BadRequest(format!("COPY output: {e}")))?;
     let limit = query.limit as usize;
-    let has_more = tuples.starts.len() > limit;
+    let has_more = cut || tuples.starts.len() > limit;
     let rows = tuples.starts.len().min(limit);
     let next = match rows.checked_sub(1) {
         Some(last) if has_more => {
@@ -189,4 +218,50 @@ pub async fn export_binary_copy(pool: &PgPool, schema: &TableSchema, req: &PageR
     };
     let data = binary_copy::truncate(data, &tuples, rows);
     Ok(BinaryCopyPage { data, rows, has_more, next })
+}
+
+/// Reads a `COPY … TO STDOUT (FORMAT binary)` page, stopping once it holds whole tuples past
+/// [`PageRequest::MAX_PAGE_BYTES`]: the stream comes back cut after the last whole tuple within the budget (at
+/// least one), with its trailer, and `true` (the COPY was abandoned midway: the caller closes the connection).
+async fn read_copy_page(conn: &mut sqlx::PgConnection, sql: &str, schema: &TableSchema) -> Result<(Vec<u8>, bool), EngineError> {
+    use futures_util::TryStreamExt;
+    let budget = PageRequest::MAX_PAGE_BYTES;
+    let mut data = Vec::new();
+    let mut stream = conn.copy_out_raw(sql).await.map_err(|e| request_value_error(e, schema))?;
+    while let Some(chunk) = stream.try_next().await.map_err(|e| request_value_error(e, schema))? {
+        data.extend_from_slice(&chunk);
+        if data.len() > budget {
+            if let Some(end) = whole_tuples_end(&data, budget) {
+                data.truncate(end);
+                data.extend_from_slice(&[0xff, 0xff]);
+                return Ok((data, true));
+            }
+        }
+    }
+    Ok((data, false))
+}
+
+/// Where the last whole tuple of a (possibly unfinished) binary COPY stream that ends within `budget` bytes ends
+/// — or the first tuple's end when that one alone is larger; `None` while not even one tuple is whole. Layout
+/// in [`super::binary_copy`].
+fn whole_tuples_end(data: &[u8], budget: usize) -> Option<usize> {
+    let be32 = |at: usize| data.get(at..at + 4).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    let mut at = 19 + usize::try_from(be32(15)?).ok()?;
+    let mut end = None;
+    loop {
+        let count = i16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?);
+        if count < 0 {
+            return end;
+        }
+        let mut next = at + 2;
+        for _ in 0..count {
+            let len = be32(next)?;
+            next += 4 + usize::try_from(len).unwrap_or(0);
+        }
+        if next > data.len() || (next > budget && end.is_some()) {
+            return end;
+        }
+        end = Some(next);
+        at = next;
+    }
 }

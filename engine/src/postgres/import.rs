@@ -14,7 +14,8 @@ use crate::plan::ImportPlan;
 use crate::request::{ImportResult, RowError, Strategy};
 use crate::value::{float_text, hex, Value, ValueKind};
 
-const STAGE: &str = "dbt_stage";
+/// The page's staging table, named in the session's own temporary schema (never found through `search_path`).
+const STAGE: &str = "pg_temp.dbt_stage";
 
 /// Appends one value in COPY text format; `Err` when the value cannot go into a column of this kind.
 fn copy_field(out: &mut Vec<u8>, v: &Value, kind: ValueKind) -> Result<(), String> {
@@ -51,7 +52,7 @@ fn copy_field(out: &mut Vec<u8>, v: &Value, kind: ValueKind) -> Result<(), Strin
 
 /// The statement that moves staged rows into the target and returns `(created, updated)`.
 fn apply_sql(plan: &ImportPlan) -> String {
-    let table = quote(&plan.table);
+    let table = &plan.table_sql;
     let cols: Vec<String> = plan.columns.iter().map(|c| quote(&c.name)).collect();
     let cols = cols.join(", ");
     let overriding = if plan.columns.iter().any(|c| c.identity_always) { " OVERRIDING SYSTEM VALUE" } else { "" };
@@ -111,13 +112,35 @@ pub async fn import(
     }
 
     let mut conn = pool.acquire().await?;
+    let imported = import_on(&mut conn, plan, page, &all, &encoded, result, checkpoint).await;
+    if imported.is_err() {
+        // Whatever state a failed COPY or transaction left the connection in, it never serves anyone again.
+        conn.close_on_drop();
+    }
+    imported
+}
+
+/// [`import`] on one connection, in one transaction.
+async fn import_on(
+    conn: &mut PgConnection,
+    plan: &ImportPlan,
+    page: &Page,
+    all: &[u8],
+    encoded: &[(usize, std::ops::Range<usize>)],
+    mut result: ImportResult,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<ImportResult, EngineError> {
     let mut tx = conn.begin().await?;
+    if plan.strategy == Strategy::Append {
+        // The target generates the keys: its sequences must first stand past the keys already there.
+        advance_sequences(&mut tx, plan).await?;
+    }
 
     // Fastest path: nothing in the target can conflict, so COPY straight into it. Any surprise (a key twice in
     // the page, a concurrent writer, a bad value) makes the COPY fail, and the page goes the careful way below.
     if !encoded.is_empty() && nothing_can_conflict(&mut tx, plan, page).await? {
         sqlx::query("SAVEPOINT dbt_direct").execute(&mut *tx).await?;
-        if copy_into(&mut tx, plan, &quote(&plan.table), &all).await.is_ok() {
+        if copy_into(&mut tx, plan, &plan.table_sql, all).await.is_ok() {
             result.created += encoded.len() as u64;
             advance_sequences(&mut tx, plan).await?;
             if let Some(c) = checkpoint {
@@ -135,7 +158,7 @@ pub async fn import(
     // Fast path: the whole page at once.
     sqlx::query("SAVEPOINT dbt_page").execute(&mut *tx).await?;
     let fast = async {
-        copy_into(&mut tx, plan, STAGE, &all).await?;
+        copy_into(&mut tx, plan, STAGE, all).await?;
         sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(apply.clone())).fetch_one(&mut *tx).await
     }
     .await;
@@ -150,7 +173,7 @@ pub async fn import(
         Err(_) => {
             // Slow path: one row at a time, each under its own savepoint, to keep the good ones.
             sqlx::query("ROLLBACK TO SAVEPOINT dbt_page").execute(&mut *tx).await?;
-            for (index, span) in &encoded {
+            for (index, span) in encoded {
                 sqlx::query("SAVEPOINT dbt_row").execute(&mut *tx).await?;
                 let one = async {
                     sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {STAGE}"))).execute(&mut *tx).await?;
@@ -189,7 +212,7 @@ pub async fn import(
 /// The staging table for one page: the plan's columns with the target's exact types, dropped at commit.
 async fn create_stage(conn: &mut PgConnection, plan: &ImportPlan) -> Result<(), sqlx::Error> {
     let cols: Vec<String> = plan.columns.iter().map(|c| quote(&c.name)).collect();
-    let sql = format!("CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA", cols.join(", "), quote(&plan.table));
+    let sql = format!("CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA", cols.join(", "), plan.table_sql);
     sqlx::query(sqlx::AssertSqlSafe(sql)).execute(conn).await?;
     Ok(())
 }
@@ -221,7 +244,7 @@ async fn nothing_can_conflict_within(conn: &mut PgConnection, plan: &ImportPlan,
     }
     let (Some(column), Some((lo, hi))) = (int_key(plan), bounds) else { return Ok(false) };
     let key = &column.name;
-    let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {} WHERE {k} >= $1 AND {k} <= $2)", quote(&plan.table), k = quote(key));
+    let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {} WHERE {k} >= $1 AND {k} <= $2)", plan.table_sql, k = quote(key));
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(lo).bind(hi).fetch_one(&mut *conn).await?)
 }
 
@@ -241,29 +264,47 @@ pub async fn import_binary_copy(
     if tuples.starts.len() != rows || plan.columns.iter().enumerate().any(|(i, c)| c.page_index != i) {
         return Err(EngineError::MalformedPage(format!("the page header says {rows} rows, the COPY data holds {}", tuples.starts.len())));
     }
+    // Pages come in key order: the first and last tuples bound the page's keys.
+    let bounds = int_key(plan).and_then(|column| {
+        let index = plan.columns.iter().position(|c| c.name == column.name)?;
+        let key = |start: usize| binary_copy::field(data, start, index).and_then(|b| binary_copy::key_value(b, &column.data_type));
+        match (key(*tuples.starts.first()?), key(*tuples.starts.last()?)) {
+            (Some(Value::Int(a)), Some(Value::Int(b))) => Some((a.min(b), a.max(b))),
+            _ => None,
+        }
+    });
+    let mut conn = pool.acquire().await?;
+    let imported = import_binary_copy_on(&mut conn, plan, data, rows, bounds, checkpoint).await;
+    if !matches!(imported, Ok(Some(_))) {
+        // A refused or failed COPY: the connection is closed rather than trusted to be clean again.
+        conn.close_on_drop();
+    }
+    imported
+}
+
+/// [`import_binary_copy`] on one connection, in one transaction.
+async fn import_binary_copy_on(
+    conn: &mut PgConnection,
+    plan: &ImportPlan,
+    data: &[u8],
+    rows: usize,
+    bounds: Option<(i64, i64)>,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<Option<ImportResult>, EngineError> {
     let mut result = ImportResult { notes: plan.notes.clone(), ..Default::default() };
+    let mut tx = conn.begin().await?;
     if rows == 0 {
-        let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin().await?;
         if let Some(c) = checkpoint {
             c.write_postgres(&mut tx, &result).await?;
         }
         tx.commit().await?;
         return Ok(Some(result));
     }
-    // Pages come in key order: the first and last tuples bound the page's keys.
-    let bounds = int_key(plan).and_then(|column| {
-        let index = plan.columns.iter().position(|c| c.name == column.name)?;
-        let key = |start: usize| binary_copy::field(data, start, index).and_then(|b| binary_copy::key_value(b, &column.data_type));
-        match (key(tuples.starts[0]), key(*tuples.starts.last()?)) {
-            (Some(Value::Int(a)), Some(Value::Int(b))) => Some((a.min(b), a.max(b))),
-            _ => None,
-        }
-    });
-    let mut conn = pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    if plan.strategy == Strategy::Append {
+        advance_sequences(&mut tx, plan).await?;
+    }
     let written = if nothing_can_conflict_within(&mut tx, plan, bounds).await? {
-        match copy_in(&mut tx, plan, &quote(&plan.table), data, " (FORMAT binary)").await {
+        match copy_in(&mut tx, plan, &plan.table_sql, data, " (FORMAT binary)").await {
             Ok(()) => {
                 result.created = rows as u64;
                 true
@@ -327,20 +368,21 @@ fn database_reason(e: &sqlx::Error) -> String {
     }
 }
 
-/// Moves every sequence or identity behind an integer column of the written columns past the column's maximum,
-/// so the application's next insert does not collide with an imported key.
+/// Moves every sequence or identity behind an integer column of the table past the column's largest value in
+/// the table (not only past the imported ones), so the application's next insert — and an append's generated
+/// keys — never collide with a key already there.
 async fn advance_sequences(conn: &mut PgConnection, plan: &ImportPlan) -> Result<(), EngineError> {
     // Only columns the inspector saw a sequence or identity behind: max() over any other column would scan the
     // whole table once per page.
-    for c in plan.columns.iter().filter(|c| c.kind == ValueKind::Int && c.generated_key) {
+    for column in &plan.sequence_columns {
         let sql = format!(
             "SELECT setval(x.s, x.m) FROM (SELECT pg_get_serial_sequence($1, $2) AS s, \
              (SELECT max({col})::int8 FROM {table}) AS m) x \
              WHERE x.s IS NOT NULL AND x.m IS NOT NULL AND x.m > COALESCE(pg_sequence_last_value(x.s::regclass), 0)",
-            col = quote(&c.name),
-            table = quote(&plan.table)
+            col = quote(column),
+            table = plan.table_sql
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(quote(&plan.table)).bind(&c.name).execute(&mut *conn).await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&plan.table_sql).bind(column).execute(&mut *conn).await?;
     }
     Ok(())
 }

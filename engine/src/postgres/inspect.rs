@@ -4,7 +4,8 @@
 use sqlx::{PgPool, Row};
 
 use crate::error::EngineError;
-use crate::schema::{Column, ForeignKey, Identity, Index, TableInfo, TableSchema, UniqueConstraint};
+use crate::ident::quote;
+use crate::schema::{Column, ForeignKey, Identity, Index, LocalTable, TableInfo, TableSchema, UniqueConstraint};
 use crate::value::ValueKind;
 
 /// Ordinary and partitioned tables of the current schema (partitions are reached through their parent).
@@ -23,15 +24,51 @@ pub async fn list_tables(pool: &PgPool) -> Result<Vec<TableInfo>, EngineError> {
         .collect())
 }
 
-/// The table's oid in the current schema, if it exists.
-pub async fn table_oid(pool: &PgPool, table: &str) -> Result<Option<i64>, EngineError> {
-    Ok(sqlx::query_scalar(
-        "SELECT c.oid::int8 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = $1",
+/// A table of the current schema as the catalog has it: its oid, its schema's name and whether it is
+/// partitioned.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub oid: i64,
+    pub local: LocalTable,
+}
+
+/// The table in the current schema, if it exists and is one [`list_tables`] offers: partitions are reached
+/// through their parent only, so one is never found (or transferred, or created over) by its own name.
+pub async fn find_table(pool: &PgPool, table: &str) -> Result<Option<Found>, EngineError> {
+    let row = sqlx::query(
+        "SELECT c.oid::int8 AS oid, n.nspname::text AS namespace, c.relkind = 'p' AS partitioned
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname = $1",
     )
     .bind(table)
     .fetch_optional(pool)
-    .await?)
+    .await?;
+    Ok(row.map(|r| Found {
+        oid: r.get("oid"),
+        local: LocalTable { namespace: r.get("namespace"), partitioned: r.get("partitioned") },
+    }))
+}
+
+/// The schema (namespace) new tables and types go into: `current_schema()`, refused when `search_path` names
+/// no existing schema (PostgreSQL would otherwise fail later with a less helpful error).
+pub async fn current_namespace(conn: impl sqlx::PgExecutor<'_>) -> Result<String, EngineError> {
+    let ns: Option<String> = sqlx::query_scalar("SELECT current_schema()::text").fetch_one(conn).await?;
+    ns.ok_or_else(|| EngineError::BadRequest("this database's search_path names no existing schema".into()))
+}
+
+/// `"namespace"."table"`: how every statement names a table on PostgreSQL, so nothing is looked up through
+/// `search_path` (which searches `pg_catalog` and `pg_temp` first).
+pub fn qualified(namespace: &str, table: &str) -> String {
+    format!("{}.{}", quote(namespace), quote(table))
+}
+
+/// The qualified name of a table this side's inspector described; refused for a schema that came from
+/// elsewhere (a sender's schema carries no location).
+pub fn table_sql(schema: &TableSchema) -> Result<String, EngineError> {
+    let local = schema.local.as_ref().ok_or_else(|| {
+        EngineError::Internal(format!("table {:?}: a schema without its local location reached PostgreSQL SQL", schema.name))
+    })?;
+    Ok(qualified(&local.namespace, &schema.name))
 }
 
 /// The portable kind of a PostgreSQL base type.
@@ -57,7 +94,8 @@ pub fn kind_of(type_name: &str, category: &str) -> ValueKind {
     }
 }
 
-pub async fn get_schema(pool: &PgPool, table: &str, oid: i64) -> Result<TableSchema, EngineError> {
+pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<TableSchema, EngineError> {
+    let oid = found.oid;
     let column_rows = sqlx::query(
         "SELECT a.attname::text AS name,
                 format_type(a.atttypid, a.atttypmod) AS data_type,
@@ -208,11 +246,20 @@ pub async fn get_schema(pool: &PgPool, table: &str, oid: i64) -> Result<TableSch
     })
     .collect();
 
-    Ok(TableSchema { name: table.to_owned(), dialect: crate::schema::Dialect::Postgres, columns, primary_key, unique_constraints, foreign_keys, indexes })
+    Ok(TableSchema {
+        name: table.to_owned(),
+        dialect: crate::schema::Dialect::Postgres,
+        columns,
+        primary_key,
+        unique_constraints,
+        foreign_keys,
+        indexes,
+        local: Some(found.local.clone()),
+    })
 }
 
 /// Exact row count.
-pub async fn count(pool: &PgPool, table: &crate::TableName) -> Result<i64, EngineError> {
-    let sql = format!("SELECT count(*) FROM {}", table.quoted());
+pub async fn count(pool: &PgPool, table: &crate::TableName, found: &Found) -> Result<i64, EngineError> {
+    let sql = format!("SELECT count(*) FROM {}", qualified(&found.local.namespace, table.as_str()));
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await?)
 }

@@ -5,3 +5,4 @@ pub mod binary_copy;
 pub mod export;
 pub mod import;
 pub mod inspect;
+pub mod partitions;

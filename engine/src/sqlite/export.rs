@@ -65,6 +65,7 @@ impl Spelling for SqliteSpelling {
 }
 
 pub async fn export(pool: &SqlitePool, schema: &TableSchema, req: &PageRequest) -> Result<ExportedPage, EngineError> {
+    use futures_util::TryStreamExt;
     let mut spelling = SqliteSpelling { args: SqliteArguments::default() };
     let query = KeysetQuery::build(schema, req, &mut spelling)?;
     let mut select: Vec<String> = schema.columns.iter().map(|c| quote(&c.name)).collect();
@@ -72,14 +73,16 @@ pub async fn export(pool: &SqlitePool, schema: &TableSchema, req: &PageRequest) 
         select.push("rowid".into());
     }
     let sql = query.sql(&select, &quote(&schema.name));
-    let fetched = sqlx::query_with(sqlx::AssertSqlSafe(sql), spelling.args).fetch_all(pool).await?;
     let ncols = schema.columns.len();
-    let (mut rows, mut row_ids) = (Vec::with_capacity(fetched.len()), Vec::new());
-    for row in &fetched {
-        rows.push(schema.columns.iter().enumerate().map(|(i, c)| decode(row, i, c.kind)).collect::<Result<Vec<_>, _>>()?);
-        if query.by_row_id {
-            row_ids.push(Value::Int(row.try_get::<i64, _>(ncols)?));
+    let mut page = query.collector();
+    let mut fetched = sqlx::query_with(sqlx::AssertSqlSafe(sql), spelling.args).fetch(pool);
+    while let Some(row) = fetched.try_next().await? {
+        let values = schema.columns.iter().enumerate().map(|(i, c)| decode(&row, i, c.kind)).collect::<Result<Vec<_>, _>>()?;
+        let row_id = if query.by_row_id { Some(Value::Int(row.try_get::<i64, _>(ncols)?)) } else { None };
+        if !page.push(values, row_id) {
+            break;
         }
     }
-    Ok(query.finish(schema, rows, row_ids))
+    drop(fetched);
+    Ok(query.finish(schema, page))
 }

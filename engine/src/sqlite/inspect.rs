@@ -98,7 +98,15 @@ pub async fn get_schema(pool: &SqlitePool, table: &str) -> Result<TableSchema, E
         if let Some(c) = columns.iter_mut().find(|c| &c.name == only) {
             if c.data_type.eq_ignore_ascii_case("INTEGER") && !without_rowid {
                 c.identity = Some(Identity::Serial);
+                c.nullable = false;
             }
+        }
+    }
+    // A WITHOUT ROWID table's primary key is NOT NULL whether declared so or not (a rowid table's other
+    // primary keys may hold NULLs: SQLite's documented quirk, so those tables are walked by rowid).
+    if without_rowid {
+        for c in columns.iter_mut().filter(|c| primary_key.contains(&c.name)) {
+            c.nullable = false;
         }
     }
 
@@ -172,6 +180,7 @@ pub async fn get_schema(pool: &SqlitePool, table: &str) -> Result<TableSchema, E
         unique_constraints,
         foreign_keys: foreign_keys.into_iter().map(|(_, fk)| fk).collect(),
         indexes,
+        local: None,
     })
 }
 
