@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod hostile_sender;
+
 use engine::testing::TestDb;
 use engine::EngineKind;
 use server::{Instance, ServeConfig};
