@@ -76,7 +76,10 @@ pub async fn set_transfers_enabled(enabled: bool) -> Result<InstanceStatus, ApiE
     engine::settings::set_transfers_enabled(&state.db, enabled)
         .await
         .map_err(|e| ApiError::internal("saving the system toggle", e))?;
-    tracing::info!(admin = %admin.username, enabled, "system toggle changed");
+    // Off means every receiver is refused, including those connected now (their sockets also read the persisted
+    // toggle, so one switched off on another replica of this database closes them too).
+    let closed = if enabled { 0 } else { state.sender.stop_all(engine::protocol::TRANSFERS_OFF) };
+    tracing::info!(admin = %admin.username, enabled, closed, "system toggle changed");
     status_of(&state, admin).await
 }
 

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::page::{Page, PageColumn};
-use crate::request::{Cursor, RowFilter};
+use crate::request::{Cursor, PageRequest, RowFilter};
 use crate::value::{Value, ValueKind};
 
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -26,8 +26,18 @@ pub const DEFAULT_PAGE_ROWS: u32 = 1000;
 /// Close code 4000 + HTTP status: a refused connection, told to a browser (which cannot read the handshake's
 /// status) in a close frame after the upgrade, e.g. 4409 for a used code.
 pub const CLOSE_REFUSED_BASE: u16 = 4000;
-/// Close code: the sender stopped this receiver (Disconnect, End all, the Send page closed).
+/// Close code: the sender stopped this receiver (Disconnect, End all, the Send page closed, transfers switched
+/// off).
 pub const CLOSE_STOPPED: u16 = 4001;
+/// Why the sender refuses a receiver (HTTP 403 at connect) or closes its socket (4001) while its system toggle
+/// is off.
+pub const TRANSFERS_OFF: &str = "transfers are switched off on this site";
+/// The largest WebSocket message a receiver accepts from a sender: any page it would decode
+/// ([`crate::page::MAX_PAGE_BYTES`] uncompressed), compressed at zstd's worst (which adds under 1/256), with the
+/// 12-byte compressed header and the 8-byte request id. A sender cuts pages at [`PageRequest::MAX_PAGE_BYTES`]
+/// of rows, far below; this leaves room for a row that is larger alone (a page holds at least one row).
+pub const MAX_PAGE_FRAME: usize = crate::page::MAX_PAGE_BYTES + crate::page::MAX_PAGE_BYTES / 128 + 64 * 1024;
+const _: () = assert!(MAX_PAGE_FRAME >= 4 * PageRequest::MAX_PAGE_BYTES);
 
 /// Who is pulling: sent by the receiver at hello, shown on the sender's Send page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

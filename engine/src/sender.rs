@@ -114,10 +114,40 @@ struct State {
     codes: HashMap<String, CodeState>,
 }
 
+/// How the sender watches its receivers' sockets: a WebSocket ping every `ping_every`, and a socket from which
+/// nothing (no pong, no message) came for `dead_after` is dropped, so its receiver may resume at once instead of
+/// being refused as still connected. A socket that has not said hello within `dead_after` is dropped too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Liveness {
+    pub ping_every: Duration,
+    pub dead_after: Duration,
+}
+
+impl Default for Liveness {
+    fn default() -> Self {
+        Liveness { ping_every: Duration::from_secs(20), dead_after: Duration::from_secs(60) }
+    }
+}
+
+impl Liveness {
+    /// Both bounds, the second longer than the first (a pong answers the previous ping).
+    pub fn new(ping_every: Duration, dead_after: Duration) -> Result<Liveness, String> {
+        if ping_every.is_zero() || dead_after <= ping_every {
+            return Err(format!(
+                "the receiver timeout ({} s) must be longer than the ping interval ({} s), which must be positive",
+                dead_after.as_secs_f64(),
+                ping_every.as_secs_f64()
+            ));
+        }
+        Ok(Liveness { ping_every, dead_after })
+    }
+}
+
 /// All sessions of one sender instance.
 #[derive(Default)]
 pub struct SessionRegistry {
     state: Mutex<State>,
+    liveness: Liveness,
 }
 
 impl std::fmt::Debug for SessionRegistry {
@@ -129,6 +159,14 @@ impl std::fmt::Debug for SessionRegistry {
 impl SessionRegistry {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn new(liveness: Liveness) -> SessionRegistry {
+        SessionRegistry { state: Mutex::default(), liveness }
+    }
+
+    pub fn liveness(&self) -> Liveness {
+        self.liveness
     }
 
     pub fn create_session(&self, owner: &str) -> String {
@@ -305,6 +343,15 @@ impl SessionRegistry {
         state.codes.retain(|_, c| c.session_id != session_id);
     }
 
+    /// Closes every connected receiver's socket now, in every session, with `reason` (transfers were switched
+    /// off). Sessions, codes and resume tokens stay; the sender refuses them while transfers are off. Returns how
+    /// many sockets were told to stop.
+    pub fn stop_all(&self, reason: &str) -> usize {
+        let state = self.lock();
+        let connected = state.sessions.values().flat_map(|s| &s.receivers).filter(|r| r.view.connected);
+        connected.filter(|r| r.stop.send(Some(reason.to_owned())).is_ok()).count()
+    }
+
     pub fn receivers(&self, session_id: &str) -> Vec<ReceiverView> {
         self.lock().sessions.get(session_id).map(|s| s.receivers.iter().map(|r| r.view.clone()).collect()).unwrap_or_default()
     }
@@ -366,6 +413,29 @@ mod tests {
         let g = reg.page_detached(&s).unwrap();
         assert!(reg.end_if_still_detached(&s, g), "the page never came back");
         assert!(reg.new_code(&s, Duration::from_secs(9)).is_none());
+    }
+
+    #[test]
+    fn stop_all_stops_every_connected_receiver_and_keeps_the_sessions() {
+        let reg = SessionRegistry::default();
+        let (a, b) = (reg.create_session("admin"), reg.create_session("other"));
+        let first = reg.redeem(&reg.new_code(&a, Duration::from_secs(60)).unwrap(), "x", "ua").unwrap();
+        let second = reg.redeem(&reg.new_code(&b, Duration::from_secs(60)).unwrap(), "x", "ua").unwrap();
+        let gone = reg.redeem(&reg.new_code(&a, Duration::from_secs(60)).unwrap(), "x", "ua").unwrap();
+        reg.detached(&a, &gone.receiver_id);
+        assert_eq!(reg.stop_all(crate::protocol::TRANSFERS_OFF), 2);
+        assert_eq!(first.stop.borrow().as_deref(), Some(crate::protocol::TRANSFERS_OFF));
+        assert_eq!(second.stop.borrow().as_deref(), Some(crate::protocol::TRANSFERS_OFF));
+        assert_eq!(gone.stop.borrow().as_deref(), None, "a receiver without a socket has nothing to close");
+        assert!(reg.new_code(&a, Duration::from_secs(60)).is_some(), "sessions stay");
+    }
+
+    #[test]
+    fn liveness_needs_a_timeout_longer_than_the_ping_interval() {
+        let s = Duration::from_secs;
+        assert_eq!(Liveness::new(s(20), s(60)), Ok(Liveness::default()));
+        assert!(Liveness::new(s(20), s(20)).unwrap_err().contains("must be longer than the ping interval"));
+        assert!(Liveness::new(s(0), s(5)).is_err());
     }
 
     #[test]

@@ -67,6 +67,15 @@ pub struct ServeConfig {
     #[arg(long, env = "DBT_SEND_GRACE_SECS", default_value_t = 10)]
     pub send_grace_secs: u64,
 
+    /// Seconds between the sender's WebSocket pings to each connected receiver.
+    #[arg(long, env = "DBT_RECEIVER_PING_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub receiver_ping_secs: u64,
+
+    /// Seconds without a word from a receiver (no pong, no message) after which the sender drops its socket, so
+    /// the receiver can resume at once; longer than `--receiver-ping-secs`.
+    #[arg(long, env = "DBT_RECEIVER_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(2..=86400))]
+    pub receiver_timeout_secs: u64,
+
     /// Background transfers this instance runs at once.
     #[arg(long, env = "DBT_JOB_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub job_concurrency: u16,
@@ -111,6 +120,8 @@ impl ServeConfig {
             exclude_prefixes: Vec::new(),
             code_max_failures: 10,
             send_grace_secs: 10,
+            receiver_ping_secs: 20,
+            receiver_timeout_secs: 60,
             job_concurrency: 2,
             job_heartbeat_secs: 10,
             job_retries: 5,

@@ -40,6 +40,11 @@ impl Instance {
 
     /// Starts serving on a listener the caller bound (port 0 in tests).
     pub async fn start_on(config: &ServeConfig, listener: TcpListener) -> Result<Instance, ServerError> {
+        let liveness = engine::sender::Liveness::new(
+            Duration::from_secs(config.receiver_ping_secs),
+            Duration::from_secs(config.receiver_timeout_secs),
+        )
+        .map_err(ServerError::Config)?;
         let db = Db::connect_and_migrate(&config.database_url).await?;
         ensure_first_admin(&db, config).await?;
         let addr = listener.local_addr()?;
@@ -65,7 +70,7 @@ impl Instance {
         let state = AppState {
             db: db.clone(),
             tables: engine::Tables::new(db.clone(), exclusions),
-            sender: Arc::new(engine::sender::SessionRegistry::default()),
+            sender: Arc::new(engine::sender::SessionRegistry::new(liveness)),
             login_limiter: Arc::new(FailureLimiter::new(config.login_max_failures, window)),
             code_limiter: Arc::new(FailureLimiter::new(config.code_max_failures, window)),
             site: app::state::SiteInfo { public_url: config.public_url.clone(), project: config.project.clone() },

@@ -6,7 +6,11 @@
 //! Per socket: a reader that validates every message and answers bad ones with an error while the socket keeps
 //! serving, a worker that runs requests in order (a page is sent only against a credit the receiver granted, so
 //! a slow receiver never makes the sender buffer), and a writer. A stop signal from the registry (Disconnect,
-//! End all, the Send page closed) closes the socket at once, mid-transfer included.
+//! End all, the Send page closed, transfers switched off here) closes the socket at once, mid-transfer included,
+//! and nothing queued goes out after it. The persisted toggle is read again before each request and each reply
+//! and at every ping, so switching transfers off on another replica of the same database closes it too.
+//! The socket is pinged every [`Liveness::ping_every`](engine::sender::Liveness); one silent for
+//! `dead_after` (a dead receiver, a half-open connection) is dropped and its receiver may resume.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -94,7 +98,7 @@ async fn admit(
 ) -> Result<Admission, (StatusCode, String)> {
     match engine::settings::transfers_enabled(&state.db).await {
         Ok(true) => {}
-        Ok(false) => return Err((StatusCode::FORBIDDEN, "transfers are switched off on this site".into())),
+        Ok(false) => return Err((StatusCode::FORBIDDEN, protocol::TRANSFERS_OFF.into())),
         Err(e) => {
             tracing::error!(error = %e, "reading the system toggle");
             return Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error on the sender".into()));
@@ -159,32 +163,71 @@ fn text(msg: &ServerMessage) -> Message {
     Message::Text(serde_json::to_string(msg).expect("server messages serialize").into())
 }
 
+/// Why a receiver's socket ends.
+enum Ending {
+    /// The sender stops it (Disconnect, End all, the Send page closed, transfers switched off): close 4001 with
+    /// the reason, ahead of anything still queued.
+    Stopped(String),
+    /// The receiver closed it, or the connection broke.
+    Gone,
+    /// Nothing came from the receiver within the liveness bound (no pong, no message; or no hello): a dead peer
+    /// or a half-open connection. Dropped without a word, since nothing may reach it.
+    Silent,
+}
+
+/// How long a stopped socket's close frame may take to go out before the connection is dropped.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
     let Admission { session_id, receiver_id, resume_token, mut stop } = admission;
-    let (mut sink, mut stream) = socket.split();
-    let (out, mut outgoing) = mpsc::channel::<Message>(16);
-    let writer = tokio::spawn(async move {
-        while let Some(message) = outgoing.recv().await {
-            let closing = matches!(message, Message::Close(_));
-            if sink.send(message).await.is_err() || closing {
-                break;
-            }
-        }
-    });
+    let liveness = state.sender.liveness();
+    let (sink, mut stream) = socket.split();
+    let (out, outgoing) = mpsc::channel::<Message>(16);
+    // Pings and the close frame go ahead of queued replies and pages.
+    let (control, controls) = mpsc::channel::<Message>(4);
+    let writer = tokio::spawn(write(sink, controls, outgoing));
     let credits = Arc::new(Semaphore::new(INITIAL_CREDITS as usize));
     let (queue, requests) = mpsc::channel::<(u64, Operation)>(MAX_QUEUED);
-    let worker = tokio::spawn(work(state.clone(), session_id.clone(), receiver_id.clone(), requests, credits.clone(), out.clone()));
+    let (switched_off, mut off) = mpsc::channel::<()>(1);
+    let worker = tokio::spawn(work(
+        state.clone(),
+        session_id.clone(),
+        receiver_id.clone(),
+        requests,
+        credits.clone(),
+        out.clone(),
+        switched_off,
+    ));
     let mut hello_done = false;
+    let mut ping = tokio::time::interval(liveness.ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ping.tick().await;
+    let opened = tokio::time::Instant::now();
+    let mut last_heard = opened;
 
-    let stopped_by_sender = loop {
+    let ending = loop {
         tokio::select! {
             _ = stop.changed() => {
-                let reason = stop.borrow().clone().unwrap_or_else(|| "stopped".into());
-                let _ = out.send(Message::Close(Some(CloseFrame { code: CLOSE_STOPPED, reason: reason.into() }))).await;
-                break true;
+                break Ending::Stopped(stop.borrow().clone().unwrap_or_else(|| "stopped".into()));
+            }
+            Some(()) = off.recv() => break Ending::Stopped(protocol::TRANSFERS_OFF.into()),
+            _ = ping.tick() => {
+                if last_heard.elapsed() >= liveness.dead_after || (!hello_done && opened.elapsed() >= liveness.dead_after) {
+                    break Ending::Silent;
+                }
+                // The toggle may have been switched off on another replica sharing the database.
+                if transfers_enabled(&state).await == Some(false) {
+                    break Ending::Stopped(protocol::TRANSFERS_OFF.into());
+                }
+                // Pings still queued mean the writer is stuck on a peer that reads nothing: no need for more, and
+                // the close frame keeps its room.
+                if control.capacity() > 1 {
+                    let _ = control.try_send(Message::Ping(Default::default()));
+                }
             }
             incoming = stream.next() => {
-                let Some(Ok(message)) = incoming else { break false };
+                let Some(Ok(message)) = incoming else { break Ending::Gone };
+                last_heard = tokio::time::Instant::now();
                 let reply = match message {
                     Message::Text(t) if t.len() > MAX_TEXT_MESSAGE => Some(error(
                         None,
@@ -229,27 +272,86 @@ async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
                         },
                     },
                     Message::Binary(_) => Some(error(None, ErrorCode::BadMessage, "receivers send text messages only")),
-                    Message::Close(_) => break false,
+                    Message::Close(_) => break Ending::Gone,
                     Message::Ping(_) | Message::Pong(_) => None,
                 };
-                if let Some(reply) = reply {
-                    if out.send(text(&reply)).await.is_err() {
-                        break false;
-                    }
+                if let Some(reply) = reply
+                    && out.send(text(&reply)).await.is_err()
+                {
+                    break Ending::Gone;
                 }
             }
         }
     };
+    // Nothing more of this receiver's requests is served, whatever is still queued.
     worker.abort();
     drop(out);
-    let _ = writer.await;
-    if !stopped_by_sender {
-        state.sender.detached(&session_id, &receiver_id);
-    }
-    tracing::info!(receiver = %receiver_id, stopped_by_sender, "receiver socket closed");
+    let how = match ending {
+        Ending::Stopped(reason) => {
+            let _ = control.try_send(Message::Close(Some(CloseFrame { code: CLOSE_STOPPED, reason: reason.into() })));
+            drop(control);
+            let mut writer = writer;
+            if tokio::time::timeout(CLOSE_GRACE, &mut writer).await.is_err() {
+                writer.abort();
+            }
+            "stopped by the sender"
+        }
+        Ending::Gone => {
+            drop(control);
+            let _ = writer.await;
+            "closed"
+        }
+        Ending::Silent => {
+            // The writer may be stuck on a peer that reads nothing.
+            writer.abort();
+            "silent past the liveness bound"
+        }
+    };
+    // Lets the receiver resume (a no-op when Disconnect or End all removed it).
+    state.sender.detached(&session_id, &receiver_id);
+    tracing::info!(receiver = %receiver_id, how, "receiver socket closed");
 }
 
-/// Runs one receiver's requests in order.
+/// Sends what the socket's tasks queue, control frames (pings, the close) first; a close is the last frame.
+async fn write(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut controls: mpsc::Receiver<Message>,
+    mut outgoing: mpsc::Receiver<Message>,
+) {
+    loop {
+        let message = tokio::select! {
+            biased;
+            control = controls.recv() => match control {
+                Some(m) => m,
+                None => return,
+            },
+            message = outgoing.recv() => match message {
+                Some(m) => m,
+                None => return,
+            },
+        };
+        let closing = matches!(message, Message::Close(_));
+        if sink.send(message).await.is_err() || closing {
+            return;
+        }
+    }
+}
+
+/// The persisted system toggle (not only this instance's memory: another replica on the same database may have
+/// switched it); `None` when the database could not say (logged).
+async fn transfers_enabled(state: &AppState) -> Option<bool> {
+    match engine::settings::transfers_enabled(&state.db).await {
+        Ok(on) => Some(on),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the system toggle");
+            None
+        }
+    }
+}
+
+/// Runs one receiver's requests in order, each only while transfers are on (asked before the request runs and
+/// again before its reply goes out, since a page may wait long for its credit); when they are off, tells the
+/// socket through `switched_off` and serves nothing more.
 async fn work(
     state: AppState,
     session_id: String,
@@ -257,14 +359,26 @@ async fn work(
     mut requests: mpsc::Receiver<(u64, Operation)>,
     credits: Arc<Semaphore>,
     out: mpsc::Sender<Message>,
+    switched_off: mpsc::Sender<()>,
 ) {
     // Schemas of the tables this receiver walks as binary COPY: read from the catalog at a walk's first page.
     let mut schemas: HashMap<String, TableSchema> = HashMap::new();
     while let Some((id, op)) = requests.recv().await {
-        let messages = match run(&state, &session_id, &receiver_id, id, op, &credits, &mut schemas).await {
-            Ok(messages) => messages,
-            Err(e) => vec![engine_error(id, e)],
+        let messages = match transfers_enabled(&state).await {
+            Some(true) => match run(&state, &session_id, &receiver_id, id, op, &credits, &mut schemas).await {
+                Ok(messages) => messages,
+                Err(e) => vec![engine_error(id, e)],
+            },
+            Some(false) => {
+                let _ = switched_off.send(()).await;
+                return;
+            }
+            None => vec![text(&error(Some(id), ErrorCode::Internal, "internal error on the sender"))],
         };
+        if transfers_enabled(&state).await == Some(false) {
+            let _ = switched_off.send(()).await;
+            return;
+        }
         for m in messages {
             if out.send(m).await.is_err() {
                 return;
@@ -303,6 +417,7 @@ async fn run(
             "page_encoding": "dbt-page-v1+zstd",
             "operations": protocol::OPERATIONS,
             "max_page_rows": PageRequest::MAX_LIMIT,
+            "max_page_bytes": PageRequest::MAX_PAGE_BYTES,
             "filters": ["all", "key_range", "keys"],
             "page_formats": match state.db.engine() {
                 engine::EngineKind::Postgres => serde_json::json!(["binary", "json", "pg_copy"]),

@@ -1,7 +1,9 @@
 //! One WebSocket to a sender (tokio-tungstenite, rustls for wss://): the handshake with the credential as a
 //! subprotocol, hello/welcome, and a task that owns the socket — it sends requests, matches replies and pages to
 //! them by id, grants a credit per page received, and fails every waiting request with the reason when the
-//! socket ends.
+//! socket ends. tungstenite answers the sender's pings; the task pings the sender in turn and ends the socket
+//! when nothing came from it for the client's timeout (a dead sender or a half-open connection), so the next
+//! request resumes on a new one instead of waiting on the old.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,12 +14,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::ClientError;
 use crate::demux::{Demux, Incoming, PageHeader};
 use crate::protocol::{
-    ClientMessage, ErrorCode, Operation, ReceiverInfo, ServerMessage, CLOSE_STOPPED, PROTOCOL_VERSION, SUBPROTOCOL,
+    ClientMessage, ErrorCode, Operation, ReceiverInfo, ServerMessage, CLOSE_STOPPED, MAX_PAGE_FRAME, PROTOCOL_VERSION,
+    SUBPROTOCOL,
 };
 
 /// A page as it arrived, still compressed.
@@ -89,7 +93,10 @@ impl Connection {
         request.headers_mut().insert("user-agent", HeaderValue::from_static(concat!("db-transfer/", env!("CARGO_PKG_VERSION"))));
         // Nagle off: a credit and the next request are small writes in a row, and the second would wait for the
         // sender's (delayed) ACK of the first — 40 ms a page, which held pulls to ~11k rows/s.
-        let connecting = tokio_tungstenite::connect_async_with_config(request, None, true);
+        // A frame may hold any page this client would decode (tungstenite's default limit, 16 MiB, refused a
+        // legal page larger than that as "Message too long").
+        let config = WebSocketConfig::default().max_frame_size(Some(MAX_PAGE_FRAME)).max_message_size(Some(MAX_PAGE_FRAME));
+        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
         let (mut ws, _) = match tokio::time::timeout(timeout, connecting).await {
             Err(_) => return Err(ClientError::ConnectTimeout(timeout.as_secs())),
             Ok(Err(WsError::Http(response))) => {
@@ -125,7 +132,7 @@ impl Connection {
 
         let pending = Arc::new(Mutex::new(Pending::default()));
         let (out, outgoing) = mpsc::unbounded_channel();
-        tokio::spawn(pump(ws, outgoing, pending.clone()));
+        tokio::spawn(pump(ws, outgoing, pending.clone(), timeout));
         Ok(Connection { out, pending, resume_token, max_message, timeout })
     }
 
@@ -158,10 +165,25 @@ impl Connection {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => Err(self.ended().unwrap_or(ClientError::Disconnected { reason: "closed".into(), stopped: false })),
             Err(_) => {
-                self.pending.lock().expect("pending lock").waiters.remove(&id);
+                // No reply in time: the connection is not to be trusted any more (a half-open one answers nothing
+                // ever). It ends here, so a resume opens a new one instead of waiting on this.
+                self.end(format!("the sender did not answer within {} s", self.timeout.as_secs()));
                 Err(ClientError::Timeout(self.timeout.as_secs()))
             }
         }
+    }
+
+    /// Ends the connection for `reason` (resumable): every waiting request fails with it, the socket closes.
+    fn end(&self, reason: String) {
+        let waiters: Vec<Waiter> = {
+            let mut p = self.pending.lock().expect("pending lock");
+            p.ended.get_or_insert((reason.clone(), false));
+            p.waiters.drain().map(|(_, w)| w).collect()
+        };
+        for w in waiters {
+            let _ = w.send(Err(ClientError::Disconnected { reason: reason.clone(), stopped: false }));
+        }
+        let _ = self.out.send(Message::Close(None));
     }
 
     pub(crate) fn close(&self) {
@@ -171,9 +193,14 @@ impl Connection {
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn pump(ws: Socket, mut outgoing: mpsc::UnboundedReceiver<Message>, pending: Arc<Mutex<Pending>>) {
+async fn pump(ws: Socket, mut outgoing: mpsc::UnboundedReceiver<Message>, pending: Arc<Mutex<Pending>>, silence: Duration) {
     let (mut sink, mut stream) = ws.split();
     let mut demux = Demux::default();
+    // A few pings within the silence bound: a live sender's pong (or any message) comes well before it.
+    let mut ping = tokio::time::interval((silence / 3).max(Duration::from_millis(100)));
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ping.tick().await;
+    let mut last_heard = tokio::time::Instant::now();
     let resolve = |id: u64, reply: Result<Reply, ClientError>| {
         if let Some(w) = pending.lock().expect("pending lock").waiters.remove(&id) {
             let _ = w.send(reply);
@@ -191,7 +218,15 @@ async fn pump(ws: Socket, mut outgoing: mpsc::UnboundedReceiver<Message>, pendin
                     break ("disconnected by this client".to_owned(), true);
                 }
             }
-            incoming = stream.next() => match incoming {
+            _ = ping.tick() => {
+                if last_heard.elapsed() >= silence {
+                    break (format!("no word from the sender for {} s", silence.as_secs_f64()), false);
+                }
+                if let Err(e) = sink.send(Message::Ping(Default::default())).await {
+                    break (e.to_string(), false);
+                }
+            }
+            incoming = stream.next() => match incoming.inspect(|_| last_heard = tokio::time::Instant::now()) {
                 Some(Ok(Message::Text(t))) => match demux.text(t.as_str()) {
                     Ok(Incoming::Reply { id, result }) => resolve(id, Ok(Reply::Json(result))),
                     Ok(Incoming::Failed { id, code, message }) => resolve(id, Err(match code {
@@ -225,7 +260,8 @@ async fn pump(ws: Socket, mut outgoing: mpsc::UnboundedReceiver<Message>, pendin
         }
     };
     let mut p = pending.lock().expect("pending lock");
-    p.ended = Some((reason.clone(), stopped));
+    // A connection this client ended already has its reason.
+    let (reason, stopped) = p.ended.get_or_insert((reason, stopped)).clone();
     for (_, w) in p.waiters.drain() {
         let _ = w.send(Err(ClientError::Disconnected { reason: reason.clone(), stopped }));
     }

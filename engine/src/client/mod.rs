@@ -192,13 +192,19 @@ impl Client {
         }
     }
 
+    /// What the sender says it serves (`docs/protocol.md`): its engine, operations, page formats and limits
+    /// (`max_page_rows`, `max_page_bytes`).
+    pub async fn capabilities(&self) -> Result<serde_json::Value, ClientError> {
+        self.call(Operation::Capabilities).await
+    }
+
     /// Whether the sender offers binary COPY pages ([`PageFormat::PgCopy`]): a PostgreSQL sender of this
     /// version. Asked once per client; an older sender that does not list page formats does not.
     pub async fn sender_offers_pg_copy(&self) -> bool {
         *self
             .pg_copy
             .get_or_init(|| async {
-                match self.call::<serde_json::Value>(Operation::Capabilities).await {
+                match self.capabilities().await {
                     Ok(v) => v["page_formats"].as_array().is_some_and(|f| f.iter().any(|f| f == "pg_copy")),
                     Err(_) => false,
                 }
