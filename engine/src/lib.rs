@@ -32,6 +32,7 @@ pub mod jobs;
 pub mod keyset;
 pub mod page;
 pub mod order;
+pub mod pg_copy;
 pub mod pg_types;
 #[cfg(feature = "db")]
 pub mod plan;

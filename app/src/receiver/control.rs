@@ -81,7 +81,7 @@ mod imp {
     use std::collections::HashMap;
     use std::rc::Rc;
 
-    use engine::protocol::{Operation, PageFormat, WireFilter};
+    use engine::protocol::{ErrorCode, Operation, PageFormat, WireFilter};
     use engine::history::TableStrategy;
     use engine::{ImportResult, Strategy, TableInfo, TableSchema};
     use futures::channel::mpsc;
@@ -222,11 +222,11 @@ mod imp {
                 })
                 .collect(),
         );
-        if state.detail_table.get_untracked().is_empty() {
-            if let Some(first) = remote.first() {
-                state.detail_table.set(first.name.clone());
-                leptos::task::spawn_local(load_details(state, first.name.clone()));
-            }
+        if state.detail_table.get_untracked().is_empty()
+            && let Some(first) = remote.first()
+        {
+            state.detail_table.set(first.name.clone());
+            leptos::task::spawn_local(load_details(state, first.name.clone()));
         }
         for t in remote {
             let (status, sender_rows, note) = compare_one(link, &t, local_rows.get(&t.name).copied()).await;
@@ -379,13 +379,10 @@ mod imp {
         state.summary.set(None);
         state.progress.set(Vec::new());
         let started = now();
-        let ticker = {
-            let state = state;
-            async move {
-                while state.running.get_untracked() {
-                    state.now.set(now());
-                    gloo_timers_sleep(500).await;
-                }
+        let ticker = async move {
+            while state.running.get_untracked() {
+                state.now.set(now());
+                gloo_timers_sleep(500).await;
             }
         };
         leptos::task::spawn_local(ticker);
@@ -430,6 +427,7 @@ mod imp {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn transfer_tables(
         state: ReceiveState,
         link: &SenderLink,
@@ -509,10 +507,17 @@ mod imp {
                     }
                 }
             }
-            // PostgreSQL on both sides with the same column types: pages travel as binary COPY.
-            let copy = filter == WireFilter::All
-                && sender_pg_copy
-                && local::copy_ready(name.clone(), schema.clone(), strategies[name]).await.unwrap_or(false);
+            // PostgreSQL on both sides: pages travel as binary COPY when the sender serves this table so (its own
+            // rule, engine::pg_copy: a key without NULLs of integers, text or uuid) and this site's table has the
+            // sender's columns with the same types. Anything else goes as ordinary pages.
+            let copy = if filter != WireFilter::All || !sender_pg_copy {
+                false
+            } else if let Some(why) = engine::pg_copy::refusal(schema) {
+                notes.push(format!("{name}: ordinary pages: {why}"));
+                false
+            } else {
+                local::copy_ready(name.clone(), schema.clone(), strategies[name]).await.unwrap_or(false)
+            };
             let result = transfer_table(state, link, name, schema, copy, strategies[name], &filter, transfer, failed_rows, notes).await;
             match result {
                 Ok(true) => set_state(state, name, TableState::Done, ""),
@@ -561,8 +566,9 @@ mod imp {
     }
 
     /// Pages of one table, fetched and imported at the same time: the next page comes from the sender while
-    /// this site imports the last. `Ok(false)` when cancelled (after the page in flight), `Err` with what the
-    /// admin reads when the sender or the import failed.
+    /// this site imports the last. `copy`: ask for binary COPY pages (a sender that refuses one gets asked for
+    /// ordinary pages from there on, as the client does). `Ok(false)` when cancelled (after the page in flight),
+    /// `Err` with what the admin reads when the sender or the import failed.
     #[allow(clippy::too_many_arguments)]
     async fn transfer_table(
         state: ReceiveState,
@@ -578,8 +584,14 @@ mod imp {
     ) -> Result<bool, String> {
         let limit = state.page_rows.get_untracked().clamp(1, engine::PageRequest::MAX_LIMIT);
         // At most three pages are in the tab (one importing, two waiting): memory stays flat whatever the size.
-        // Each page goes with the cursor it was fetched from (a refused binary COPY page is fetched again).
-        let (mut pages_tx, mut pages_rx) = mpsc::channel::<Result<(RemotePage, Option<String>), LinkError>>(1);
+        // Each page goes with the cursor it was fetched from (a binary COPY page that PostgreSQL refuses here is
+        // fetched again as an ordinary one) and whether it is binary COPY.
+        struct Fetched {
+            page: RemotePage,
+            from: Option<String>,
+            copy: bool,
+        }
+        let (mut pages_tx, mut pages_rx) = mpsc::channel::<Result<Fetched, LinkError>>(1);
         let fetch_op = move |cursor: Option<String>, format: PageFormat| Operation::Fetch {
             table: name.to_owned(),
             limit: Some(limit),
@@ -589,14 +601,24 @@ mod imp {
             format,
         };
         let fetcher = async {
+            let mut copy = copy;
+            // What the sender said when it refused binary COPY pages of this table.
+            let mut refused = None;
             let mut cursor: Option<String> = None;
             loop {
                 if state.cancel_requested.get_untracked() {
                     break;
                 }
                 let from = cursor.take();
-                let op = fetch_op(from.clone(), if copy { PageFormat::PgCopy } else { PageFormat::Binary });
-                let page = match link.page(op).await {
+                let format = if copy { PageFormat::PgCopy } else { PageFormat::Binary };
+                let mut page = link.page(fetch_op(from.clone(), format)).await;
+                if copy && let Err(LinkError::Remote { code: ErrorCode::BadRequest, message }) = &page {
+                    // The sender will not walk this table as binary COPY: ordinary pages from the same cursor on.
+                    refused = Some(message.clone());
+                    copy = false;
+                    page = link.page(fetch_op(from.clone(), PageFormat::Binary)).await;
+                }
+                let page = match page {
                     Ok(p) if p.has_more && p.next.is_none() => {
                         Err(LinkError::Protocol("a page with more to come but no cursor to continue from".into()))
                     }
@@ -606,26 +628,33 @@ mod imp {
                 if let Ok(p) = &page {
                     cursor = p.next.clone();
                 }
-                if pages_tx.send(page.map(|p| (p, from))).await.is_err() || !more {
+                if pages_tx.send(page.map(|page| Fetched { page, from, copy })).await.is_err() || !more {
                     break;
                 }
             }
             pages_tx.close_channel();
+            refused
         };
         let failed = &mut *failed_rows;
         let importer = async move {
             let mut seen_notes: Vec<String> = Vec::new();
+            // Pages that went into the table as binary COPY.
+            let mut copied_pages = 0u64;
             let imported: Result<bool, String> = async {
                 let schema_json = serde_json::to_string(schema).expect("schemas serialize");
-                while let Some(page) = pages_rx.next().await {
-                    let (page, from) = page.map_err(|e| e.to_string())?;
-                    let rows = page.rows as u64;
+                while let Some(fetched) = pages_rx.next().await {
+                    let Fetched { page, from, copy } = fetched.map_err(|e| e.to_string())?;
                     let result: ImportResult = if copy {
+                        // The header's row count goes along only to be checked against the COPY data.
+                        let rows = page.rows as u64;
                         let copied = local::import_copy_page(transfer, name.to_owned(), strategy, rows, schema_json.clone(), page.bytes)
                             .await
                             .map_err(|e| format!("Importing a page of {name} failed: {e}"))?;
                         match copied {
-                            Some(result) => result,
+                            Some(result) => {
+                                copied_pages += 1;
+                                result
+                            }
                             None => {
                                 // PostgreSQL refused a row of the binary COPY page: the same page again as an
                                 // ordinary one, imported the careful way so good rows land and bad ones are reported.
@@ -648,12 +677,7 @@ mod imp {
                     failed.extend(result.errors.iter().map(|e| FailedRow { table: name.to_owned(), key: e.key.clone(), reason: e.reason.clone() }));
                     state.progress.update(|all| {
                         if let Some(p) = all.iter_mut().find(|p| p.name == name) {
-                            p.done += rows;
-                            p.pages += 1;
-                            p.created += result.created;
-                            p.updated += result.updated;
-                            p.skipped += result.skipped;
-                            p.errors += result.errors.len() as u64;
+                            p.add_page(&result);
                         }
                     });
                     if state.cancel_requested.get_untracked() {
@@ -666,12 +690,17 @@ mod imp {
             // Whatever ended the import, the fetcher must not wait on a full channel.
             pages_rx.close();
             while pages_rx.next().await.is_some() {}
-            imported.map(|finished| (finished, seen_notes))
+            (imported, seen_notes, copied_pages)
         };
-        let (_, imported) = futures::join!(fetcher, importer);
-        let (finished, seen_notes) = imported?;
+        let (refused, (imported, seen_notes, copied_pages)) = futures::join!(fetcher, importer);
+        if copied_pages > 0 {
+            notes.push(format!("{name}: {}", engine::pg_copy::BINARY_COPY_NOTE));
+        }
+        if let Some(why) = refused {
+            notes.push(format!("{name}: the sender refused binary COPY pages ({why}): ordinary pages from there on"));
+        }
         notes.extend(seen_notes.into_iter().map(|n| format!("{name}: {n}")));
-        Ok(finished)
+        imported
     }
 
     pub async fn load_details(state: ReceiveState, table: String) {

@@ -2,7 +2,7 @@
 //! the details tab. The page's components read these; `control` (in the browser) writes them.
 
 use engine::protocol::WireFilter;
-use engine::{Strategy, TableSchema};
+use engine::{ImportResult, Strategy, TableSchema};
 use leptos::prelude::*;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +107,18 @@ impl TableProgress {
             ended: None,
             note: String::new(),
         }
+    }
+
+    /// Counts one page from what this site's import of it reported: each of its rows was created, updated,
+    /// skipped or refused. Never from the sender's page header, which says whatever the sender likes.
+    pub fn add_page(&mut self, imported: &ImportResult) {
+        let refused = imported.errors.len() as u64;
+        self.done += imported.created + imported.updated + imported.skipped + refused;
+        self.pages += 1;
+        self.created += imported.created;
+        self.updated += imported.updated;
+        self.skipped += imported.skipped;
+        self.errors += refused;
     }
 
     /// Rows per second so far.
@@ -326,6 +338,15 @@ mod tests {
         assert!(build_filter("key_range", "", " ", "").unwrap_err().contains("lower or an upper"));
         assert!(build_filter("keys", "", "", "\n").unwrap_err().contains("at least one"));
         assert!(build_filter("drop", "", "", "").is_err());
+    }
+
+    #[test]
+    fn a_page_counts_the_rows_its_import_reported() {
+        let mut p = TableProgress::waiting("t".into(), Strategy::Merge, Some(10));
+        let refused = engine::RowError { key: "id=9".into(), reason: "bad".into() };
+        p.add_page(&ImportResult { created: 3, updated: 2, skipped: 0, errors: vec![refused], notes: vec![] });
+        p.add_page(&ImportResult { created: 0, updated: 0, skipped: 4, errors: vec![], notes: vec![] });
+        assert_eq!((p.done, p.pages, p.created, p.updated, p.skipped, p.errors), (10, 2, 3, 2, 4, 1));
     }
 
     #[test]

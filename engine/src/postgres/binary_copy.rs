@@ -106,10 +106,8 @@ pub fn truncate(mut data: Vec<u8>, tuples: &Tuples, n: usize) -> Vec<u8> {
     data
 }
 
-/// Whether keys of this PostgreSQL type can be read from binary COPY ([`key_value`]).
-pub fn key_type_supported(data_type: &str) -> bool {
-    matches!(data_type, "smallint" | "integer" | "bigint" | "text" | "uuid") || data_type.starts_with("character varying")
-}
+/// Whether keys of this PostgreSQL type can be read from binary COPY ([`key_value`] reads exactly these).
+pub use crate::pg_copy::key_type_supported;
 
 /// A key field as the export's cursor holds it: integers as `Int`, text and uuid as `Text` (what the text
 /// export gives, so both paths' cursors are interchangeable).

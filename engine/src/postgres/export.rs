@@ -148,20 +148,9 @@ impl Spelling for LiteralSpelling<'_> {
     }
 }
 
-/// Whether [`export_binary_copy`] can serve this table: a key whose columns' binary form the cursor can be read
-/// from. The text says why not.
-pub fn binary_copy_refusal(schema: &TableSchema) -> Option<String> {
-    let Some(key) = schema.walk_key() else {
-        return Some(format!("table {:?} has no key without NULLs; binary COPY pages need one", schema.name));
-    };
-    for k in &key {
-        let ty = schema.column(k).map(|c| c.data_type.as_str()).unwrap_or_default();
-        if !super::binary_copy::key_type_supported(ty) {
-            return Some(format!("key column {k:?} is {ty}; binary COPY pages need integer, text or uuid keys"));
-        }
-    }
-    None
-}
+/// Whether [`export_binary_copy`] can serve this table; the text says why not. The receivers check the same
+/// rule before they ask.
+pub use crate::pg_copy::refusal as binary_copy_refusal;
 
 /// The page as binary COPY: `COPY (SELECT … ORDER BY key LIMIT n+1) TO STDOUT (FORMAT binary)`, cut to n tuples,
 /// the next cursor read from the last one's key fields.
