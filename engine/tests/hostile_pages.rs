@@ -232,3 +232,25 @@ fn a_copy_stream_for_a_table_without_columns_is_refused() {
     d.extend_from_slice(&(-1i16).to_be_bytes());
     assert_eq!(binary_copy::scan(&d, 0), Err("a table without columns has no binary COPY pages".to_owned()));
 }
+
+// Fuzzing regressions (scripts/fuzz): each input a target found, and what it must do.
+
+/// protocol_messages: a filter bound beyond the integers came out of serde_json's default float parser an ULP or
+/// two off (1.6661666666666663e31 for 16661666666666666666666666666660, whose nearest double is
+/// 1.6661666666666668e31), and its own output parsed to yet another value: a key range off by an ULP, and a
+/// message that did not survive a round trip. Fixed by serde_json's `float_roundtrip` (correctly rounded).
+#[test]
+fn json_numbers_in_protocol_messages_parse_to_the_nearest_double_and_round_trip() {
+    use engine::protocol::{ClientMessage, Operation};
+    use engine::request::RowFilter;
+    let text = r#"{"type":"request","id":7,"op":{"name":"fetch","table":"t","filter":{"kind":"key_range","from":16661666666666666666666666666660,"to":0.1}}}"#;
+    let message: ClientMessage = serde_json::from_str(text).unwrap();
+    let ClientMessage::Request { op: Operation::Fetch { filter: Some(filter), .. }, .. } = &message else { panic!("{message:?}") };
+    let nearest: f64 = "16661666666666666666666666666660".parse().unwrap();
+    assert_eq!(nearest, 1.6661666666666668e31);
+    assert_eq!(filter.to_filter(), Ok(RowFilter::KeyRange { from: Some(Value::Float(nearest)), to: Some(Value::Float(0.1)) }));
+    let json = serde_json::to_string(&message).unwrap();
+    let again: ClientMessage = serde_json::from_str(&json).unwrap();
+    assert_eq!(again, message);
+    assert_eq!(serde_json::to_string(&again).unwrap(), json);
+}
