@@ -7,14 +7,11 @@
 
 use std::collections::HashMap;
 
-use crate::protocol::{ErrorCode, ServerMessage, MAX_CREDITS};
+use crate::protocol::{ErrorCode, ServerMessage, MAX_CREDITS, MAX_PAGE_FRAME};
 
 /// Page headers that may wait for their frames: a sender sends a page only against a credit, and a receiver
 /// never grants more than [`MAX_CREDITS`].
 pub const MAX_WAITING_HEADERS: usize = MAX_CREDITS as usize;
-/// The largest compressed page a header may announce: what a receiver accepts as one WebSocket message
-/// (tokio-tungstenite's default, and the browser relay's limit).
-pub const MAX_PAGE_FRAME: usize = 64 * 1024 * 1024;
 
 /// What a page header said, kept until its frame arrives.
 #[derive(Debug, Clone, PartialEq)]
