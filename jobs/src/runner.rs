@@ -3,13 +3,13 @@
 //! retried with backoff; a cancel request stops the job between two pages; a refused table does not stop the
 //! others.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use engine::client::{Client, ClientError, ClientOptions, JobControl, TransferOptions};
 use engine::history;
-use engine::jobs::{self, state, table_state, Credential, JobPlan};
+use engine::jobs::{self, Credential, JobPlan, state, table_state};
 use engine::protocol::{ReceiverInfo, WireFilter};
 use engine::{EngineError, Tables};
 
@@ -52,10 +52,10 @@ pub async fn run(ctx: &RunnerContext, id: i64) {
             }
             Ok(jobs::Claim::CancelRequested) => {
                 // Nobody else holds it: end it as asked.
-                if let Ok(jobs::Claim::Claimed) = force_claim(ctx, id, &runner).await {
-                    if let Ok(Some(plan)) = jobs::plan(db, id).await {
-                        end(ctx, &plan, &runner, state::CANCELLED, Some("cancelled")).await;
-                    }
+                if let Ok(jobs::Claim::Claimed) = force_claim(ctx, id, &runner).await
+                    && let Ok(Some(plan)) = jobs::plan(db, id).await
+                {
+                    end(ctx, &plan, &runner, state::CANCELLED, Some("cancelled")).await;
                 }
                 return;
             }
@@ -78,15 +78,26 @@ pub async fn run(ctx: &RunnerContext, id: i64) {
         tracing::info!(job = id, "background transfer running");
         let rows_before = committed_rows(ctx, id).await;
         match attempt(ctx, &plan, &runner).await {
-            Ok(Attempt::Completed { clean: true }) => return end(ctx, &plan, &runner, state::FINISHED, None).await,
+            Ok(Attempt::Completed { clean: true }) => {
+                return end(ctx, &plan, &runner, state::FINISHED, None).await;
+            }
             Ok(Attempt::Completed { clean: false }) => {
-                return end(ctx, &plan, &runner, state::INCOMPLETE, Some("some tables or rows were refused; see each table")).await;
+                return end(
+                    ctx,
+                    &plan,
+                    &runner,
+                    state::INCOMPLETE,
+                    Some("some tables or rows were refused; see each table"),
+                )
+                .await;
             }
             Ok(Attempt::TakenOver) => {
                 tracing::warn!(job = id, "another worker took the job over");
                 return;
             }
-            Err(ClientError::Cancelled) => return end(ctx, &plan, &runner, state::CANCELLED, Some("cancelled")).await,
+            Err(ClientError::Cancelled) => {
+                return end(ctx, &plan, &runner, state::CANCELLED, Some("cancelled")).await;
+            }
             Err(e) if is_transient(&e) => {
                 // A job that moved since the last failure earns its retries back.
                 if committed_rows(ctx, id).await > rows_before {
@@ -94,7 +105,17 @@ pub async fn run(ctx: &RunnerContext, id: i64) {
                     backoff = ctx.config.backoff;
                 }
                 if retries_left == 0 {
-                    return end(ctx, &plan, &runner, state::FAILED, Some(&format!("{e} (gave up after {} retries)", ctx.config.retries))).await;
+                    return end(
+                        ctx,
+                        &plan,
+                        &runner,
+                        state::FAILED,
+                        Some(&format!(
+                            "{e} (gave up after {} retries)",
+                            ctx.config.retries
+                        )),
+                    )
+                    .await;
                 }
                 retries_left -= 1;
                 let attempt_no = ctx.config.retries - retries_left;
@@ -110,7 +131,16 @@ pub async fn run(ctx: &RunnerContext, id: i64) {
                 }
                 backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
             }
-            Err(e) => return end(ctx, &plan, &runner, state::FAILED, Some(&failure_message(&e))).await,
+            Err(e) => {
+                return end(
+                    ctx,
+                    &plan,
+                    &runner,
+                    state::FAILED,
+                    Some(&failure_message(&e)),
+                )
+                .await;
+            }
         }
     }
 }
@@ -122,7 +152,11 @@ fn lease_secs(config: &JobsConfig) -> i64 {
 }
 
 /// Claims a job whose cancel was requested (the claim refuses those), only to end it.
-async fn force_claim(ctx: &RunnerContext, id: i64, runner: &str) -> Result<jobs::Claim, engine::DbError> {
+async fn force_claim(
+    ctx: &RunnerContext,
+    id: i64,
+    runner: &str,
+) -> Result<jobs::Claim, engine::DbError> {
     let db = ctx.tables.db();
     // The flag blocks the claim; a job asked to stop that nobody holds is ended by whoever sees it first.
     if jobs::take_cancelled(db, id, runner, lease_secs(&ctx.config)).await? {
@@ -133,13 +167,23 @@ async fn force_claim(ctx: &RunnerContext, id: i64, runner: &str) -> Result<jobs:
 }
 
 async fn committed_rows(ctx: &RunnerContext, id: i64) -> i64 {
-    jobs::get(ctx.tables.db(), id).await.ok().flatten().map(|j| j.rows()).unwrap_or(0)
+    jobs::get(ctx.tables.db(), id)
+        .await
+        .ok()
+        .flatten()
+        .map(|j| j.rows())
+        .unwrap_or(0)
 }
 
 /// Lost connections, timeouts and a local database that is briefly unavailable may pass; refusals will not.
 fn is_transient(e: &ClientError) -> bool {
     e.is_resumable()
-        || matches!(e, ClientError::Unreachable(_) | ClientError::ConnectTimeout(_) | ClientError::Import(EngineError::Db(_)))
+        || matches!(
+            e,
+            ClientError::Unreachable(_)
+                | ClientError::ConnectTimeout(_)
+                | ClientError::Import(EngineError::Db(_))
+        )
 }
 
 /// What the Jobs page says about a failure: the client's words, with what to do when the code is the problem.
@@ -156,7 +200,10 @@ fn failure_message(e: &ClientError) -> String {
 async fn wait_unless_cancelled(ctx: &RunnerContext, id: i64, runner: &str, wait: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        if jobs::cancel_requested(ctx.tables.db(), id).await.unwrap_or(false) {
+        if jobs::cancel_requested(ctx.tables.db(), id)
+            .await
+            .unwrap_or(false)
+        {
             return true;
         }
         let _ = jobs::renew(ctx.tables.db(), id, runner, lease_secs(&ctx.config)).await;
@@ -168,12 +215,21 @@ async fn wait_unless_cancelled(ctx: &RunnerContext, id: i64, runner: &str, wait:
     }
 }
 
-async fn end(ctx: &RunnerContext, plan: &JobPlan, runner: &str, job_state: &str, message: Option<&str>) {
+async fn end(
+    ctx: &RunnerContext,
+    plan: &JobPlan,
+    runner: &str,
+    job_state: &str,
+    message: Option<&str>,
+) {
     let db = ctx.tables.db();
     match jobs::finish(db, plan.id, runner, job_state, message).await {
         Ok(true) => {}
         Ok(false) => {
-            tracing::warn!(job = plan.id, "the job is no longer this runner's; its end is left to the other");
+            tracing::warn!(
+                job = plan.id,
+                "the job is no longer this runner's; its end is left to the other"
+            );
             return;
         }
         Err(e) => tracing::error!(job = plan.id, error = %e, "cannot record the job's end"),
@@ -181,7 +237,11 @@ async fn end(ctx: &RunnerContext, plan: &JobPlan, runner: &str, job_state: &str,
     if let Err(e) = history::finish(db, plan.transfer_id, &plan.admin, job_state, message).await {
         tracing::error!(job = plan.id, error = %e, "cannot record the transfer's end");
     }
-    tracing::info!(job = plan.id, state = job_state, "background transfer ended");
+    tracing::info!(
+        job = plan.id,
+        state = job_state,
+        "background transfer ended"
+    );
 }
 
 async fn connect(ctx: &RunnerContext, plan: &JobPlan) -> Result<Client, ClientError> {
@@ -196,18 +256,29 @@ async fn connect(ctx: &RunnerContext, plan: &JobPlan) -> Result<Client, ClientEr
     };
     let client = match &plan.credential {
         Some(Credential::Code(code)) => Client::connect(&plan.sender, code, options).await?,
-        Some(Credential::Resume(token)) => Client::connect_resuming(&plan.sender, token, options).await?,
-        None => return Err(ClientError::CodeExpired("the job holds no way back into the sender's session".into())),
+        Some(Credential::Resume(token)) => {
+            Client::connect_resuming(&plan.sender, token, options).await?
+        }
+        None => {
+            return Err(ClientError::CodeExpired(
+                "the job holds no way back into the sender's session".into(),
+            ));
+        }
     };
     // The code is spent now: from here on the job comes back with the resume token.
     let token = client.resume_token().await;
-    if let Err(e) = jobs::set_credential(ctx.tables.db(), plan.id, &Credential::Resume(token)).await {
+    if let Err(e) = jobs::set_credential(ctx.tables.db(), plan.id, &Credential::Resume(token)).await
+    {
         tracing::error!(job = plan.id, error = %e, "cannot keep the resume token");
     }
     Ok(client)
 }
 
-async fn attempt(ctx: &RunnerContext, plan: &JobPlan, runner: &str) -> Result<Attempt, ClientError> {
+async fn attempt(
+    ctx: &RunnerContext,
+    plan: &JobPlan,
+    runner: &str,
+) -> Result<Attempt, ClientError> {
     let db = ctx.tables.db().clone();
     let client = connect(ctx, plan).await?;
 
@@ -215,7 +286,13 @@ async fn attempt(ctx: &RunnerContext, plan: &JobPlan, runner: &str) -> Result<At
     // with the lease renewed on the way. A lease lost (another runner took the job) stops this one too.
     let cancelled = Arc::new(AtomicBool::new(false));
     let watcher = {
-        let (cancelled, db, id, runner, lease) = (cancelled.clone(), db.clone(), plan.id, runner.to_owned(), lease_secs(&ctx.config));
+        let (cancelled, db, id, runner, lease) = (
+            cancelled.clone(),
+            db.clone(),
+            plan.id,
+            runner.to_owned(),
+            lease_secs(&ctx.config),
+        );
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -245,11 +322,15 @@ async fn attempt(ctx: &RunnerContext, plan: &JobPlan, runner: &str) -> Result<At
                 let schema = client.get_schema(&table.table).await?;
                 // Recorded first: if the process dies right after the table is created, the next run still
                 // knows this job created it and adds its constraints after the data.
-                jobs::table_started(&db, plan.id, table.position, Some(total), true).await.map_err(EngineError::from)?;
+                jobs::table_started(&db, plan.id, table.position, Some(total), true)
+                    .await
+                    .map_err(EngineError::from)?;
                 ctx.tables.create_table(&schema).await?;
                 created_table = true;
             }
-            jobs::table_started(&db, plan.id, table.position, Some(total), created_table).await.map_err(EngineError::from)?;
+            jobs::table_started(&db, plan.id, table.position, Some(total), created_table)
+                .await
+                .map_err(EngineError::from)?;
             let control = JobControl {
                 job: plan.id,
                 position: table.position,
@@ -264,24 +345,41 @@ async fn attempt(ctx: &RunnerContext, plan: &JobPlan, runner: &str) -> Result<At
                 create_missing_tables: false,
                 filter: WireFilter::All,
             };
-            client.transfer_for_job(&ctx.tables, &table.table, &options, &control, &|_| {}).await
+            client
+                .transfer_for_job(&ctx.tables, &table.table, &options, &control, &|_| {})
+                .await
         }
         .await;
         match outcome {
             Ok(result) => {
                 clean &= result.errors.is_empty();
-                jobs::table_ended(&db, plan.id, table.position, table_state::DONE, None).await.map_err(EngineError::from)?;
+                jobs::table_ended(&db, plan.id, table.position, table_state::DONE, None)
+                    .await
+                    .map_err(EngineError::from)?;
             }
-            Err(ClientError::Import(EngineError::CheckpointMoved { .. })) => return Ok(Attempt::TakenOver),
+            Err(ClientError::Import(EngineError::CheckpointMoved { .. })) => {
+                return Ok(Attempt::TakenOver);
+            }
             // The local database is briefly unavailable: the whole attempt is retried.
             Err(e @ ClientError::Import(EngineError::Db(_))) => return Err(e),
             // The table's own problem: record it and go on with the next.
-            Err(e @ (ClientError::TableNotFound(_) | ClientError::MissingLocally(_) | ClientError::Import(_) | ClientError::Remote { .. })) => {
+            Err(
+                e @ (ClientError::TableNotFound(_)
+                | ClientError::MissingLocally(_)
+                | ClientError::Import(_)
+                | ClientError::Remote { .. }),
+            ) => {
                 clean = false;
                 tracing::warn!(job = plan.id, table = %table.table, error = %e, "table refused");
-                jobs::table_ended(&db, plan.id, table.position, table_state::FAILED, Some(&e.to_string()))
-                    .await
-                    .map_err(EngineError::from)?;
+                jobs::table_ended(
+                    &db,
+                    plan.id,
+                    table.position,
+                    table_state::FAILED,
+                    Some(&e.to_string()),
+                )
+                .await
+                .map_err(EngineError::from)?;
             }
             Err(e) => return Err(e),
         }
@@ -290,7 +388,12 @@ async fn attempt(ctx: &RunnerContext, plan: &JobPlan, runner: &str) -> Result<At
     if let Ok(Some(now)) = jobs::plan(&db, plan.id).await {
         clean &= now.tables.iter().all(|t| t.state == table_state::DONE);
     }
-    let errors: i64 = jobs::get(&db, plan.id).await.ok().flatten().map(|j| j.errors()).unwrap_or(0);
+    let errors: i64 = jobs::get(&db, plan.id)
+        .await
+        .ok()
+        .flatten()
+        .map(|j| j.errors())
+        .unwrap_or(0);
     clean &= errors == 0;
     client.disconnect().await;
     Ok(Attempt::Completed { clean })

@@ -26,15 +26,22 @@ pub struct Submission {
 
 /// Records the job and its history entry, and queues it; returns the job's id.
 pub async fn submit(db: &Db, queue: &JobQueue, s: Submission) -> Result<i64, JobsError> {
-    let sender = engine::address::client_socket_url(&s.sender_url).map_err(|e| JobsError::Invalid(format!("sender URL: {e}")))?;
+    let sender = engine::address::client_socket_url(&s.sender_url)
+        .map_err(|e| JobsError::Invalid(format!("sender URL: {e}")))?;
     let credential = match s.credential {
         Credential::Code(code) => {
-            let code = engine::sender::ConnectionCode::parse(&code)
-                .map_err(|_| JobsError::Invalid("the connection code must be 8 letters or digits".into()))?;
+            let code = engine::sender::ConnectionCode::parse(&code).map_err(|_| {
+                JobsError::Invalid("the connection code must be 8 letters or digits".into())
+            })?;
             Credential::Code(code.as_str().to_owned())
         }
         Credential::Resume(token) => {
-            if token.is_empty() || token.len() > 200 || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            if token.is_empty()
+                || token.len() > 200
+                || !token
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
                 return Err(JobsError::Invalid("the resume token is malformed".into()));
             }
             Credential::Resume(token)
@@ -44,22 +51,44 @@ pub async fn submit(db: &Db, queue: &JobQueue, s: Submission) -> Result<i64, Job
         return Err(JobsError::Invalid("choose at least one table".into()));
     }
     if s.tables.len() > MAX_TABLES {
-        return Err(JobsError::Invalid(format!("at most {MAX_TABLES} tables per job")));
+        return Err(JobsError::Invalid(format!(
+            "at most {MAX_TABLES} tables per job"
+        )));
     }
     for (name, _) in &s.tables {
-        TableName::parse(name).map_err(|e| JobsError::Invalid(format!("table {:?}: {e}", name.chars().take(80).collect::<String>())))?;
+        TableName::parse(name).map_err(|e| {
+            JobsError::Invalid(format!(
+                "table {:?}: {e}",
+                name.chars().take(80).collect::<String>()
+            ))
+        })?;
     }
     let mut seen = std::collections::HashSet::new();
     if let Some((dup, _)) = s.tables.iter().find(|(n, _)| !seen.insert(n.as_str())) {
         return Err(JobsError::Invalid(format!("table {dup:?} is listed twice")));
     }
     if s.batch_size == 0 || s.batch_size > engine::PageRequest::MAX_LIMIT {
-        return Err(JobsError::Invalid(format!("rows per page must be between 1 and {}", engine::PageRequest::MAX_LIMIT)));
+        return Err(JobsError::Invalid(format!(
+            "rows per page must be between 1 and {}",
+            engine::PageRequest::MAX_LIMIT
+        )));
     }
-    let history_tables: Vec<TableStrategy> =
-        s.tables.iter().map(|(table, strategy)| TableStrategy { table: table.clone(), strategy: *strategy }).collect();
-    let transfer_id =
-        history::begin(db, &s.admin, Channel::Background, &engine::address::display_site(&sender), &history_tables).await?;
+    let history_tables: Vec<TableStrategy> = s
+        .tables
+        .iter()
+        .map(|(table, strategy)| TableStrategy {
+            table: table.clone(),
+            strategy: *strategy,
+        })
+        .collect();
+    let transfer_id = history::begin(
+        db,
+        &s.admin,
+        Channel::Background,
+        &engine::address::display_site(&sender),
+        &history_tables,
+    )
+    .await?;
     let id = jobs::create(
         db,
         &NewJob {
@@ -83,10 +112,17 @@ pub async fn cancel(db: &Db, id: i64) -> Result<bool, JobsError> {
     let asked = jobs::request_cancel(db, id).await?;
     if asked {
         // A job that had not started yet is cancelled at once; close its history entry too.
-        if let Some(plan) = jobs::plan(db, id).await? {
-            if plan.state == jobs::state::CANCELLED {
-                history::finish(db, plan.transfer_id, &plan.admin, "cancelled", Some("cancelled before it ran")).await?;
-            }
+        if let Some(plan) = jobs::plan(db, id).await?
+            && plan.state == jobs::state::CANCELLED
+        {
+            history::finish(
+                db,
+                plan.transfer_id,
+                &plan.admin,
+                "cancelled",
+                Some("cancelled before it ran"),
+            )
+            .await?;
         }
     }
     Ok(asked)
@@ -94,23 +130,37 @@ pub async fn cancel(db: &Db, id: i64) -> Result<bool, JobsError> {
 
 /// Queues an ended job again; its tables continue after their last committed page. A new connection code is
 /// needed when the sender's session that the job joined has ended.
-pub async fn retry(db: &Db, queue: &JobQueue, id: i64, code: Option<String>) -> Result<bool, JobsError> {
+pub async fn retry(
+    db: &Db,
+    queue: &JobQueue,
+    id: i64,
+    code: Option<String>,
+) -> Result<bool, JobsError> {
     let code = match code.filter(|c| !c.trim().is_empty()) {
         Some(c) => Some(
             engine::sender::ConnectionCode::parse(c.trim())
-                .map_err(|_| JobsError::Invalid("the connection code must be 8 letters or digits".into()))?
+                .map_err(|_| {
+                    JobsError::Invalid("the connection code must be 8 letters or digits".into())
+                })?
                 .as_str()
                 .to_owned(),
         ),
         None => None,
     };
-    let Some(plan) = jobs::plan(db, id).await? else { return Ok(false) };
+    let Some(plan) = jobs::plan(db, id).await? else {
+        return Ok(false);
+    };
     if plan.credential.is_none() && code.is_none() {
         return Err(JobsError::Invalid(format!(
             "job {id} no longer holds a session with the sender: give a new connection code from its Send page"
         )));
     }
-    if plan.state == jobs::state::INCOMPLETE && plan.tables.iter().all(|t| t.state == jobs::table_state::DONE) {
+    if plan.state == jobs::state::INCOMPLETE
+        && plan
+            .tables
+            .iter()
+            .all(|t| t.state == jobs::table_state::DONE)
+    {
         return Err(JobsError::Invalid(format!(
             "every table of job {id} ran to its end; the rows refused stay refused (fix them and start a new job)"
         )));

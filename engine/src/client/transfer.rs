@@ -22,7 +22,12 @@ pub struct TransferOptions {
 
 impl Default for TransferOptions {
     fn default() -> Self {
-        TransferOptions { strategy: Strategy::Skip, batch_size: 500, create_missing_tables: false, filter: WireFilter::All }
+        TransferOptions {
+            strategy: Strategy::Skip,
+            batch_size: 500,
+            create_missing_tables: false,
+            filter: WireFilter::All,
+        }
     }
 }
 
@@ -65,9 +70,23 @@ pub struct TransferResult {
 /// Reported while a transfer runs, for callers that draw their own progress.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
-    Started { table: String, total: Option<u64> },
-    Page { table: String, done: u64, total: Option<u64>, created: u64, updated: u64, skipped: u64, errors: u64 },
-    Finished { table: String, result: TransferResult },
+    Started {
+        table: String,
+        total: Option<u64>,
+    },
+    Page {
+        table: String,
+        done: u64,
+        total: Option<u64>,
+        created: u64,
+        updated: u64,
+        skipped: u64,
+        errors: u64,
+    },
+    Finished {
+        table: String,
+        result: TransferResult,
+    },
 }
 
 /// A background job's hold on one table's transfer (see [`Client::transfer_for_job`]).
@@ -90,10 +109,26 @@ pub struct JobControl<'a> {
 pub const END_CURSOR: &str = "!end";
 
 /// Said in a table's notes when its pages travelled as PostgreSQL binary COPY.
-pub const BINARY_COPY_NOTE: &str = "pages travelled as PostgreSQL binary COPY (same column types on both sides)";
+pub const BINARY_COPY_NOTE: &str =
+    "pages travelled as PostgreSQL binary COPY (same column types on both sides)";
 
 /// Resumes at most this many times per page before giving up.
 const RESUME_ATTEMPTS: u32 = 3;
+
+/// An ordinary page, decoded (hostile-safe), refused when its header's row count is not what it holds: the
+/// sender is broken or lying, and the counts of what was imported must not depend on its word.
+fn decode(raw: &RawPage) -> Result<Page, ClientError> {
+    let page = Page::decompress(&raw.bytes)
+        .map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
+    if page.rows.len() != raw.rows {
+        return Err(ClientError::Protocol(format!(
+            "the header said {} rows, the page holds {}",
+            raw.rows,
+            page.rows.len()
+        )));
+    }
+    Ok(page)
+}
 
 impl Client {
     /// Fetches a page, resuming a dropped connection and asking again (the same cursor: nothing is skipped or
@@ -127,7 +162,8 @@ impl Client {
         options: &TransferOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<TransferResult, ClientError> {
-        self.transfer_inner(local, table, options, None, progress).await
+        self.transfer_inner(local, table, options, None, progress)
+            .await
     }
 
     /// Transfers one table of a background job: starts after the job's last committed page, writes the job's
@@ -141,7 +177,8 @@ impl Client {
         job: &JobControl<'_>,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<TransferResult, ClientError> {
-        self.transfer_inner(local, table, options, Some(job), progress).await
+        self.transfer_inner(local, table, options, Some(job), progress)
+            .await
     }
 
     async fn transfer_inner(
@@ -154,36 +191,57 @@ impl Client {
     ) -> Result<TransferResult, ClientError> {
         let started = Instant::now();
         let schema = self.get_schema(table).await?;
-        let mut result = TransferResult { table: table.to_owned(), strategy: options.strategy, ..TransferResult::default() };
+        let mut result = TransferResult {
+            table: table.to_owned(),
+            strategy: options.strategy,
+            ..TransferResult::default()
+        };
         if !local.table_exists(table).await? {
             if !options.create_missing_tables || job.is_some() {
                 return Err(ClientError::MissingLocally(table.to_owned()));
             }
-            result.notes.extend(local.create_table(&schema).await?.notes);
+            result
+                .notes
+                .extend(local.create_table(&schema).await?.notes);
             result.created_table = true;
         }
         let total = match options.filter {
             WireFilter::All => Some(self.get_count(table).await?.max(0) as u64),
             _ => None,
         };
-        progress(Progress::Started { table: table.to_owned(), total });
+        progress(Progress::Started {
+            table: table.to_owned(),
+            total,
+        });
 
         let limit = options.batch_size.clamp(1, crate::PageRequest::MAX_LIMIT);
         let fetch_from = |cursor: &Option<String>| FetchOptions {
             limit,
-            from: cursor.clone().map(FetchFrom::Cursor).unwrap_or(FetchFrom::Start),
+            from: cursor
+                .clone()
+                .map(FetchFrom::Cursor)
+                .unwrap_or(FetchFrom::Start),
             filter: options.filter.clone(),
         };
         // PostgreSQL to PostgreSQL with the same column types: pages travel as binary COPY and go into COPY as
         // they are (no decoding on either side). Anything else, or a sender that refuses, uses ordinary pages.
         let mut copy_plan = None;
         if options.filter == WireFilter::All && self.sender_offers_pg_copy().await {
-            match local.prepare_binary_copy(table, &schema, options.strategy).await? {
+            match local
+                .prepare_binary_copy(table, &schema, options.strategy)
+                .await?
+            {
                 Ok(plan) => copy_plan = Some(plan),
                 Err(why) => tracing::debug!(table, "ordinary pages: {why}"),
             }
         }
-        let format = |copy: bool| if copy { PageFormat::PgCopy } else { PageFormat::Binary };
+        let format = |copy: bool| {
+            if copy {
+                PageFormat::PgCopy
+            } else {
+                PageFormat::Binary
+            }
+        };
         let stopped = || job.is_some_and(|j| (j.stop)());
         // The cursor the page in hand was fetched from (what its checkpoint expects to find).
         let mut from: Option<String> = job.and_then(|j| j.cursor.clone());
@@ -195,12 +253,30 @@ impl Client {
         let mut current = if data_done {
             None
         } else {
-            let first = self.fetch_resuming(table, &fetch_from(&from), format(copy_plan.is_some()), &mut resumed).await;
+            let first = self
+                .fetch_resuming(
+                    table,
+                    &fetch_from(&from),
+                    format(copy_plan.is_some()),
+                    &mut resumed,
+                )
+                .await;
             match first {
-                Err(ClientError::Remote { code: crate::protocol::ErrorCode::BadRequest, message }) if copy_plan.is_some() => {
+                Err(ClientError::Remote {
+                    code: crate::protocol::ErrorCode::BadRequest,
+                    message,
+                }) if copy_plan.is_some() => {
                     tracing::debug!(table, "the sender refused binary COPY pages: {message}");
                     copy_plan = None;
-                    Some(self.fetch_resuming(table, &fetch_from(&from), PageFormat::Binary, &mut resumed).await?)
+                    Some(
+                        self.fetch_resuming(
+                            table,
+                            &fetch_from(&from),
+                            PageFormat::Binary,
+                            &mut resumed,
+                        )
+                        .await?,
+                    )
                 }
                 other => Some(other?),
             }
@@ -211,42 +287,78 @@ impl Client {
                 return Err(ClientError::Cancelled);
             }
             let next = page_in_hand.next.clone().filter(|_| page_in_hand.has_more);
-            let checkpoint = job.map(|j| Checkpoint {
-                job: j.job,
-                position: j.position,
-                transfer_id: j.transfer_id,
-                expected: from.clone(),
-                next: Some(next.clone().unwrap_or_else(|| END_CURSOR.to_owned())),
-                rows: page_in_hand.rows as u64,
-            });
+            // The counts of a page are what it held as imported here, never what its header says.
+            let checkpoint = |rows: usize| {
+                job.map(|j| Checkpoint {
+                    job: j.job,
+                    position: j.position,
+                    transfer_id: j.transfer_id,
+                    expected: from.clone(),
+                    next: Some(next.clone().unwrap_or_else(|| END_CURSOR.to_owned())),
+                    rows: rows as u64,
+                })
+            };
             let import = async {
                 if let Some(plan) = &copy_plan {
                     let data = crate::page::decompress_bytes(&page_in_hand.bytes)
                         .map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
-                    if let Some(done) = local.import_binary_copy(plan, &data, page_in_hand.rows, checkpoint.as_ref()).await? {
-                        return Ok((done, page_in_hand.rows));
+                    // The import checks the stream holds exactly the header's tuples before it writes any.
+                    let rows = page_in_hand.rows;
+                    if let Some(done) = local
+                        .import_binary_copy(plan, &data, rows, checkpoint(rows).as_ref())
+                        .await?
+                    {
+                        return Ok((done, rows));
                     }
                     // PostgreSQL refused a row: the same page again as an ordinary one, imported row by row
                     // where needed, so good rows land and bad ones are reported with their reasons.
                     let mut again_resumed = 0;
-                    let again = self.fetch_resuming(table, &fetch_from(&from), PageFormat::Binary, &mut again_resumed).await?;
-                    let page = Page::decompress(&again.bytes).map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
-                    let checkpoint = checkpoint.clone().map(|c| Checkpoint { rows: again.rows as u64, ..c });
-                    let done = local.import_records_checkpointed(table, &page, options.strategy, checkpoint.as_ref()).await?;
-                    return Ok((done, again.rows));
+                    let again = self
+                        .fetch_resuming(
+                            table,
+                            &fetch_from(&from),
+                            PageFormat::Binary,
+                            &mut again_resumed,
+                        )
+                        .await?;
+                    let page = decode(&again)?;
+                    let rows = page.rows.len();
+                    let done = local
+                        .import_records_checkpointed(
+                            table,
+                            &page,
+                            options.strategy,
+                            checkpoint(rows).as_ref(),
+                        )
+                        .await?;
+                    return Ok((done, rows));
                 }
-                let page = Page::decompress(&page_in_hand.bytes).map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
+                let page = decode(&page_in_hand)?;
+                let rows = page.rows.len();
                 let done = local
-                    .import_records_checkpointed(table, &page, options.strategy, checkpoint.as_ref())
+                    .import_records_checkpointed(
+                        table,
+                        &page,
+                        options.strategy,
+                        checkpoint(rows).as_ref(),
+                    )
                     .await
                     .map_err(ClientError::from)?;
-                Ok::<_, ClientError>((done, page_in_hand.rows))
+                Ok::<_, ClientError>((done, rows))
             };
             // The next page travels while this one is imported.
             let mut prefetch_resumed = 0;
             let prefetch = async {
                 match &next {
-                    Some(_) => Some(self.fetch_resuming(table, &fetch_from(&next), format(copy), &mut prefetch_resumed).await),
+                    Some(_) => Some(
+                        self.fetch_resuming(
+                            table,
+                            &fetch_from(&next),
+                            format(copy),
+                            &mut prefetch_resumed,
+                        )
+                        .await,
+                    ),
                     None => None,
                 }
             };
@@ -258,7 +370,10 @@ impl Client {
             };
             let ((imported, import_took), fetched) = tokio::join!(timed_import, prefetch);
             result.import_seconds += import_took.as_secs_f64();
-            result.wait_seconds += iteration.elapsed().saturating_sub(import_took).as_secs_f64();
+            result.wait_seconds += iteration
+                .elapsed()
+                .saturating_sub(import_took)
+                .as_secs_f64();
             resumed += prefetch_resumed;
             let (imported, rows) = imported?;
             result.rows += rows as u64;
@@ -288,11 +403,16 @@ impl Client {
             result.notes.push(BINARY_COPY_NOTE.to_owned());
         }
         if result.created_table || job.is_some_and(|j| j.created_table) {
-            result.notes.extend(local.create_constraints_after_data(&schema).await?.notes);
+            result
+                .notes
+                .extend(local.create_constraints_after_data(&schema).await?.notes);
         }
         result.resumed = resumed;
         result.seconds = started.elapsed().as_secs_f64();
-        progress(Progress::Finished { table: table.to_owned(), result: result.clone() });
+        progress(Progress::Finished {
+            table: table.to_owned(),
+            result: result.clone(),
+        });
         Ok(result)
     }
 
@@ -307,7 +427,12 @@ impl Client {
     ) -> Result<Vec<(String, Result<TransferResult, ClientError>)>, ClientError> {
         let names: Vec<String> = match &options.tables {
             Some(t) => t.clone(),
-            None => self.list_tables().await?.into_iter().map(|t| t.name).collect(),
+            None => self
+                .list_tables()
+                .await?
+                .into_iter()
+                .map(|t| t.name)
+                .collect(),
         };
         let mut schemas = Vec::with_capacity(names.len());
         for name in &names {
@@ -320,8 +445,16 @@ impl Client {
         let mut results = Vec::with_capacity(order.len());
         for name in order {
             let table_options = TransferOptions {
-                strategy: options.strategies.get(&name).copied().unwrap_or(options.default_strategy),
-                batch_size: if options.batch_size == 0 { TransferOptions::default().batch_size } else { options.batch_size },
+                strategy: options
+                    .strategies
+                    .get(&name)
+                    .copied()
+                    .unwrap_or(options.default_strategy),
+                batch_size: if options.batch_size == 0 {
+                    TransferOptions::default().batch_size
+                } else {
+                    options.batch_size
+                },
                 create_missing_tables: options.create_missing_tables,
                 filter: WireFilter::All,
             };
