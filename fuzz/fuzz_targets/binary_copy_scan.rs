@@ -6,12 +6,23 @@
 use engine::postgres::binary_copy::{field, key_value, scan, truncate};
 use libfuzzer_sys::fuzz_target;
 
-const KEY_TYPES: &[&str] = &["smallint", "integer", "bigint", "text", "uuid", "character varying(20)"];
+const KEY_TYPES: &[&str] = &[
+    "smallint",
+    "integer",
+    "bigint",
+    "text",
+    "uuid",
+    "character varying(20)",
+];
 
 fuzz_target!(|input: &[u8]| {
-    let Some((&columns, data)) = input.split_first() else { return };
+    let Some((&columns, data)) = input.split_first() else {
+        return;
+    };
     let columns = usize::from(columns % 32);
-    let Ok(tuples) = scan(data, columns) else { return };
+    let Ok(tuples) = scan(data, columns) else {
+        return;
+    };
     for &start in &tuples.starts {
         for i in 0..columns {
             if let Some(bytes) = field(data, start, i) {
@@ -23,5 +34,9 @@ fuzz_target!(|input: &[u8]| {
     }
     let half = tuples.starts.len() / 2;
     let cut = truncate(data.to_vec(), &tuples, half);
-    assert_eq!(scan(&cut, columns).map(|t| t.starts.len()), Ok(half), "a cut stream holds its first tuples");
+    assert_eq!(
+        scan(&cut, columns).map(|t| t.starts.len()),
+        Ok(half),
+        "a cut stream holds its first tuples"
+    );
 });

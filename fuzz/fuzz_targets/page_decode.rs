@@ -9,7 +9,11 @@ use libfuzzer_sys::fuzz_target;
 fn check(page: Page) {
     let encoded = page.encode();
     let again = Page::decode(&encoded).expect("an encoded page decodes");
-    assert_eq!(again.encode(), encoded, "decode ∘ encode is the identity on encodings");
+    assert_eq!(
+        again.encode(),
+        encoded,
+        "decode ∘ encode is the identity on encodings"
+    );
     assert_eq!(again.rows.len(), page.rows.len());
     let _ = page.to_json();
 }

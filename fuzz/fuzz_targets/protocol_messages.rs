@@ -4,20 +4,26 @@
 #![no_main]
 
 use engine::demux::Demux;
-use engine::protocol::{decode_cursor, ClientMessage, ServerMessage};
+use engine::protocol::{ClientMessage, ServerMessage, decode_cursor};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(message) = serde_json::from_str::<ClientMessage>(text) {
         let json = serde_json::to_string(&message).expect("a message serializes");
-        let again: ClientMessage = serde_json::from_str(&json).expect("a serialized message parses");
+        let again: ClientMessage =
+            serde_json::from_str(&json).expect("a serialized message parses");
         assert_eq!(serde_json::to_string(&again).unwrap(), json);
         match &message {
             ClientMessage::Hello { receiver, .. } => {
                 let _ = receiver.validate();
             }
-            ClientMessage::Request { op: engine::protocol::Operation::Fetch { filter, cursor, .. }, .. } => {
+            ClientMessage::Request {
+                op: engine::protocol::Operation::Fetch { filter, cursor, .. },
+                ..
+            } => {
                 if let Some(filter) = filter {
                     let _ = filter.to_filter();
                 }
@@ -30,7 +36,8 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(message) = serde_json::from_str::<ServerMessage>(text) {
         let json = serde_json::to_string(&message).expect("a message serializes");
-        let again: ServerMessage = serde_json::from_str(&json).expect("a serialized message parses");
+        let again: ServerMessage =
+            serde_json::from_str(&json).expect("a serialized message parses");
         assert_eq!(serde_json::to_string(&again).unwrap(), json);
     }
     // The receiver's router, fed the text and then the same bytes as a binary frame.
