@@ -4,6 +4,11 @@
 //! browser never decodes bulk rows). A credit goes back for every page received, so the sender keeps a steady
 //! window of pages in flight and the tab never buffers more than the transfer asks for. One task owns the socket
 //! (gloo-net closes a socket only through the whole `WebSocket`, not a split half).
+//!
+//! Every request has a deadline ([`REQUEST_TIMEOUT_SECS`]): a sender that answers nothing in that time (gone, or
+//! a half-open connection the browser has not noticed) ends the link with [`LinkError::TimedOut`] rather than
+//! leaving the page waiting forever. [`SenderLink::cancel_pending`] fails every waiting request at once (Cancel
+//! does not wait for the page in flight); the socket stays open for what comes next.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -37,6 +42,10 @@ pub enum LinkError {
     Protocol(String),
     /// A request longer than the sender accepts (a filter with too many keys).
     TooLarge { bytes: usize, limit: usize },
+    /// No reply within the deadline; the link is closed (the sender or the connection is gone).
+    TimedOut(u32),
+    /// The admin cancelled while the request waited.
+    Cancelled,
 }
 
 impl std::fmt::Display for LinkError {
@@ -56,6 +65,11 @@ impl std::fmt::Display for LinkError {
                 f,
                 "The request is {bytes} bytes and the sender accepts at most {limit}: use fewer keys in the filter."
             ),
+            LinkError::TimedOut(secs) => write!(
+                f,
+                "The sender did not answer within {secs} s; the connection was closed (the sender or the network is gone)."
+            ),
+            LinkError::Cancelled => write!(f, "Cancelled."),
         }
     }
 }
@@ -75,6 +89,9 @@ enum Reply {
 }
 
 type Waiter = oneshot::Sender<Result<Reply, LinkError>>;
+
+/// How long one request may wait for its reply (a page of the sender's 8 MiB budget over a slow link included).
+pub const REQUEST_TIMEOUT_SECS: u32 = 120;
 
 struct Shared {
     pending: RefCell<HashMap<u64, Waiter>>,
@@ -168,7 +185,28 @@ impl SenderLink {
             self.shared.pending.borrow_mut().remove(&id);
             return Err(self.closed().unwrap_or(LinkError::Closed { code: 1000, reason: String::new() }));
         }
-        rx.await.unwrap_or_else(|_| Err(self.closed().unwrap_or(LinkError::Closed { code: 1000, reason: String::new() })))
+        let deadline = sleep_ms(REQUEST_TIMEOUT_SECS * 1000);
+        futures::pin_mut!(deadline);
+        match futures::future::select(rx, deadline).await {
+            Either::Left((reply, _)) => {
+                reply.unwrap_or_else(|_| Err(self.closed().unwrap_or(LinkError::Closed { code: 1000, reason: String::new() })))
+            }
+            Either::Right(_) => {
+                // A sender that answers nothing in this long will not answer at all: end the link, so every other
+                // request fails now too and the page says why.
+                let e = LinkError::TimedOut(REQUEST_TIMEOUT_SECS);
+                self.shared.closed.borrow_mut().get_or_insert(e.clone());
+                fail_all(&self.shared, &e);
+                self.close();
+                Err(e)
+            }
+        }
+    }
+
+    /// Fails every request waiting for a reply with [`LinkError::Cancelled`], at once; replies that still come
+    /// are dropped (a page still gets its credit back). The socket stays open.
+    pub fn cancel_pending(&self) {
+        fail_all(&self.shared, &LinkError::Cancelled);
     }
 
     /// A request whose reply is JSON, decoded into `T`.
@@ -244,10 +282,25 @@ async fn pump(mut ws: WebSocket, mut outgoing: mpsc::UnboundedReceiver<Option<St
             Event::In(None) => break LinkError::Closed { code: 1000, reason: String::new() },
         }
     };
-    *s.closed.borrow_mut() = Some(ended.clone());
-    for (_, waiter) in s.pending.borrow_mut().drain() {
-        let _ = waiter.send(Err(ended.clone()));
+    // A link ended by a timeout keeps that reason.
+    let ended = s.closed.borrow_mut().get_or_insert(ended).clone();
+    fail_all(&s, &ended);
+}
+
+fn fail_all(s: &Shared, error: &LinkError) {
+    let waiters: Vec<Waiter> = s.pending.borrow_mut().drain().map(|(_, w)| w).collect();
+    for waiter in waiters {
+        let _ = waiter.send(Err(error.clone()));
     }
+}
+
+/// Resolves after `ms` milliseconds (the window's timer).
+async fn sleep_ms(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let window = web_sys::window().expect("a window");
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms.min(i32::MAX as u32) as i32);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 fn resolve(s: &Shared, id: u64, reply: Result<Reply, LinkError>) {
