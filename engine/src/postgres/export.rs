@@ -163,10 +163,10 @@ pub async fn export_binary_copy(pool: &PgPool, schema: &TableSchema, req: &PageR
     if req.filter != crate::request::RowFilter::All || matches!(req.position, crate::request::Position::Offset(_)) {
         return Err(EngineError::BadRequest("binary COPY pages walk the whole table by cursor (no filter, no offset)".into()));
     }
-    if let crate::request::Position::After(cursor) = &req.position {
-        if cursor.0.iter().any(|v| matches!(v, Value::Text(t) if t.contains('\0'))) {
-            return Err(EngineError::BadRequest("a cursor value contains a NUL character".into()));
-        }
+    if let crate::request::Position::After(cursor) = &req.position
+        && cursor.0.iter().any(|v| matches!(v, Value::Text(t) if t.contains('\0')))
+    {
+        return Err(EngineError::BadRequest("a cursor value contains a NUL character".into()));
     }
     let query = KeysetQuery::build(schema, req, &mut LiteralSpelling { schema })?;
     let select: Vec<String> = schema.columns.iter().map(|c| format!("src.{}", quote(&c.name))).collect();
@@ -219,12 +219,12 @@ async fn read_copy_page(conn: &mut sqlx::PgConnection, sql: &str, schema: &Table
     let mut stream = conn.copy_out_raw(sql).await.map_err(|e| request_value_error(e, schema))?;
     while let Some(chunk) = stream.try_next().await.map_err(|e| request_value_error(e, schema))? {
         data.extend_from_slice(&chunk);
-        if data.len() > budget {
-            if let Some(end) = whole_tuples_end(&data, budget) {
-                data.truncate(end);
-                data.extend_from_slice(&[0xff, 0xff]);
-                return Ok((data, true));
-            }
+        if data.len() > budget
+            && let Some(end) = whole_tuples_end(&data, budget)
+        {
+            data.truncate(end);
+            data.extend_from_slice(&[0xff, 0xff]);
+            return Ok((data, true));
         }
     }
     Ok((data, false))

@@ -94,13 +94,13 @@ pub async fn get_schema(pool: &SqlitePool, table: &str) -> Result<TableSchema, E
     let primary_key: Vec<String> = pk.into_iter().map(|(_, n)| n).collect();
     // `INTEGER PRIMARY KEY` is the rowid: SQLite generates it (AUTOINCREMENT or not).
     let without_rowid = sql.as_deref().is_some_and(|s| s.to_ascii_uppercase().contains("WITHOUT ROWID"));
-    if let [only] = primary_key.as_slice() {
-        if let Some(c) = columns.iter_mut().find(|c| &c.name == only) {
-            if c.data_type.eq_ignore_ascii_case("INTEGER") && !without_rowid {
-                c.identity = Some(Identity::Serial);
-                c.nullable = false;
-            }
-        }
+    if let [only] = primary_key.as_slice()
+        && let Some(c) = columns.iter_mut().find(|c| &c.name == only)
+        && c.data_type.eq_ignore_ascii_case("INTEGER")
+        && !without_rowid
+    {
+        c.identity = Some(Identity::Serial);
+        c.nullable = false;
     }
     // A WITHOUT ROWID table's primary key is NOT NULL whether declared so or not (a rowid table's other
     // primary keys may hold NULLs: SQLite's documented quirk, so those tables are walked by rowid).
