@@ -199,11 +199,11 @@ async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
         switched_off,
     ));
     let mut hello_done = false;
+    let opened = tokio::time::Instant::now();
+    let mut last_heard = opened;
     let mut ping = tokio::time::interval(liveness.ping_every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.tick().await;
-    let opened = tokio::time::Instant::now();
-    let mut last_heard = opened;
 
     let ending = loop {
         tokio::select! {
@@ -298,7 +298,11 @@ async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
         }
         Ending::Gone => {
             drop(control);
-            let _ = writer.await;
+            // A peer that closed may still not read what the writer is sending.
+            let mut writer = writer;
+            if tokio::time::timeout(CLOSE_GRACE, &mut writer).await.is_err() {
+                writer.abort();
+            }
             "closed"
         }
         Ending::Silent => {
