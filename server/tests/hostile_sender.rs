@@ -237,6 +237,29 @@ async fn the_cli_refuses_a_page_whose_header_disagrees_with_its_rows() {
 }
 
 #[tokio::test]
+async fn the_cli_refuses_a_sender_that_answers_hello_with_something_else() {
+    let mut script = Script::new(hostile_tables());
+    script.welcome = Some(json!({"type": "response", "id": 0, "result": {"welcome": true}}));
+    let sender = HostileSender::start(script).await;
+    let (status, lines) = cli(&[
+        "tables",
+        "--from",
+        &sender.url,
+        "--code",
+        "ABCD2345",
+        "--json",
+    ])
+    .await;
+    assert_eq!(status, 5, "{lines:?}");
+    assert_eq!(lines[0]["kind"], "protocol", "{lines:?}");
+    assert_eq!(
+        lines[0]["message"],
+        "protocol error: no welcome after hello"
+    );
+    assert_eq!(sender.fetches(), 0);
+}
+
+#[tokio::test]
 async fn the_cli_refuses_a_pg_copy_stream_that_disagrees_with_its_header() {
     // Header: 3 rows; stream: 2 tuples.
     let tables = vec![FakeTable::keyed(
