@@ -403,6 +403,31 @@ async fn the_client_notices_a_silent_sender_and_resumes_on_a_new_connection() {
 }
 
 #[tokio::test]
+async fn a_resume_waits_until_the_sender_drops_a_half_open_socket() {
+    // A sender slower to notice than the client's old ten resume attempts (11 s): the resume must not fail as
+    // "still connected" while the sender still holds the dead socket, as a background job's did.
+    let app = spawn_app_with(EngineKind::Sqlite, |c| {
+        c.receiver_ping_secs = 4;
+        c.receiver_timeout_secs = 12;
+    })
+    .await;
+    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+    let proxy = Proxy::start(app.instance.addr).await;
+    let options = ClientOptions { timeout: Duration::from_secs(2), ..ClientOptions::default() };
+    let client = Client::connect(&format!("http://{}", proxy.addr), &new_code(&app), options).await.unwrap();
+    assert_eq!(client.list_tables().await.unwrap().len(), 0);
+    proxy.freeze();
+    let frozen_at = Instant::now();
+    assert!(client.list_tables().await.unwrap_err().is_resumable());
+    client.resume().await.expect("resumed once the sender dropped the old socket");
+    let waited = frozen_at.elapsed();
+    assert!(waited >= Duration::from_secs(12) && waited < Duration::from_secs(20), "{waited:?}");
+    assert_eq!(client.list_tables().await.unwrap().len(), 0);
+    client.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_page_past_16_mib_on_the_wire_reaches_the_client() {
     let app = sender(EngineKind::Sqlite).await;
     // One row that does not compress: a page cannot be cut below one row, so its frame is ~20 MiB.

@@ -55,20 +55,26 @@ impl Default for ClientOptions {
     }
 }
 
-/// Opens a connection with a resume token, retrying while the sender has not yet noticed the old socket is gone.
+/// How long a resume refused as "still connected" is retried: past a sender's default liveness bound (it drops a
+/// silent socket within its timeout plus one ping interval, `sender::Liveness`), so a connection that died
+/// half-open on the sender's side does not fail the resume while the sender has not noticed yet.
+const RESUME_WAIT: Duration = Duration::from_secs(90);
+
+/// Opens a connection with a resume token, retrying while the sender has not yet noticed the old socket is gone
+/// (for up to [`RESUME_WAIT`]) or is briefly unreachable (ten attempts).
 async fn open_resuming(socket_url: &str, token: &str, options: &ClientOptions) -> Result<Connection, ClientError> {
-    let mut last = None;
-    for attempt in 0..10u64 {
+    let started = tokio::time::Instant::now();
+    let (mut attempts, mut unreachable) = (0u64, 0u64);
+    loop {
         match Connection::open(socket_url, Credential::Resume(token), &options.receiver_info, options.timeout).await {
             Ok(c) => return Ok(c),
-            Err(e @ (ClientError::CodeUsed | ClientError::Unreachable(_) | ClientError::ConnectTimeout(_))) => {
-                last = Some(e);
-                tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
-            }
+            Err(ClientError::CodeUsed) if started.elapsed() < RESUME_WAIT => {}
+            Err(ClientError::Unreachable(_) | ClientError::ConnectTimeout(_)) if unreachable < 9 => unreachable += 1,
             Err(e) => return Err(e),
         }
+        attempts += 1;
+        tokio::time::sleep(Duration::from_millis(200 * attempts.min(10))).await;
     }
-    Err(last.expect("ten attempts failed"))
 }
 
 /// Where a fetch starts.
