@@ -2,7 +2,7 @@
 
 use engine::Db;
 
-use crate::password::{Password, verify};
+use crate::password::{Password, verify_in};
 use crate::{AccountsError, Username};
 
 /// A signed-in admin, as kept in the session.
@@ -16,7 +16,7 @@ pub struct Admin {
 pub async fn create_admin(db: &Db, username: &Username, password: &Password) -> Result<Admin, AccountsError> {
     let hash = {
         let p = Password::parse(password.expose())?;
-        hashing(move || p.hash()).await?
+        hashing(move |_| p.hash()).await?
     };
     let now = unix_now();
     const SQL: &str = "INSERT INTO dbt_admins (username, password_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT (username) DO NOTHING RETURNING id";
@@ -56,39 +56,45 @@ pub async fn check_login(db: &Db, username: &str, password: &str) -> Result<Opti
     };
     let candidate = password.to_owned();
     let id = row.as_ref().map(|(id, _)| *id);
-    let ok = hashing(move || {
+    let ok = hashing(move |memory| {
         let stored = match &row {
             Some((_, stored)) => stored,
             None => DUMMY_HASH.get_or_init(|| Password::generate().hash().unwrap_or_default()),
         };
-        Ok(verify(&candidate, stored) && row.is_some())
+        Ok(verify_in(&candidate, stored, memory) && row.is_some())
     })
     .await?;
     Ok(id.filter(|_| ok).map(|id| Admin { id, username: username.as_str().to_owned() }))
 }
 
 /// How many argon2 runs go at once, server-wide: each takes about 19 MiB and a core for tens of milliseconds,
-/// so a burst of sign-ins queues for a turn instead of allocating memory per request. Hashing is CPU-bound:
+/// so a burst of sign-ins queues for a turn instead of taking memory per request. Hashing is CPU-bound:
 /// more runs than cores would add memory, not throughput.
 pub fn max_concurrent_hashes() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(4)
 }
 
-/// Runs an argon2 computation on a blocking thread once one of the [`max_concurrent_hashes`] turns is free. The
-/// turn is held by the blocking task itself, so a request abandoned while it waits for the hash frees nothing
-/// early.
+/// Runs an argon2 computation on a blocking thread once one of the [`max_concurrent_hashes`] turns is free,
+/// with that turn's working memory (allocated once, reused by every later verification). The turn is held by
+/// the blocking task itself, so a request abandoned while its hash runs frees nothing early.
 async fn hashing<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, AccountsError> + Send + 'static,
+    f: impl FnOnce(&mut Vec<argon2::Block>) -> Result<T, AccountsError> + Send + 'static,
 ) -> Result<T, AccountsError> {
     static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    static MEMORY: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
     let turn = TURNS
         .get_or_init(|| tokio::sync::Semaphore::new(max_concurrent_hashes()))
         .acquire()
         .await
         .map_err(|e| AccountsError::Hash(e.to_string()))?;
+    let memories = || MEMORY.lock().unwrap_or_else(|e| e.into_inner());
     tokio::task::spawn_blocking(move || {
         let _turn = turn;
-        f()
+        // At most one buffer per turn exists: each is taken by a turn and put back when its hash is done.
+        let mut memory = memories().pop().unwrap_or_default();
+        let result = f(&mut memory);
+        memories().push(memory);
+        result
     })
     .await
     .map_err(|e| AccountsError::Hash(e.to_string()))?

