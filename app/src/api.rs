@@ -79,7 +79,7 @@ pub async fn set_transfers_enabled(enabled: bool) -> Result<InstanceStatus, ApiE
         .map_err(|e| ApiError::internal("saving the system toggle", e))?;
     // Off means every receiver is refused, including those connected now (their sockets also read the persisted
     // toggle, so one switched off on another replica of this database closes them too).
-    let closed = 0;
+    let closed = if enabled { 0 } else { state.sender.stop_all(engine::protocol::TRANSFERS_OFF) };
     tracing::info!(admin = %admin.username, enabled, closed, "system toggle changed");
     status_of(&state, admin).await
 }
