@@ -64,7 +64,7 @@ pub fn connect(base: String, s: SendSignals) {
             match v["type"].as_str() {
                 Some("session") => {
                     s.connected.set(true);
-                    s.status.set("Connected: this page holds the send session.".into());
+                    s.status.set("Connected: this page holds the send session (with any other tab on it).".into());
                     s.site_url.set(v["site_url"].as_str().unwrap_or_default().to_owned());
                     if let (Some(st), Some(id)) = (&storage, v["session_id"].as_str()) {
                         let _ = st.set_item(SESSION_KEY, id);

@@ -96,10 +96,13 @@ struct ReceiverState {
 struct SessionState {
     owner: String,
     receivers: Vec<ReceiverState>,
-    /// Whether the Send page that owns the session is connected; counts its detachments, so a grace timer
-    /// can tell whether the page came back since it started.
-    page_attached: bool,
+    /// How many Send page connections (tabs) hold the session now; it ends only when the last one has been
+    /// gone past the grace. `page_generation` counts attachments and detachments, so a grace timer can tell
+    /// whether a page came (or went) since it started.
+    pages: usize,
     page_generation: u64,
+    /// How many times "End all" closed its receivers and codes (the session and its pages stay).
+    resets: u64,
 }
 
 struct CodeState {
@@ -173,16 +176,16 @@ impl SessionRegistry {
         let id = token();
         self.lock().sessions.insert(
             id.clone(),
-            SessionState { owner: owner.to_owned(), receivers: Vec::new(), page_attached: true, page_generation: 0 },
+            SessionState { owner: owner.to_owned(), receivers: Vec::new(), pages: 1, page_generation: 0, resets: 0 },
         );
         id
     }
 
-    /// The Send page came back (a reload) for a session it owns and that still lives.
+    /// A Send page connected to a session it owns and that still lives: a reload, or another tab.
     pub fn page_attached(&self, session_id: &str, owner: &str) -> bool {
         match self.lock().sessions.get_mut(session_id) {
             Some(s) if s.owner == owner => {
-                s.page_attached = true;
+                s.pages += 1;
                 s.page_generation += 1;
                 true
             }
@@ -190,19 +193,19 @@ impl SessionRegistry {
         }
     }
 
-    /// The Send page's connection closed; returns the generation to pass to [`Self::end_if_still_detached`]
+    /// A Send page's connection closed; returns the generation to pass to [`Self::end_if_still_detached`]
     /// once the grace period is over.
     pub fn page_detached(&self, session_id: &str) -> Option<u64> {
         self.lock().sessions.get_mut(session_id).map(|s| {
-            s.page_attached = false;
+            s.pages = s.pages.saturating_sub(1);
             s.page_generation += 1;
             s.page_generation
         })
     }
 
-    /// Ends the session unless its page came back since `generation`.
+    /// Ends the session unless a page holds it or came back since `generation`.
     pub fn end_if_still_detached(&self, session_id: &str, generation: u64) -> bool {
-        let stale = self.lock().sessions.get(session_id).is_some_and(|s| !s.page_attached && s.page_generation == generation);
+        let stale = self.lock().sessions.get(session_id).is_some_and(|s| s.pages == 0 && s.page_generation == generation);
         if stale {
             self.end_session(session_id);
         }
@@ -332,6 +335,24 @@ impl SessionRegistry {
         true
     }
 
+    /// "End all" on a Send page: every receiver socket of the session closes and outstanding codes stop
+    /// working, but the session stays, with every page that holds it, for new codes. `false` if it has ended.
+    pub fn reset_session(&self, session_id: &str) -> bool {
+        let mut state = self.lock();
+        let Some(session) = state.sessions.get_mut(session_id) else { return false };
+        for r in session.receivers.drain(..) {
+            let _ = r.stop.send(Some("the sender ended the transfer session".into()));
+        }
+        session.resets += 1;
+        state.codes.retain(|_, c| c.session_id != session_id);
+        true
+    }
+
+    /// How many times the session was reset, or `None` once it has ended.
+    pub fn resets(&self, session_id: &str) -> Option<u64> {
+        self.lock().sessions.get(session_id).map(|s| s.resets)
+    }
+
     /// Ends the session: every receiver socket closes, outstanding codes stop working.
     pub fn end_session(&self, session_id: &str) {
         let mut state = self.lock();
@@ -413,6 +434,27 @@ mod tests {
         let g = reg.page_detached(&s).unwrap();
         assert!(reg.end_if_still_detached(&s, g), "the page never came back");
         assert!(reg.new_code(&s, Duration::from_secs(9)).is_none());
+    }
+
+    #[test]
+    fn a_session_held_by_two_pages_lives_until_the_last_is_gone_and_reset_keeps_it() {
+        let reg = SessionRegistry::default();
+        let s = reg.create_session("admin");
+        assert!(reg.page_attached(&s, "admin"), "a second tab");
+        let g = reg.page_detached(&s).unwrap();
+        assert!(!reg.end_if_still_detached(&s, g), "the other tab still holds it");
+        let receiver = reg.redeem(&reg.new_code(&s, Duration::from_secs(9)).unwrap(), "x", "ua").unwrap();
+        let pending = reg.new_code(&s, Duration::from_secs(9)).unwrap();
+        assert_eq!(reg.resets(&s), Some(0));
+        assert!(reg.reset_session(&s));
+        assert_eq!(receiver.stop.borrow().as_deref(), Some("the sender ended the transfer session"));
+        assert_eq!(reg.redeem(&pending, "x", "ua").unwrap_err(), Refusal::Unknown, "outstanding codes invalidated");
+        assert_eq!((reg.resets(&s), reg.receivers(&s).len()), (Some(1), 0));
+        assert!(reg.new_code(&s, Duration::from_secs(9)).is_some(), "the session lives on");
+        let g = reg.page_detached(&s).unwrap();
+        assert!(reg.end_if_still_detached(&s, g), "the last tab is gone");
+        assert_eq!(reg.resets(&s), None);
+        assert!(!reg.reset_session(&s));
     }
 
     #[test]

@@ -5,10 +5,10 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use app::session::{ClientIp, SessionAdmin, ADMIN_KEY};
 use app::ApiError;
+use app::session::{ADMIN_KEY, ClientIp, SessionAdmin};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
@@ -85,17 +85,14 @@ pub async fn require_admin(State(config): State<GuardConfig>, req: Request, next
         };
     let limit = if signed_in { ADMIN_BODY_LIMIT } else { PUBLIC_BODY_LIMIT };
     let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
-    if !is_public(&path) {
-        if !signed_in {
-            let response = if is_api {
-                (StatusCode::UNAUTHORIZED, json_error(&ApiError::Unauthorized)).into_response()
-            } else {
-                let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-                Redirect::to(&format!("{}/login?next={}", config.base_path, encode_query_value(target)))
-                    .into_response()
-            };
-            return with_security_headers(response);
-        }
+    if !is_public(&path) && !signed_in {
+        let response = if is_api {
+            (StatusCode::UNAUTHORIZED, json_error(&ApiError::Unauthorized)).into_response()
+        } else {
+            let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            Redirect::to(&format!("{}/login?next={}", config.base_path, encode_query_value(target))).into_response()
+        };
+        return with_security_headers(response);
     }
     with_security_headers(next.run(req).await)
 }
@@ -106,13 +103,55 @@ fn is_cross_site(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return !matches!(site, "same-origin" | "none");
     }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return false };
-    if public_origin.is_some_and(|p| p.eq_ignore_ascii_case(origin)) {
-        return false;
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => !is_same_origin(origin, headers, public_origin),
+        None => false,
     }
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    !origin_host.eq_ignore_ascii_case(host)
+}
+
+/// Whether a browser's `Origin` header names this site: the origin the request was sent to (its Host, over the
+/// scheme a proxy reports in X-Forwarded-Proto, else http, which is what this server speaks), or the public
+/// URL's. Scheme, host and port must all be equal (a default port equals its explicit form); a prefix, another
+/// port or another scheme is another site. A page cannot set X-Forwarded-Proto on a WebSocket or a simple
+/// request, so it cannot widen what is accepted.
+pub fn is_same_origin(origin: &str, headers: &HeaderMap, public_url: Option<&str>) -> bool {
+    let Some(origin) = Origin::parse(origin) else { return false };
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| v == "https")
+        .unwrap_or_else(|| "http".into());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let requested = host.and_then(|host| Origin::parse(&format!("{scheme}://{host}")));
+    requested.as_ref() == Some(&origin) || public_url.and_then(Origin::parse).as_ref() == Some(&origin)
+}
+
+/// The scheme, host and port of a URL (the path, if any, ignored): what makes two pages one site for a browser.
+#[derive(Debug, PartialEq, Eq)]
+struct Origin {
+    https: bool,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// `None` for anything but an http(s) URL with a host (an opaque `null` origin, credentials, junk).
+    fn parse(url: &str) -> Option<Origin> {
+        let uri: axum::http::Uri = url.parse().ok()?;
+        let https = match uri.scheme_str()?.to_ascii_lowercase().as_str() {
+            "http" => false,
+            "https" => true,
+            _ => return None,
+        };
+        let authority = uri.authority()?;
+        if authority.as_str().contains('@') {
+            return None;
+        }
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        Some(Origin { https, host: authority.host().to_ascii_lowercase(), port })
+    }
 }
 
 fn json_error(error: &ApiError) -> ([(header::HeaderName, &'static str); 1], String) {
@@ -173,6 +212,42 @@ mod tests {
             Some("https://public.example")
         ));
         assert!(!is_cross_site(&HeaderMap::new(), None), "no browser, no ambient cookie to abuse");
+    }
+
+    #[test]
+    fn origins_must_match_in_scheme_host_and_port() {
+        let public = Some("https://transfer.example:8443/prefix");
+        let direct = headers(&[("host", "127.0.0.1:3000")]);
+        for good in ["https://transfer.example:8443", "HTTPS://Transfer.Example:8443", "http://127.0.0.1:3000"] {
+            assert!(is_same_origin(good, &direct, public), "{good}");
+        }
+        for bad in [
+            "https://transfer.example",    // a prefix of the public URL: another port
+            "https://transfer.ex",         // a prefix host
+            "https://transfer.example:84", // a prefix port
+            "https://transfer.example.evil:8443",
+            "http://transfer.example:8443", // another scheme
+            "wss://transfer.example:8443",
+            "https://127.0.0.1:3000", // the request came over http
+            "http://127.0.0.1:30000",
+            "http://127.0.0.1",
+            "http://evil@127.0.0.1:3000",
+            "null",
+            "",
+        ] {
+            assert!(!is_same_origin(bad, &direct, public), "{bad}");
+        }
+        assert!(is_same_origin("https://transfer.example:443", &direct, Some("https://transfer.example")));
+        assert!(is_same_origin("https://transfer.example", &direct, Some("https://transfer.example:443/")));
+        assert!(!is_same_origin("https://transfer.example", &direct, None), "no public URL: only the Host");
+
+        // Behind a TLS proxy that says so, the Host is reached over https (and then only over https).
+        let proxied = headers(&[("host", "transfer.example"), ("x-forwarded-proto", "https")]);
+        assert!(is_same_origin("https://transfer.example", &proxied, None));
+        assert!(is_same_origin("https://transfer.example:443", &proxied, None));
+        assert!(!is_same_origin("http://transfer.example", &proxied, None));
+        assert!(!is_same_origin("https://transfer.example:8443", &proxied, None));
+        assert!(!is_same_origin("http://a.example", &HeaderMap::new(), None), "no Host, no public URL");
     }
 
     #[test]

@@ -6,13 +6,13 @@ mod support;
 
 use std::time::Duration;
 
-use engine::protocol::SUBPROTOCOL;
 use engine::EngineKind;
+use engine::protocol::SUBPROTOCOL;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value as J};
-use support::{spawn_app_with, TestApp};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use serde_json::{Value as J, json};
+use support::{TestApp, spawn_app_with};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -23,7 +23,8 @@ async fn cookie(app: &TestApp) -> String {
 }
 
 async fn page_socket(app: &TestApp, cookie: &str, query: &str, origin: Option<&str>) -> Result<Ws, u16> {
-    let mut request = format!("ws://{}/admin/db-transfer/send/live{query}", app.instance.addr).into_client_request().unwrap();
+    let mut request =
+        format!("ws://{}/admin/db-transfer/send/live{query}", app.instance.addr).into_client_request().unwrap();
     request.headers_mut().insert("cookie", cookie.parse().unwrap());
     if let Some(origin) = origin {
         request.headers_mut().insert("origin", origin.parse().unwrap());
@@ -86,8 +87,16 @@ async fn the_send_page_drives_codes_receivers_disconnect_and_end_all() {
     let app = spawn_app_with(EngineKind::Sqlite, |c| c.send_grace_secs = 1).await;
     engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     let cookie = cookie(&app).await;
-    assert_eq!(page_socket(&app, &cookie, "", Some("https://evil.example")).await.unwrap_err(), 403, "other origins refused");
-    assert_eq!(page_socket(&app, "dbt_session=forged", "", None).await.unwrap_err(), 303, "anonymous is sent to sign in");
+    assert_eq!(
+        page_socket(&app, &cookie, "", Some("https://evil.example")).await.unwrap_err(),
+        403,
+        "other origins refused"
+    );
+    assert_eq!(
+        page_socket(&app, "dbt_session=forged", "", None).await.unwrap_err(),
+        303,
+        "anonymous is sent to sign in"
+    );
 
     let mut page = page_socket(&app, &cookie, "", Some(&app.url)).await.unwrap();
     let hello = next(&mut page).await;
@@ -130,11 +139,98 @@ async fn closing_the_page_ends_its_session_after_the_grace_but_a_reload_keeps_it
     let mut page = page_socket(&app, &cookie, &format!("?session={session_id}"), None).await.unwrap();
     assert_eq!(next(&mut page).await["session_id"], session_id.as_str(), "reattached");
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    dave.send(Message::Text(json!({"type": "request", "id": 1, "op": {"name": "ping"}}).to_string().into())).await.unwrap();
+    dave.send(Message::Text(json!({"type": "request", "id": 1, "op": {"name": "ping"}}).to_string().into()))
+        .await
+        .unwrap();
     assert_eq!(next(&mut dave).await["result"], "pong", "still served after the grace");
 
     // Closed for good: after the grace every receiver socket of the session closes.
     drop(page);
     assert_eq!(close_reason(&mut dave).await, "the sender ended the transfer session");
+    app.stop().await;
+}
+
+/// The Origin of the page's socket must be this site exactly: the public URL's scheme, host and port, or the
+/// Host the request was sent to (over http, what this server speaks). Prefixes, other ports and other schemes
+/// are other sites, and a browser on them carries the admin's cookie.
+#[tokio::test]
+async fn the_live_socket_accepts_only_this_sites_exact_origin() {
+    let app =
+        spawn_app_with(EngineKind::Sqlite, |c| c.public_url = Some("https://transfer.example:8443/".into())).await;
+    let cookie = cookie(&app).await;
+    let port = app.instance.addr.port();
+    let other_port = if port == 1 { 2 } else { port - 1 };
+    for bad in [
+        "https://transfer.example".to_owned(), // a prefix of the public URL (another port)
+        "https://transfer.ex".to_owned(),      // a prefix host
+        "https://transfer.example:84".to_owned(),
+        "https://transfer.example:8443.evil.example".to_owned(),
+        "http://transfer.example:8443".to_owned(), // another scheme
+        format!("https://127.0.0.1:{port}"),       // the request was sent over http
+        format!("http://127.0.0.1:{other_port}"),
+        "http://127.0.0.1".to_owned(),
+        "null".to_owned(),
+    ] {
+        assert_eq!(page_socket(&app, &cookie, "", Some(&bad)).await.unwrap_err(), 403, "{bad}");
+    }
+    for good in [
+        "https://transfer.example:8443".to_owned(),
+        "https://Transfer.Example:8443".to_owned(),
+        format!("http://127.0.0.1:{port}"),
+    ] {
+        let mut page = page_socket(&app, &cookie, "", Some(&good)).await.unwrap_or_else(|s| panic!("{good}: {s}"));
+        assert_eq!(next(&mut page).await["site_url"], "https://transfer.example:8443/", "{good}");
+    }
+    app.stop().await;
+}
+
+async fn ping(receiver: &mut Ws, id: u64) -> J {
+    let request = json!({"type": "request", "id": id, "op": {"name": "ping"}});
+    receiver.send(Message::Text(request.to_string().into())).await.unwrap();
+    next(receiver).await
+}
+
+/// Two tabs on one session (a duplicated tab carries the session id): closing one leaves the session to the
+/// other; "End all" in one is seen by both, and both stay live on the session; the session ends only once the
+/// last tab has been gone for the grace.
+#[tokio::test]
+async fn two_tabs_hold_one_session_until_the_last_is_gone() {
+    let app = spawn_app_with(EngineKind::Sqlite, |c| c.send_grace_secs = 1).await;
+    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+    let cookie = cookie(&app).await;
+    let mut first = page_socket(&app, &cookie, "", Some(&app.url)).await.unwrap();
+    let session_id = next(&mut first).await["session_id"].as_str().unwrap().to_owned();
+    let mut dave = receiver(&app, &new_code(&mut first).await).await;
+    let query = format!("?session={session_id}");
+    let mut second = page_socket(&app, &cookie, &query, Some(&app.url)).await.unwrap();
+    assert_eq!(next(&mut second).await["session_id"], session_id.as_str(), "the second tab joins the session");
+    until(&mut second, "receivers", |m| m["receivers"].as_array().unwrap().len() == 1).await;
+
+    // The first tab closes; past the grace the second still holds the session and dave is served.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    assert_eq!(ping(&mut dave, 1).await["result"], "pong", "still served: the other tab is open");
+    let mut eve = receiver(&app, &new_code(&mut second).await).await;
+    until(&mut second, "receivers", |m| m["receivers"].as_array().unwrap().len() == 2).await;
+
+    // The first tab comes back; "End all" in the second closes every receiver and both tabs are told.
+    let mut first = page_socket(&app, &cookie, &query, Some(&app.url)).await.unwrap();
+    assert_eq!(next(&mut first).await["session_id"], session_id.as_str());
+    second.send(Message::Text(json!({"op": "end_all"}).to_string().into())).await.unwrap();
+    let reply = until(&mut second, "session", |m| m["ended"] == true).await;
+    assert_eq!(reply["session_id"], session_id.as_str(), "the session stays, without receivers or codes");
+    assert_eq!(close_reason(&mut dave).await, "the sender ended the transfer session");
+    assert_eq!(close_reason(&mut eve).await, "the sender ended the transfer session");
+    let told = until(&mut first, "session", |m| m["ended"] == true).await;
+    assert_eq!(told["session_id"], session_id.as_str(), "the other tab is told");
+    until(&mut first, "receivers", |m| m["receivers"].as_array().unwrap().is_empty()).await;
+
+    // Both tabs still work on the session; once both are gone, its receivers close after the grace.
+    let mut frank = receiver(&app, &new_code(&mut first).await).await;
+    let mut grace = receiver(&app, &new_code(&mut second).await).await;
+    drop(first);
+    drop(second);
+    assert_eq!(close_reason(&mut frank).await, "the sender ended the transfer session");
+    assert_eq!(close_reason(&mut grace).await, "the sender ended the transfer session");
     app.stop().await;
 }

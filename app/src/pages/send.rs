@@ -88,7 +88,7 @@ pub fn SendPage() -> impl IntoView {
                     <button id="copy-url" class="secondary" on:click=copy>"Copy"</button>
                 </p>
                 <p class="muted">
-                    "Give the receiving admin this URL and a code. Each code admits one receiver and expires after 15 minutes; generate another for the next receiver. Closing this page ends the session and disconnects every receiver."
+                    "Give the receiving admin this URL and a code. Each code admits one receiver and expires after 15 minutes; generate another for the next receiver. Tabs showing this page share its session; closing the last of them ends the session and disconnects every receiver."
                 </p>
             </section>
             {move || notice.get().map(|n| view! { <p id="notice" role="status">{n}</p> })}
