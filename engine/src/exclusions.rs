@@ -4,6 +4,8 @@
 /// Prefix of every table the app itself owns; such tables are never transferred.
 pub const APP_TABLE_PREFIX: &str = "dbt_";
 
+/// Configured names and prefixes as given (`--exclude-tables "users, secrets"`): each entry counts trimmed, and
+/// blank ones count for nothing (an empty prefix would otherwise exclude every table).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Exclusions {
     pub names: Vec<String>,
@@ -15,9 +17,13 @@ impl Exclusions {
         table.starts_with(APP_TABLE_PREFIX)
             || table == "_sqlx_migrations"
             || table.starts_with("sqlite_")
-            || self.names.iter().any(|n| n == table)
-            || self.prefixes.iter().any(|p| table.starts_with(p.as_str()))
+            || entries(&self.names).any(|n| n == table)
+            || entries(&self.prefixes).any(|p| table.starts_with(p))
     }
+}
+
+fn entries(list: &[String]) -> impl Iterator<Item = &str> {
+    list.iter().map(|e| e.trim()).filter(|e| !e.is_empty())
 }
 
 #[cfg(test)]
@@ -32,6 +38,20 @@ mod tests {
         }
         for t in ["users", "Secrets", "audit", "DBT_x"] {
             assert!(!ex.is_excluded(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn entries_count_trimmed_and_blank_ones_not_at_all() {
+        let ex = Exclusions {
+            names: vec!["users".into(), " secrets".into(), " ".into(), "".into()],
+            prefixes: vec![" audit_ ".into(), "".into(), "  ".into()],
+        };
+        for t in ["users", "secrets", "audit_log"] {
+            assert!(ex.is_excluded(t), "{t}");
+        }
+        for t in ["orders", " secrets", "", "audit"] {
+            assert!(!ex.is_excluded(t), "{t:?}");
         }
     }
 }

@@ -183,4 +183,21 @@ mod tests {
             assert!(parse_base_path(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn exclusion_lists_are_read_trimmed_without_blank_entries() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: super::ServeConfig,
+        }
+        let args = ["db-transfer", "--exclude-tables", "users, secrets ,", "--exclude-prefixes", "audit_, ,"];
+        let serve = <Cli as clap::Parser>::try_parse_from(args).unwrap().serve;
+        // As the instance builds them.
+        let ex = engine::Exclusions { names: serve.exclude_tables, prefixes: serve.exclude_prefixes };
+        for t in ["users", "secrets", "audit_log"] {
+            assert!(ex.is_excluded(t), "{t}");
+        }
+        assert!(!ex.is_excluded("orders"), "a blank prefix excludes nothing");
+    }
 }
