@@ -34,9 +34,13 @@ async fn exec(db: &Db, sql: &str) {
 
 /// A sender with `items` (200 rows), transfers on, pinging every second and dropping a receiver silent for 3 s.
 async fn sender(kind: EngineKind) -> TestApp {
+    sender_pinging(kind, 1, 3).await
+}
+
+async fn sender_pinging(kind: EngineKind, ping_secs: u64, timeout_secs: u64) -> TestApp {
     let app = spawn_app_with(kind, |c| {
-        c.receiver_ping_secs = 1;
-        c.receiver_timeout_secs = 3;
+        c.receiver_ping_secs = ping_secs;
+        c.receiver_timeout_secs = timeout_secs;
     })
     .await;
     let rows: Vec<String> = (1..=200).map(|i| format!("({i}, 'item {i}')")).collect();
@@ -165,7 +169,8 @@ async fn switch(client: &reqwest::Client, url: &str, enabled: bool) {
 #[tokio::test]
 async fn switching_transfers_off_closes_every_receiver_at_once_and_serves_nothing_more() {
     for kind in ENGINES {
-        let app = sender(kind).await;
+        // Pings every 10 s: what closes the sockets within a second is the switch itself, not the next ping.
+        let app = sender_pinging(kind, 10, 30).await;
         app.login_ok().await;
         // `a` is mid-stream: four pages against its four credits, two more requests waiting for credit.
         let session = app.instance.sender.create_session("admin");
