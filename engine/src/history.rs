@@ -4,11 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::request::Strategy;
 #[cfg(feature = "db")]
 use crate::db::{on_pool, unix_now};
+use crate::request::Strategy;
 #[cfg(feature = "db")]
-use crate::{request::ImportResult, Db, DbError};
+use crate::{Db, DbError, request::ImportResult};
 
 /// How a transfer reached this site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,16 +52,23 @@ pub struct TransferRecord {
 /// The ways a transfer ends.
 pub const OUTCOMES: &[&str] = &["finished", "incomplete", "cancelled", "failed"];
 
-
-
 #[cfg(feature = "db")]
 /// Starts a record; the id goes with every page of the transfer.
-pub async fn begin(db: &Db, admin: &str, channel: Channel, sender: &str, tables: &[TableStrategy]) -> Result<i64, DbError> {
+pub async fn begin(
+    db: &Db,
+    admin: &str,
+    channel: Channel,
+    sender: &str,
+    tables: &[TableStrategy],
+) -> Result<i64, DbError> {
     const SQL: &str = "INSERT INTO dbt_transfers (admin, channel, sender, tables, started_at, updated_at) \
                        VALUES ($1, $2, $3, $4, $5, $5) RETURNING id";
     let channel = serde_json::to_value(channel).expect("channels serialize");
     let tables = serde_json::to_string(tables).expect("tables serialize");
-    let (admin, sender): (String, String) = (admin.chars().take(200).collect(), sender.chars().take(500).collect());
+    let (admin, sender): (String, String) = (
+        admin.chars().take(200).collect(),
+        sender.chars().take(500).collect(),
+    );
     let id = on_pool!(db, pool => sqlx::query_scalar(SQL)
         .bind(&admin).bind(channel.as_str()).bind(&sender).bind(&tables).bind(unix_now())
         .fetch_one(pool).await?);
@@ -71,14 +78,22 @@ pub async fn begin(db: &Db, admin: &str, channel: Channel, sender: &str, tables:
 /// Whether `id` is a running transfer of `admin` (pages may be imported for it).
 #[cfg(feature = "db")]
 pub async fn is_running(db: &Db, id: i64, admin: &str) -> Result<bool, DbError> {
-    const SQL: &str = "SELECT count(*) FROM dbt_transfers WHERE id = $1 AND admin = $2 AND outcome = 'running'";
-    let n: i64 = on_pool!(db, pool => sqlx::query_scalar(SQL).bind(id).bind(admin).fetch_one(pool).await?);
+    const SQL: &str =
+        "SELECT count(*) FROM dbt_transfers WHERE id = $1 AND admin = $2 AND outcome = 'running'";
+    let n: i64 =
+        on_pool!(db, pool => sqlx::query_scalar(SQL).bind(id).bind(admin).fetch_one(pool).await?);
     Ok(n == 1)
 }
 
 #[cfg(feature = "db")]
 /// Adds one imported page's counts to a running transfer of `admin`; false when there is no such transfer.
-pub async fn add_page(db: &Db, id: i64, admin: &str, rows: u64, result: &ImportResult) -> Result<bool, DbError> {
+pub async fn add_page(
+    db: &Db,
+    id: i64,
+    admin: &str,
+    rows: u64,
+    result: &ImportResult,
+) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_transfers SET rows_done = rows_done + $3, created = created + $4, \
                        updated = updated + $5, skipped = skipped + $6, errors = errors + $7, updated_at = $8 \
                        WHERE id = $1 AND admin = $2 AND outcome = 'running'";
@@ -92,7 +107,13 @@ pub async fn add_page(db: &Db, id: i64, admin: &str, rows: u64, result: &ImportR
 
 #[cfg(feature = "db")]
 /// Ends a running transfer of `admin` with one of [`OUTCOMES`]; false when there is no such transfer.
-pub async fn finish(db: &Db, id: i64, admin: &str, outcome: &str, message: Option<&str>) -> Result<bool, DbError> {
+pub async fn finish(
+    db: &Db,
+    id: i64,
+    admin: &str,
+    outcome: &str,
+    message: Option<&str>,
+) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_transfers SET outcome = $3, message = $4, finished_at = $5, updated_at = $5 \
                        WHERE id = $1 AND admin = $2 AND outcome = 'running'";
     if !OUTCOMES.contains(&outcome) {
@@ -110,8 +131,25 @@ pub async fn finish(db: &Db, id: i64, admin: &str, outcome: &str, message: Optio
 pub async fn list(db: &Db, limit: u32) -> Result<Vec<TransferRecord>, DbError> {
     const SQL: &str = "SELECT id, admin, channel, sender, tables, rows_done, created, updated, skipped, errors, outcome, \
                        message, started_at, updated_at, finished_at FROM dbt_transfers ORDER BY id DESC LIMIT $1";
-    type Row = (i64, String, String, String, String, i64, i64, i64, i64, i64, String, Option<String>, i64, i64, Option<i64>);
-    let rows: Vec<Row> = on_pool!(db, pool => sqlx::query_as(SQL).bind(i64::from(limit)).fetch_all(pool).await?);
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        String,
+        Option<String>,
+        i64,
+        i64,
+        Option<i64>,
+    );
+    let rows: Vec<Row> =
+        on_pool!(db, pool => sqlx::query_as(SQL).bind(i64::from(limit)).fetch_all(pool).await?);
     Ok(rows
         .into_iter()
         .map(|r| TransferRecord {
@@ -132,4 +170,29 @@ pub async fn list(db: &Db, limit: u32) -> Result<Vec<TransferRecord>, DbError> {
             finished_at: r.14,
         })
         .collect())
+}
+
+/// Records, before a transfer creates `table` here, that its constraints after the data are still to come (in
+/// `dbt_pending_constraints`): whatever ends that transfer early, the next one into the table knows to add them.
+#[cfg(feature = "db")]
+pub async fn expect_constraints(db: &Db, table: &str) -> Result<(), DbError> {
+    const SQL: &str = "INSERT INTO dbt_pending_constraints (table_name, since) VALUES ($1, $2) ON CONFLICT (table_name) DO NOTHING";
+    on_pool!(db, pool => sqlx::query(SQL).bind(table).bind(unix_now()).execute(pool).await.map(|_| ())?);
+    Ok(())
+}
+
+/// Whether `table` was created here by a transfer that did not get to add its constraints after the data.
+#[cfg(feature = "db")]
+pub async fn constraints_pending(db: &Db, table: &str) -> Result<bool, DbError> {
+    const SQL: &str = "SELECT count(*) FROM dbt_pending_constraints WHERE table_name = $1";
+    let n: i64 = on_pool!(db, pool => sqlx::query_scalar(SQL).bind(table).fetch_one(pool).await?);
+    Ok(n > 0)
+}
+
+/// `table`'s constraints after the data are in.
+#[cfg(feature = "db")]
+pub async fn constraints_added(db: &Db, table: &str) -> Result<(), DbError> {
+    const SQL: &str = "DELETE FROM dbt_pending_constraints WHERE table_name = $1";
+    on_pool!(db, pool => sqlx::query(SQL).bind(table).execute(pool).await.map(|_| ())?);
+    Ok(())
 }

@@ -35,6 +35,6 @@ async fn migrations_create_the_app_tables_and_are_idempotent() {
             Db::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
             Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
         };
-        assert_eq!(n, 6, "{kind:?}: dbt_settings, dbt_admins, dbt_sessions, dbt_transfers, dbt_jobs, dbt_job_tables");
+        assert_eq!(n, 7, "{kind:?}: dbt_settings, dbt_admins, dbt_sessions, dbt_transfers, dbt_jobs, dbt_job_tables, dbt_pending_constraints");
     }
 }

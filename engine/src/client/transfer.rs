@@ -1,15 +1,17 @@
 //! Whole-table transfers with the client: paging by cursor, the next page fetched while the last is imported,
-//! missing tables created (constraints after the data), a dropped connection resumed from the last imported
-//! page, and progress reported after every page.
+//! missing tables created (constraints after the data, also by the next transfer when the one that created the
+//! table stopped before them), a dropped connection resumed from the last imported page, and progress reported
+//! after every page.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use super::{Client, ClientError, FetchFrom, FetchOptions, RawPage};
+use crate::history;
 use crate::jobs::Checkpoint;
 use crate::protocol::{PageFormat, WireFilter};
 use crate::request::{RowError, Strategy};
-use crate::{Page, Tables};
+use crate::{EngineError, Page, Tables};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransferOptions {
@@ -196,15 +198,27 @@ impl Client {
             strategy: options.strategy,
             ..TransferResult::default()
         };
+        let db = local.db();
         if !local.table_exists(table).await? {
             if !options.create_missing_tables || job.is_some() {
                 return Err(ClientError::MissingLocally(table.to_owned()));
             }
+            // Recorded first: if this process dies after the table is created, the next transfer into it still
+            // adds its constraints after the data.
+            history::expect_constraints(db, table)
+                .await
+                .map_err(EngineError::from)?;
             result
                 .notes
                 .extend(local.create_table(&schema).await?.notes);
             result.created_table = true;
         }
+        // This transfer created the table, or one that did stopped before its constraints were added.
+        let constraints_after_data = result.created_table
+            || job.is_some_and(|j| j.created_table)
+            || history::constraints_pending(db, table)
+                .await
+                .map_err(EngineError::from)?;
         let total = match options.filter {
             WireFilter::All => Some(self.get_count(table).await?.max(0) as u64),
             _ => None,
@@ -402,10 +416,13 @@ impl Client {
         if copy {
             result.notes.push(BINARY_COPY_NOTE.to_owned());
         }
-        if result.created_table || job.is_some_and(|j| j.created_table) {
+        if constraints_after_data {
             result
                 .notes
                 .extend(local.create_constraints_after_data(&schema).await?.notes);
+            history::constraints_added(db, table)
+                .await
+                .map_err(EngineError::from)?;
         }
         result.resumed = resumed;
         result.seconds = started.elapsed().as_secs_f64();
