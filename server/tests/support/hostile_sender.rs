@@ -28,10 +28,7 @@ pub enum Answer {
 impl Answer {
     /// A page as an honest sender would send `body`: the header says `rows` and `body.len()`, no more pages.
     pub fn page(rows: usize, body: Vec<u8>) -> Answer {
-        Answer::Page {
-            header: json!({"rows": rows, "has_more": false, "next": null, "bytes": body.len()}),
-            body,
-        }
+        Answer::Page { header: json!({"rows": rows, "has_more": false, "next": null, "bytes": body.len()}), body }
     }
 }
 
@@ -49,12 +46,7 @@ pub struct FakeTable {
 impl FakeTable {
     /// `name (id bigint PRIMARY KEY, v bigint)` on PostgreSQL, with these answers.
     pub fn keyed(name: &str, count: i64, fetches: Vec<Answer>) -> FakeTable {
-        FakeTable {
-            name: name.into(),
-            schema: keyed_schema(name, &["id", "v"]),
-            count,
-            fetches,
-        }
+        FakeTable { name: name.into(), schema: keyed_schema(name, &["id", "v"]), count, fetches }
     }
 }
 
@@ -84,11 +76,7 @@ pub struct Script {
 
 impl Script {
     pub fn new(tables: Vec<FakeTable>) -> Script {
-        Script {
-            welcome: None,
-            capabilities: capabilities(false),
-            tables,
-        }
+        Script { welcome: None, capabilities: capabilities(false), tables }
     }
 
     /// Offers `pg_copy` pages, as a PostgreSQL sender does.
@@ -99,11 +87,7 @@ impl Script {
 }
 
 fn capabilities(pg_copy: bool) -> J {
-    let formats = if pg_copy {
-        json!(["binary", "json", "pg_copy"])
-    } else {
-        json!(["binary", "json"])
-    };
+    let formats = if pg_copy { json!(["binary", "json", "pg_copy"]) } else { json!(["binary", "json"]) };
     json!({"protocol": 1, "engine": "postgres", "page_encoding": "dbt-page-v1+zstd", "operations": engine::protocol::OPERATIONS,
            "max_page_rows": 100000, "filters": ["all"], "page_formats": formats})
 }
@@ -124,14 +108,8 @@ pub struct HostileSender {
 
 impl HostileSender {
     pub async fn start(script: Script) -> HostileSender {
-        let shared = Arc::new(Shared {
-            script,
-            connections: AtomicUsize::new(0),
-            fetches: AtomicUsize::new(0),
-        });
-        let app = Router::new()
-            .route("/db-transfer/websocket", get(upgrade))
-            .with_state(shared.clone());
+        let shared = Arc::new(Shared { script, connections: AtomicUsize::new(0), fetches: AtomicUsize::new(0) });
+        let app = Router::new().route("/db-transfer/websocket", get(upgrade)).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
@@ -160,8 +138,7 @@ impl Drop for HostileSender {
 async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
     shared.connections.fetch_add(1, Ordering::SeqCst);
     // Large frames out are the point; nothing large comes in.
-    ws.protocols([engine::protocol::SUBPROTOCOL])
-        .on_upgrade(move |socket| serve(socket, shared))
+    ws.protocols([engine::protocol::SUBPROTOCOL]).on_upgrade(move |socket| serve(socket, shared))
 }
 
 async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
@@ -181,9 +158,7 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
         let Message::Text(text) = message else {
             continue;
         };
-        let Ok(ClientMessage::Request { id, op }) =
-            serde_json::from_str::<ClientMessage>(text.as_str())
-        else {
+        let Ok(ClientMessage::Request { id, op }) = serde_json::from_str::<ClientMessage>(text.as_str()) else {
             continue;
         };
         let table = |name: &str| script.tables.iter().find(|t| t.name == name);
@@ -192,11 +167,7 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
             Operation::Ping => response(id, json!("pong")),
             Operation::ListTables => response(
                 id,
-                script
-                    .tables
-                    .iter()
-                    .map(|t| json!({"name": t.name, "rows": t.count, "rows_exact": true}))
-                    .collect(),
+                script.tables.iter().map(|t| json!({"name": t.name, "rows": t.count, "rows_exact": true})).collect(),
             ),
             Operation::Schema { table: name } => match table(&name) {
                 Some(t) => response(id, t.schema.clone()),
@@ -217,10 +188,7 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
                             header["type"] = json!("page");
                             header["id"] = json!(id);
                             let frame = [id.to_le_bytes().as_slice(), &body].concat();
-                            vec![
-                                Message::Text(header.to_string().into()),
-                                Message::Binary(frame.into()),
-                            ]
+                            vec![Message::Text(header.to_string().into()), Message::Binary(frame.into())]
                         }
                         Some(Answer::Error { code, message }) => error(id, code, &message),
                         None => error(id, "bad_request", "no more pages in this script"),
@@ -243,19 +211,11 @@ async fn send_json(socket: &mut WebSocket, value: &J) -> Result<(), axum::Error>
 }
 
 fn response(id: u64, result: J) -> Vec<Message> {
-    vec![Message::Text(
-        json!({"type": "response", "id": id, "result": result})
-            .to_string()
-            .into(),
-    )]
+    vec![Message::Text(json!({"type": "response", "id": id, "result": result}).to_string().into())]
 }
 
 fn error(id: u64, code: &str, message: &str) -> Vec<Message> {
-    vec![Message::Text(
-        json!({"type": "error", "id": id, "code": code, "message": message})
-            .to_string()
-            .into(),
-    )]
+    vec![Message::Text(json!({"type": "error", "id": id, "code": code, "message": message}).to_string().into())]
 }
 
 fn not_found(id: u64, name: &str) -> Vec<Message> {
@@ -289,15 +249,7 @@ pub fn crafted_page(columns: &[&str], rows: u64, body: &[u8]) -> Vec<u8> {
 /// A decompression bomb: 200 columns × 60,000 rows of NULLs — about 10 KB compressed, 12 MB decompressed, and
 /// 385 MB once decoded into values (what a receiver must refuse before allocating).
 pub fn bomb_page() -> Vec<u8> {
-    let columns: Vec<String> = (0..200)
-        .map(|i| {
-            if i == 0 {
-                "id".to_owned()
-            } else {
-                format!("c{i}")
-            }
-        })
-        .collect();
+    let columns: Vec<String> = (0..200).map(|i| if i == 0 { "id".to_owned() } else { format!("c{i}") }).collect();
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
     engine::page::compress_bytes(&crafted_page(&columns, 60_000, &vec![0u8; 60_000 * 200]))
 }
@@ -305,17 +257,10 @@ pub fn bomb_page() -> Vec<u8> {
 /// A good page of `(id, v)` rows, compressed.
 pub fn good_page(rows: &[(i64, i64)]) -> Vec<u8> {
     use engine::{Page, PageColumn, Value, ValueKind};
-    let column = |name: &str| PageColumn {
-        name: name.into(),
-        kind: ValueKind::Int,
-        source_type: "bigint".into(),
-    };
+    let column = |name: &str| PageColumn { name: name.into(), kind: ValueKind::Int, source_type: "bigint".into() };
     Page {
         columns: vec![column("id"), column("v")],
-        rows: rows
-            .iter()
-            .map(|&(a, b)| vec![Value::Int(a), Value::Int(b)])
-            .collect(),
+        rows: rows.iter().map(|&(a, b)| vec![Value::Int(a), Value::Int(b)]).collect(),
     }
     .compress()
 }
