@@ -43,6 +43,10 @@ mod tests {
 
     #[test]
     fn entries_count_trimmed_and_blank_ones_not_at_all() {
+        let ex = Exclusions { names: vec!["users".into(), " secrets ".into()], prefixes: vec![" audit_".into()] };
+        assert!(ex.is_excluded("secrets") && ex.is_excluded("audit_log"));
+        assert!(!ex.is_excluded("orders"));
+
         let ex = Exclusions {
             names: vec!["users".into(), " secrets".into(), " ".into(), "".into()],
             prefixes: vec![" audit_ ".into(), "".into(), "  ".into()],

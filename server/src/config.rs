@@ -191,13 +191,19 @@ mod tests {
             #[command(flatten)]
             serve: super::ServeConfig,
         }
-        let args = ["db-transfer", "--exclude-tables", "users, secrets ,", "--exclude-prefixes", "audit_, ,"];
-        let serve = <Cli as clap::Parser>::try_parse_from(args).unwrap().serve;
         // As the instance builds them.
-        let ex = engine::Exclusions { names: serve.exclude_tables, prefixes: serve.exclude_prefixes };
+        let exclusions = |args: &[&str]| {
+            let serve = <Cli as clap::Parser>::try_parse_from([&["db-transfer"], args].concat()).unwrap().serve;
+            engine::Exclusions { names: serve.exclude_tables, prefixes: serve.exclude_prefixes }
+        };
+        let ex = exclusions(&["--exclude-tables", "users, secrets"]);
+        assert!(ex.is_excluded("users") && ex.is_excluded("secrets"));
+        assert!(!ex.is_excluded("orders"));
+
+        let ex = exclusions(&["--exclude-tables", "users, secrets ,", "--exclude-prefixes", "audit_, ,"]);
         for t in ["users", "secrets", "audit_log"] {
             assert!(ex.is_excluded(t), "{t}");
         }
-        assert!(!ex.is_excluded("orders"), "a blank prefix excludes nothing");
+        assert!(!ex.is_excluded("orders"), "a blank entry excludes nothing");
     }
 }
