@@ -185,9 +185,7 @@ impl SenderLink {
             self.shared.pending.borrow_mut().remove(&id);
             return Err(self.closed().unwrap_or(LinkError::Closed { code: 1000, reason: String::new() }));
         }
-        let deadline = sleep_ms(REQUEST_TIMEOUT_SECS * 1000);
-        futures::pin_mut!(deadline);
-        match futures::future::select(rx, deadline).await {
+        match futures::future::select(rx, Deadline::after_secs(REQUEST_TIMEOUT_SECS)).await {
             Either::Left((reply, _)) => {
                 reply.unwrap_or_else(|_| Err(self.closed().unwrap_or(LinkError::Closed { code: 1000, reason: String::new() })))
             }
@@ -294,13 +292,39 @@ fn fail_all(s: &Shared, error: &LinkError) {
     }
 }
 
-/// Resolves after `ms` milliseconds (the window's timer).
-async fn sleep_ms(ms: u32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let window = web_sys::window().expect("a window");
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms.min(i32::MAX as u32) as i32);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+/// Resolves after a time (the window's timer); the timer is cleared when dropped first, so the many requests of a
+/// transfer leave no timers behind.
+struct Deadline {
+    handle: i32,
+    fired: wasm_bindgen_futures::JsFuture,
+}
+
+impl Deadline {
+    fn after_secs(secs: u32) -> Deadline {
+        let mut handle = 0;
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            let window = web_sys::window().expect("a window");
+            let ms = secs.saturating_mul(1000).min(i32::MAX as u32) as i32;
+            handle = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap_or(0);
+        });
+        Deadline { handle, fired: wasm_bindgen_futures::JsFuture::from(promise) }
+    }
+}
+
+impl std::future::Future for Deadline {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        std::pin::Pin::new(&mut self.fired).poll(cx).map(|_| ())
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let Some(window) = web_sys::window() {
+            window.clear_timeout_with_handle(self.handle);
+        }
+    }
 }
 
 fn resolve(s: &Shared, id: u64, reply: Result<Reply, LinkError>) {
