@@ -15,6 +15,12 @@ use crate::ApiError;
 /// The largest compressed page the import accepts (a page of 100 000 wide rows compresses far below this).
 pub const MAX_RELAYED_PAGE_BYTES: usize = 64 * 1024 * 1024;
 
+/// Relayed pages decoded and imported at once on this server, whoever sends them: each may cost up to
+/// `engine::page::MAX_PAGE_BYTES` decompressed plus `MAX_PAGE_MEMORY` decoded, so this bounds what parallel
+/// relayed pages can take in all (the others wait their turn).
+#[cfg(feature = "ssr")]
+static PAGE_IMPORTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Who this receiver is, for the sender's list: the signed-in admin and this site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceivingSite {
@@ -164,6 +170,7 @@ pub async fn import_page(transfer: i64, table: String, strategy: Strategy, page:
     if !running {
         return Err(super::respond(ApiError::BadRequest(format!("transfer {transfer} is not running (finished or not yours)"))));
     }
+    let _turn = PAGE_IMPORTS.acquire().await.map_err(|e| super::respond(ApiError::internal("waiting to import", e)))?;
     let decoded = engine::Page::decompress(&page)
         .map_err(|e| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}"))))?;
     let result = state.tables.import_records(&table, &decoded, strategy).await.map_err(|e| engine_error("importing a page", e))?;
@@ -227,6 +234,7 @@ pub async fn import_copy_page(
         Ok(plan) => plan,
         Err(why) => return Err(super::respond(ApiError::BadRequest(format!("binary COPY pages cannot go into {table:?}: {why}")))),
     };
+    let _turn = PAGE_IMPORTS.acquire().await.map_err(|e| super::respond(ApiError::internal("waiting to import", e)))?;
     let data = engine::page::decompress_bytes(&page)
         .map_err(|e| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}"))))?;
     let rows = usize::try_from(rows).unwrap_or(usize::MAX);
