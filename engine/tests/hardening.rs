@@ -214,7 +214,8 @@ async fn sequences_stand_past_every_key_in_the_table_after_any_import() {
     assert_eq!(scalar(&test.db, "SELECT max(id)::int8 FROM tickets").await, 11, "past 10, the largest key in the table");
 }
 
-/// Item 6: a COPY that fails (out: a cursor the key type refuses; in: bytes PostgreSQL refuses) leaves no
+/// Item 6: a COPY that fails (out: a cursor the key type refuses; in: bytes PostgreSQL refuses) or is dropped
+/// midway leaves no
 /// broken connection in the pool: afterwards every pooled connection answers, many times over.
 #[tokio::test]
 async fn a_failed_copy_never_poisons_the_pool() {
@@ -237,6 +238,14 @@ async fn a_failed_copy_never_poisons_the_pool() {
         let wrong = PageRequest { position: Position::After(engine::Cursor(vec![text("not a number")])), ..PageRequest::first(100) };
         assert!(t.export_binary_copy_with(&schema, &wrong).await.is_err(), "round {round}");
         assert_eq!(t.import_binary_copy(&plan, &bad, 10, None).await.unwrap(), None, "round {round}: refused, nothing written");
+        // A COPY whose future is dropped midway (a receiver gone, a socket stopped): cut at 0, 1, 2… ms.
+        for ms in 0..12 {
+            let whole = PageRequest::first(100_000);
+            let cut = tokio::time::timeout(std::time::Duration::from_millis(ms), t.export_binary_copy_with(&schema, &whole)).await;
+            if let Ok(page) = cut {
+                assert_eq!(page.unwrap().rows, 5000);
+            }
+        }
         // Every connection the pool holds works, for every kind of statement the engine uses.
         let pool = pg(&test.db);
         let mut held = Vec::new();

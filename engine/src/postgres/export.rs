@@ -171,21 +171,12 @@ pub async fn export_binary_copy(pool: &PgPool, schema: &TableSchema, req: &PageR
     let query = KeysetQuery::build(schema, req, &mut LiteralSpelling { schema })?;
     let select: Vec<String> = schema.columns.iter().map(|c| format!("src.{}", quote(&c.name))).collect();
     let sql = format!("COPY ({}) TO STDOUT (FORMAT binary)", query.sql(&select, &format!("{} AS src", super::inspect::table_sql(schema)?)));
-    let mut conn = pool.acquire().await?;
-    let read = read_copy_page(&mut conn, &sql, schema).await;
-    let (data, cut) = match read {
-        Ok((data, cut)) if !cut => (data, false),
-        Ok((data, _)) => {
-            // The COPY was left unfinished at the byte budget: this connection is not reusable.
-            conn.close_on_drop();
-            (data, true)
-        }
-        Err(e) => {
-            conn.close_on_drop();
-            return Err(e);
-        }
-    };
-    drop(conn);
+    let mut conn = super::careful::Careful::acquire(pool).await?;
+    let (data, cut) = read_copy_page(&mut conn, &sql, schema).await?;
+    if !cut {
+        // A COPY left unfinished at the byte budget leaves its connection unusable: that one is closed.
+        conn.release();
+    }
     let tuples = binary_copy::scan(&data, schema.columns.len()).map_err(|e| EngineError::BadRequest(format!("COPY output: {e}")))?;
     let limit = query.limit as usize;
     let has_more = cut || tuples.starts.len() > limit;

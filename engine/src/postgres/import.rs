@@ -6,6 +6,7 @@
 
 use sqlx::{Connection, PgConnection, PgPool};
 
+use super::careful::Careful;
 use crate::error::EngineError;
 use crate::ident::quote;
 use crate::jobs::Checkpoint;
@@ -111,13 +112,10 @@ pub async fn import(
         encoded.push((index, start..all.len()));
     }
 
-    let mut conn = pool.acquire().await?;
-    let imported = import_on(&mut conn, plan, page, &all, &encoded, result, checkpoint).await;
-    if imported.is_err() {
-        // Whatever state a failed COPY or transaction left the connection in, it never serves anyone again.
-        conn.close_on_drop();
-    }
-    imported
+    let mut conn = Careful::acquire(pool).await?;
+    let imported = import_on(&mut conn, plan, page, &all, &encoded, result, checkpoint).await?;
+    conn.release();
+    Ok(imported)
 }
 
 /// [`import`] on one connection, in one transaction.
@@ -273,13 +271,13 @@ pub async fn import_binary_copy(
             _ => None,
         }
     });
-    let mut conn = pool.acquire().await?;
-    let imported = import_binary_copy_on(&mut conn, plan, data, rows, bounds, checkpoint).await;
-    if !matches!(imported, Ok(Some(_))) {
-        // A refused or failed COPY: the connection is closed rather than trusted to be clean again.
-        conn.close_on_drop();
+    let mut conn = Careful::acquire(pool).await?;
+    let imported = import_binary_copy_on(&mut conn, plan, data, rows, bounds, checkpoint).await?;
+    if imported.is_some() {
+        // A refused COPY's connection is closed rather than trusted to be clean again.
+        conn.release();
     }
-    imported
+    Ok(imported)
 }
 
 /// [`import_binary_copy`] on one connection, in one transaction.

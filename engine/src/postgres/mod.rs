@@ -2,6 +2,7 @@
 //! and COPY-based import with set-based strategies. Tables are those of the connection's `current_schema()`.
 
 pub mod binary_copy;
+pub mod careful;
 pub mod export;
 pub mod import;
 pub mod inspect;
