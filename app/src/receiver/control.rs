@@ -20,6 +20,15 @@ pub fn disconnect(state: ReceiveState) {
     let _ = state;
 }
 
+/// Cancel: the transfer stops after the page being imported, and a fetch waiting on the sender (a slow or
+/// silent one) is failed at once instead of holding the transfer until its deadline.
+pub fn cancel(state: ReceiveState) {
+    #[cfg(feature = "hydrate")]
+    imp::cancel(state);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = state;
+}
+
 /// Transfers the picked tables of the Bulk tab.
 pub fn start_bulk(state: ReceiveState) {
     #[cfg(feature = "hydrate")]
@@ -170,6 +179,13 @@ mod imp {
             let _ = web_sys::window().expect("a window").set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
         });
         let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+
+    pub fn cancel(state: ReceiveState) {
+        state.cancel_requested.set(true);
+        if let Some(l) = link() {
+            l.cancel_pending();
+        }
     }
 
     pub fn disconnect(state: ReceiveState) {
@@ -643,7 +659,11 @@ mod imp {
             let imported: Result<bool, String> = async {
                 let schema_json = serde_json::to_string(schema).expect("schemas serialize");
                 while let Some(fetched) = pages_rx.next().await {
-                    let Fetched { page, from, copy } = fetched.map_err(|e| e.to_string())?;
+                    let Fetched { page, from, copy } = match fetched {
+                        // Cancel failed the fetch in flight: the table stops here, cancelled, not failed.
+                        Err(LinkError::Cancelled) => return Ok(false),
+                        other => other.map_err(|e| e.to_string())?,
+                    };
                     let result: ImportResult = if copy {
                         // The header's row count goes along only to be checked against the COPY data.
                         let rows = page.rows as u64;
@@ -658,7 +678,10 @@ mod imp {
                             None => {
                                 // PostgreSQL refused a row of the binary COPY page: the same page again as an
                                 // ordinary one, imported the careful way so good rows land and bad ones are reported.
-                                let again = link.page(fetch_op(from, PageFormat::Binary)).await.map_err(|e| e.to_string())?;
+                                let again = match link.page(fetch_op(from, PageFormat::Binary)).await {
+                                    Err(LinkError::Cancelled) => return Ok(false),
+                                    other => other.map_err(|e| e.to_string())?,
+                                };
                                 local::import_page(transfer, name.to_owned(), strategy, again.bytes)
                                     .await
                                     .map_err(|e| format!("Importing a page of {name} failed: {e}"))?

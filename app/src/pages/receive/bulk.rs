@@ -93,7 +93,7 @@ pub fn BulkTab(state: ReceiveState) -> impl IntoView {
                     {move || format!("Transfer {} table(s)", picked_count())}
                 </button>
                 <button id="cancel" type="button" class="danger" disabled=move || !state.running.get()
-                    on:click=move |_| state.cancel_requested.set(true)>"Cancel"</button>
+                    on:click=move |_| control::cancel(state)>"Cancel"</button>
                 <button id="run-on-server" type="button" class="secondary"
                     title="This site's server pulls the tables as a background job: it goes on when this tab closes or the server restarts"
                     disabled=move || state.running.get() || picked_count() == 0

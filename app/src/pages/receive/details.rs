@@ -169,7 +169,7 @@ pub fn DetailsTab(state: ReceiveState) -> impl IntoView {
                 <button id="transfer-one" type="button" disabled=move || state.running.get()
                     on:click=move |_| control::start_one(state)>"Transfer with this filter"</button>
                 <button type="button" class="danger" disabled=move || !state.running.get()
-                    on:click=move |_| state.cancel_requested.set(true)>"Cancel"</button>
+                    on:click=move |_| control::cancel(state)>"Cancel"</button>
             </div>
             <p class="muted">"The table is created here first when it is missing. Rows go in key order, a page at a time."</p>
         </section>
