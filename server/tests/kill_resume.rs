@@ -2,7 +2,10 @@
 //! every row once and exact (a fingerprint of every row), and every key, unique constraint, foreign key and
 //! index the source has. The kill points cover each phase of a pull: before the table is created, between its
 //! creation and the first page, in the middle of the data (several times over), during the constraints after
-//! the data (held there by a lock, so the kill lands in that phase every time), and after them.
+//! the data (held there by a lock, so the kill lands in that phase every time), and after them — and while the
+//! sender is in the middle of serving a page: its COPY of the page, dropped when the receiver goes away, must
+//! not leave a half-read connection in the sender's pool (the next pulls failed on it, and the target stayed
+//! short of the source).
 
 mod support;
 
@@ -201,6 +204,9 @@ enum KillAt {
     DuringConstraints,
     /// After `items` finished (constraints added), before the pull records its end.
     AfterFinished,
+    /// While the sender is in the middle of a page (its COPY of the page waits for a lock the test holds on the
+    /// sender's table, once this many rows are in).
+    SenderMidPage(i64),
 }
 
 /// What the target held right after a kill, to show which phase the kill landed in.
@@ -295,6 +301,35 @@ async fn pull_killed(sender: &TestApp, target: &TestDb, at: KillAt) -> Left {
             .await;
             pull.kill();
         }
+        KillAt::SenderMidPage(n) => {
+            pull.until("items page", |e| is_page_of(e, "items", n))
+                .await;
+            let Db::Postgres(pool) = &sender.instance.db else {
+                unreachable!()
+            };
+            let mut lock = pool.begin().await.unwrap();
+            sqlx::query("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+                .execute(&mut *lock)
+                .await
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while count(
+                &sender.instance.db,
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'items' AND NOT l.granted",
+            )
+            .await
+                == 0
+            {
+                assert!(Instant::now() < deadline, "the sender's next page never waited for the lock");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            pull.kill();
+            // The sender notices its receiver is gone (and drops the page it was serving) before the page's
+            // COPY goes on.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            lock.commit().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
     }
     left(target).await
 }
@@ -339,6 +374,7 @@ fn assert_landed(at: KillAt, left: &Left) {
         KillAt::Rows(n) => left.table && left.rows >= n,
         KillAt::DuringConstraints => left.rows == ROWS && !left.foreign_key,
         KillAt::AfterFinished => left.rows == ROWS && left.foreign_key,
+        KillAt::SenderMidPage(n) => left.table && left.rows >= n && left.rows < ROWS,
     };
     assert!(landed, "a kill at {at:?} left {left:?}");
 }
@@ -381,6 +417,10 @@ async fn a_pull_killed_at_any_point_and_run_again_ends_equal_to_the_source() {
     let sender = sender(ROWS).await;
     let started = Instant::now();
     let scenarios = [
+        vec![
+            KillAt::SenderMidPage(ROWS / 4),
+            KillAt::SenderMidPage(ROWS / 2),
+        ],
         vec![KillAt::BeforeCreate],
         vec![KillAt::AfterCreate],
         // Five kills in the data (the first run creates the table), as in the report of a target that differed.
