@@ -95,9 +95,12 @@ pub fn safe_default(expr: &str, kind: ValueKind, target: Dialect) -> Option<Stri
         _ if number(e.trim_start_matches('(').trim_end_matches(')')) => e.trim_start_matches('(').trim_end_matches(')').to_owned(),
         _ => {
             let lit = literal(e)?;
-            // Keep PostgreSQL's cast when both sides are PostgreSQL: `'{}'::jsonb` must stay jsonb.
-            match (target, e.rfind("'::")) {
-                (Dialect::Postgres, Some(i)) => format!("{lit}::{}", pg_types::parse(&e[i + 3..])?.sql()),
+            // Keep PostgreSQL's cast to a built-in type when both sides are PostgreSQL: `'{}'::jsonb` must stay
+            // jsonb. A cast to a user type (`'happy'::mood`) is left out: the bare literal takes the column's own
+            // type, and a bare type name could resolve to one of pg_catalog's (`regclass`, `regrole`).
+            match (target, e.rfind("'::").map(|i| pg_types::parse(&e[i + 3..]))) {
+                (Dialect::Postgres, Some(Some(t @ PgType::BuiltIn(_)))) => format!("{lit}::{}", t.sql()),
+                (_, Some(None)) => return None,
                 _ => lit,
             }
         }
@@ -369,6 +372,8 @@ mod tests {
         assert_eq!(safe_default("now()", Int, Sqlite).as_deref(), Some("CURRENT_TIMESTAMP"));
         assert_eq!(safe_default("'it''s'::text", Text, Postgres).as_deref(), Some("'it''s'::text"));
         assert_eq!(safe_default("'{}'::jsonb", Json, Sqlite).as_deref(), Some("'{}'"));
+        assert_eq!(safe_default("'happy'::mood", Text, Postgres).as_deref(), Some("'happy'"), "no bare user type name");
+        assert_eq!(safe_default("'t'::regclass", Text, Postgres).as_deref(), Some("'t'"));
         for hostile in [
             "1); DROP TABLE x; --",
             "'a'); DROP TABLE x; --'",

@@ -186,6 +186,33 @@ async fn keyless_partitioned_tables_lose_no_rows_at_page_boundaries() {
     assert!(refused.to_string().contains("cursor does not match"), "{refused}");
 }
 
+/// Item 3's cousin, plain inheritance: a parent's walk and count hold its own rows only (its children are tables
+/// of their own, listed and transferred themselves), so no child row is sent twice or shares a parent's ctid.
+#[tokio::test]
+async fn inheritance_children_are_not_read_through_their_parent() {
+    let test = TestDb::new(EngineKind::Postgres).await;
+    exec(
+        &test.db,
+        "CREATE TABLE parent_keyless (v text); CREATE TABLE child_keyless (extra int) INHERITS (parent_keyless);
+         INSERT INTO parent_keyless SELECT 'p' || g FROM generate_series(1, 30) g;
+         INSERT INTO child_keyless SELECT 'c' || g, g FROM generate_series(1, 30) g;
+         CREATE TABLE parent_keyed (id int PRIMARY KEY, v text); CREATE TABLE child_keyed () INHERITS (parent_keyed);
+         INSERT INTO parent_keyed VALUES (1, 'p1'), (2, 'p2'); INSERT INTO child_keyed VALUES (3, 'c3');",
+    )
+    .await;
+    let t = tables(&test.db);
+    for limit in [1, 7, 100] {
+        let (rows, _) = walk(&t, "parent_keyless", limit).await;
+        assert_eq!(sorted(rows), sorted((1..=30).map(|g| vec![text(&format!("p{g}"))]).collect()), "pages of {limit}");
+        assert_eq!(walk(&t, "child_keyless", limit).await.0.len(), 30);
+    }
+    assert_eq!(t.get_count("parent_keyless").await.unwrap(), 30);
+    assert_eq!(walk(&t, "parent_keyed", 1).await.0, vec![vec![int(1), text("p1")], vec![int(2), text("p2")]]);
+    assert_eq!(t.get_count("parent_keyed").await.unwrap(), 2);
+    let binary = walk_binary(&t, "parent_keyed", 1).await;
+    assert_eq!(binary.iter().map(|p| p.1).sum::<usize>(), 2);
+}
+
 /// Item 5: after an import — an append above all — every sequence stands past the largest key in the table, so
 /// the application's next plain INSERT works, even when the rows already there were inserted with explicit keys.
 #[tokio::test]
@@ -212,6 +239,18 @@ async fn sequences_stand_past_every_key_in_the_table_after_any_import() {
     exec(&test.db, "INSERT INTO tickets (note) VALUES ('the application')").await;
     assert_eq!(scalar(&test.db, "SELECT count(*) FROM tickets").await, 3);
     assert_eq!(scalar(&test.db, "SELECT max(id)::int8 FROM tickets").await, 11, "past 10, the largest key in the table");
+
+    // A default calling a sequence nobody owns (pg_get_serial_sequence does not know it).
+    exec(
+        &test.db,
+        "CREATE SEQUENCE free_seq; CREATE TABLE free (id integer DEFAULT nextval('free_seq') PRIMARY KEY, note text);
+         INSERT INTO free VALUES (1, 'a'), (2, 'b');",
+    )
+    .await;
+    let skipped = t.import_records("free", &page(&columns, vec![vec![int(5), text("e")]]), Strategy::Skip).await.unwrap();
+    assert_eq!(skipped.created, 1);
+    exec(&test.db, "INSERT INTO free (note) VALUES ('the application')").await;
+    assert_eq!(scalar(&test.db, "SELECT max(id)::int8 FROM free").await, 6);
 }
 
 /// Item 6: a COPY that fails (out: a cursor the key type refuses; in: bytes PostgreSQL refuses) or is dropped

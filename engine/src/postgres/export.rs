@@ -79,7 +79,7 @@ pub async fn export(pool: &PgPool, schema: &TableSchema, req: &PageRequest) -> R
     if query.by_row_id {
         select.push("src.ctid::text".into());
     }
-    let sql = query.sql(&select, &format!("{} AS src", super::inspect::table_sql(schema)?));
+    let sql = query.sql(&select, &format!("{} AS src", super::inspect::rows_sql(schema)?));
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for p in spelling.params {
         q = q.bind(p);
@@ -170,7 +170,7 @@ pub async fn export_binary_copy(pool: &PgPool, schema: &TableSchema, req: &PageR
     }
     let query = KeysetQuery::build(schema, req, &mut LiteralSpelling { schema })?;
     let select: Vec<String> = schema.columns.iter().map(|c| format!("src.{}", quote(&c.name))).collect();
-    let sql = format!("COPY ({}) TO STDOUT (FORMAT binary)", query.sql(&select, &format!("{} AS src", super::inspect::table_sql(schema)?)));
+    let sql = format!("COPY ({}) TO STDOUT (FORMAT binary)", query.sql(&select, &format!("{} AS src", super::inspect::rows_sql(schema)?)));
     let mut conn = super::careful::Careful::acquire(pool).await?;
     let (data, cut) = read_copy_page(&mut conn, &sql, schema).await?;
     if !cut {

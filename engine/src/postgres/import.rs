@@ -373,8 +373,16 @@ async fn advance_sequences(conn: &mut PgConnection, plan: &ImportPlan) -> Result
     // Only columns the inspector saw a sequence or identity behind: max() over any other column would scan the
     // whole table once per page.
     for column in &plan.sequence_columns {
+        // The sequence owned by the column, else the one its default calls (`DEFAULT nextval('s')` with a
+        // sequence nobody owns: pg_get_serial_sequence does not see it, the default's dependency does).
         let sql = format!(
-            "SELECT setval(x.s, x.m) FROM (SELECT pg_get_serial_sequence($1, $2) AS s, \
+            "SELECT setval(x.s, x.m) FROM (SELECT COALESCE(pg_get_serial_sequence($1, $2), \
+               (SELECT d.refobjid::regclass::text FROM pg_attrdef ad \
+                JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum \
+                JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid \
+                 AND d.refclassid = 'pg_class'::regclass \
+                JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S' \
+                WHERE ad.adrelid = to_regclass($1) AND a.attname = $2 LIMIT 1)) AS s, \
              (SELECT max({col})::int8 FROM {table}) AS m) x \
              WHERE x.s IS NOT NULL AND x.m IS NOT NULL AND x.m > COALESCE(pg_sequence_last_value(x.s::regclass), 0)",
             col = quote(column),

@@ -71,6 +71,15 @@ pub fn table_sql(schema: &TableSchema) -> Result<String, EngineError> {
     Ok(qualified(&local.namespace, &schema.name))
 }
 
+/// What a statement reads the table's own rows from: `ONLY "ns"."t"` for an ordinary table, so rows of tables
+/// that inherit from it (each listed and transferred as a table of its own) are neither counted nor sent twice,
+/// nor share `ctid`s with its own rows in a walk; a partitioned table holds no rows itself, so its partitions'
+/// are read through it.
+pub fn rows_sql(schema: &TableSchema) -> Result<String, EngineError> {
+    let partitioned = schema.local.as_ref().is_some_and(|l| l.partitioned);
+    Ok(format!("{}{}", if partitioned { "" } else { "ONLY " }, table_sql(schema)?))
+}
+
 /// The portable kind of a PostgreSQL base type.
 pub fn kind_of(type_name: &str, category: &str) -> ValueKind {
     if category == "A" {
@@ -260,6 +269,7 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
 
 /// Exact row count.
 pub async fn count(pool: &PgPool, table: &crate::TableName, found: &Found) -> Result<i64, EngineError> {
-    let sql = format!("SELECT count(*) FROM {}", qualified(&found.local.namespace, table.as_str()));
+    let only = if found.local.partitioned { "" } else { "ONLY " };
+    let sql = format!("SELECT count(*) FROM {only}{}", qualified(&found.local.namespace, table.as_str()));
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await?)
 }

@@ -24,19 +24,28 @@ struct Leaf {
 /// The table's leaf partitions with rows of their own, in the walk's order.
 async fn leaves(pool: &PgPool, schema: &TableSchema) -> Result<Vec<Leaf>, EngineError> {
     let rows = sqlx::query(
-        "SELECT c.oid::int8 AS oid, n.nspname::text AS namespace, c.relname::text AS name
+        "SELECT c.oid::int8 AS oid, n.nspname::text AS namespace, c.relname::text AS name, c.relkind = 'r' AS ordinary
          FROM pg_partition_tree(to_regclass($1)) t
          JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE t.isleaf AND c.relkind = 'r'
+         WHERE t.isleaf
          ORDER BY c.oid",
     )
     .bind(table_sql(schema)?)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Leaf { oid: r.get("oid"), sql: qualified(&r.get::<String, _>("namespace"), &r.get::<String, _>("name")) })
-        .collect())
+    let mut leaves = Vec::with_capacity(rows.len());
+    for r in rows {
+        let name: String = r.get("name");
+        if !r.get::<bool, _>("ordinary") {
+            // A foreign table's rows have no ctid to walk by: refused rather than left out silently.
+            return Err(EngineError::BadRequest(format!(
+                "table {:?} has no key and its partition {name:?} is not an ordinary table: it cannot be walked",
+                schema.name
+            )));
+        }
+        leaves.push(Leaf { oid: r.get("oid"), sql: qualified(&r.get::<String, _>("namespace"), &name) });
+    }
+    Ok(leaves)
 }
 
 fn bad_cursor() -> EngineError {
