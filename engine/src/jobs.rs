@@ -8,11 +8,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::request::Strategy;
 #[cfg(feature = "db")]
 use crate::db::{on_pool, unix_now};
+use crate::request::Strategy;
 #[cfg(feature = "db")]
-use crate::{request::ImportResult, Db, DbError, EngineError};
+use crate::{Db, DbError, EngineError, request::ImportResult};
 
 /// The states a job goes through. `queued` → `running` (→ `retrying` → `running` …) → one of the ends.
 pub mod state {
@@ -57,7 +57,8 @@ impl Credential {
         if let Some(c) = s.strip_prefix("code.") {
             Some(Credential::Code(c.to_owned()))
         } else {
-            s.strip_prefix("resume.").map(|t| Credential::Resume(t.to_owned()))
+            s.strip_prefix("resume.")
+                .map(|t| Credential::Resume(t.to_owned()))
         }
     }
 }
@@ -161,17 +162,25 @@ pub struct TablePlan {
     pub rows: i64,
 }
 
-/// Written in the import's transaction: the page fetched from `expected` moves the table to `next`.
+/// Written in the import's transaction: the page's counts go to the history record `transfer_id`, and for a
+/// background job, the page fetched from the job's cursor moves it on ([`JobCursor`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checkpoint {
-    pub job: i64,
-    pub position: i64,
+    /// The job's table this page moves on; `None` for a transfer that is not a job (the CLI's), whose history
+    /// record alone counts the page.
+    pub job: Option<JobCursor>,
     pub transfer_id: i64,
-    pub expected: Option<String>,
-    pub next: Option<String>,
     pub rows: u64,
 }
 
+/// A background job's table cursor: the page fetched from `expected` moves it to `next`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobCursor {
+    pub job: i64,
+    pub position: i64,
+    pub expected: Option<String>,
+    pub next: Option<String>,
+}
 
 #[cfg(feature = "db")]
 fn n(v: u64) -> i64 {
@@ -180,13 +189,20 @@ fn n(v: u64) -> i64 {
 
 #[cfg(feature = "db")]
 fn strategy_name(s: Strategy) -> String {
-    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
-
 
 #[cfg(feature = "db")]
 fn first_error(result: &ImportResult) -> Option<String> {
-    result.errors.first().map(|e| format!("{}: {}", e.key, e.reason).chars().take(1000).collect())
+    result.errors.first().map(|e| {
+        format!("{}: {}", e.key, e.reason)
+            .chars()
+            .take(1000)
+            .collect()
+    })
 }
 
 /// The checkpoint's statements, the same on both engines but for the NULL-safe comparison of the cursor.
@@ -194,29 +210,31 @@ fn first_error(result: &ImportResult) -> Option<String> {
 macro_rules! write_checkpoint {
     ($checkpoint:expr, $conn:expr, $result:expr, $cursor_is:literal) => {{
         let (c, result) = ($checkpoint, $result);
-        let sql = concat!(
-            "UPDATE dbt_job_tables SET cursor = $1, rows_done = rows_done + $2, pages = pages + 1, ",
-            "created = created + $3, updated = updated + $4, skipped = skipped + $5, errors = errors + $6, ",
-            "message = COALESCE(message, $7) WHERE job_id = $8 AND position = $9 AND cursor ",
-            $cursor_is,
-            " $10"
-        );
-        let moved = sqlx::query(sql)
-            .bind(&c.next)
-            .bind(n(c.rows))
-            .bind(n(result.created))
-            .bind(n(result.updated))
-            .bind(n(result.skipped))
-            .bind(n(result.errors.len() as u64))
-            .bind(first_error(result))
-            .bind(c.job)
-            .bind(c.position)
-            .bind(&c.expected)
-            .execute(&mut *$conn)
-            .await?
-            .rows_affected();
-        if moved != 1 {
-            return Err(EngineError::CheckpointMoved { job: c.job });
+        if let Some(j) = &c.job {
+            let sql = concat!(
+                "UPDATE dbt_job_tables SET cursor = $1, rows_done = rows_done + $2, pages = pages + 1, ",
+                "created = created + $3, updated = updated + $4, skipped = skipped + $5, errors = errors + $6, ",
+                "message = COALESCE(message, $7) WHERE job_id = $8 AND position = $9 AND cursor ",
+                $cursor_is,
+                " $10"
+            );
+            let moved = sqlx::query(sql)
+                .bind(&j.next)
+                .bind(n(c.rows))
+                .bind(n(result.created))
+                .bind(n(result.updated))
+                .bind(n(result.skipped))
+                .bind(n(result.errors.len() as u64))
+                .bind(first_error(result))
+                .bind(j.job)
+                .bind(j.position)
+                .bind(&j.expected)
+                .execute(&mut *$conn)
+                .await?
+                .rows_affected();
+            if moved != 1 {
+                return Err(EngineError::CheckpointMoved { job: j.job });
+            }
         }
         sqlx::query(HISTORY_SQL)
             .bind(c.transfer_id)
@@ -234,14 +252,23 @@ macro_rules! write_checkpoint {
 
 #[cfg(feature = "db")]
 impl Checkpoint {
-    /// Moves the table's cursor and counts (and the history record's) in the import's transaction; refuses
-    /// when the cursor moved since the page was fetched (another worker imported it), so the caller rolls back.
-    pub async fn write_postgres(&self, conn: &mut sqlx::PgConnection, result: &ImportResult) -> Result<(), EngineError> {
+    /// Adds the page's counts to the history record (and moves a job's table cursor and counts) in the import's
+    /// transaction; refuses when a job's cursor moved since the page was fetched (another worker imported it), so
+    /// the caller rolls back.
+    pub async fn write_postgres(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        result: &ImportResult,
+    ) -> Result<(), EngineError> {
         write_checkpoint!(self, conn, result, "IS NOT DISTINCT FROM")
     }
 
     /// [`Checkpoint::write_postgres`] for SQLite.
-    pub async fn write_sqlite(&self, conn: &mut sqlx::SqliteConnection, result: &ImportResult) -> Result<(), EngineError> {
+    pub async fn write_sqlite(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        result: &ImportResult,
+    ) -> Result<(), EngineError> {
         write_checkpoint!(self, conn, result, "IS")
     }
 }
@@ -273,7 +300,23 @@ pub async fn create(db: &Db, job: &NewJob) -> Result<i64, DbError> {
 }
 
 #[cfg(feature = "db")]
-type JobRow = (i64, String, String, Option<String>, i64, bool, i64, String, i64, bool, Option<String>, i64, i64, Option<i64>, Option<i64>);
+type JobRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    i64,
+    bool,
+    i64,
+    String,
+    i64,
+    bool,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
 #[cfg(feature = "db")]
 const JOB_COLUMNS: &str = "id, admin, sender, credential, transfer_id, create_missing, batch_size, state, attempts, \
                            cancel_requested, message, created_at, updated_at, started_at, finished_at";
@@ -307,9 +350,15 @@ async fn table_rows(db: &Db, ids: &[i64]) -> Result<Vec<TableRow>, DbError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let list = ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     // The ids are integers from our own query, so the list is safe to inline.
-    let sql = format!("SELECT {TABLE_COLUMNS} FROM dbt_job_tables WHERE job_id IN ({list}) ORDER BY job_id, position");
+    let sql = format!(
+        "SELECT {TABLE_COLUMNS} FROM dbt_job_tables WHERE job_id IN ({list}) ORDER BY job_id, position"
+    );
     Ok(on_pool!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?))
 }
 
@@ -436,7 +485,8 @@ pub async fn claim(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<Cl
     if claimed == 1 {
         return Ok(Claim::Claimed);
     }
-    let why: Option<(String, bool)> = on_pool!(db, pool => sqlx::query_as(WHY).bind(id).fetch_optional(pool).await?);
+    let why: Option<(String, bool)> =
+        on_pool!(db, pool => sqlx::query_as(WHY).bind(id).fetch_optional(pool).await?);
     Ok(match why {
         Some((job_state, _)) if state::ENDED.contains(&job_state.as_str()) => Claim::Gone,
         Some((_, true)) => Claim::CancelRequested,
@@ -448,25 +498,42 @@ pub async fn claim(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<Cl
 /// Takes a job whose cancel was requested and that no live lease holds, only to end it; false when another
 /// runner holds it (that one reads the flag and ends it).
 #[cfg(feature = "db")]
-pub async fn take_cancelled(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<bool, DbError> {
+pub async fn take_cancelled(
+    db: &Db,
+    id: i64,
+    runner: &str,
+    lease_secs: i64,
+) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET runner = $3, lease_until = $2 + $4 \
                        WHERE id = $1 AND state IN ('queued', 'running', 'retrying') AND cancel_requested \
                        AND (runner IS NULL OR runner = $3 OR lease_until IS NULL OR lease_until < $2)";
-    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(unix_now()).bind(runner).bind(lease_secs)
-        .execute(pool).await?.rows_affected()) == 1)
+    Ok(
+        on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(unix_now()).bind(runner).bind(lease_secs)
+        .execute(pool).await?.rows_affected())
+            == 1,
+    )
 }
 
 /// Extends `runner`'s lease; false when the job is no longer its own.
 #[cfg(feature = "db")]
 pub async fn renew(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET lease_until = $3 + $4 WHERE id = $1 AND runner = $2";
-    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(runner).bind(unix_now()).bind(lease_secs)
-        .execute(pool).await?.rows_affected()) == 1)
+    Ok(
+        on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(runner).bind(unix_now()).bind(lease_secs)
+        .execute(pool).await?.rows_affected())
+            == 1,
+    )
 }
 
 /// Sets the state and message of a job `runner` holds (`retrying` with the reason, say).
 #[cfg(feature = "db")]
-pub async fn set_state(db: &Db, id: i64, runner: &str, state: &str, message: Option<&str>) -> Result<(), DbError> {
+pub async fn set_state(
+    db: &Db,
+    id: i64,
+    runner: &str,
+    state: &str,
+    message: Option<&str>,
+) -> Result<(), DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET state = $2, message = $3, updated_at = $4 WHERE id = $1 AND runner = $5";
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
     on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(unix_now()).bind(runner)
@@ -477,14 +544,23 @@ pub async fn set_state(db: &Db, id: i64, runner: &str, state: &str, message: Opt
 /// Ends a job `runner` holds and lets it go. A finished or cancelled job forgets its credential; a failed or
 /// incomplete one keeps it for a retry. False when the job was not the runner's.
 #[cfg(feature = "db")]
-pub async fn finish(db: &Db, id: i64, runner: &str, state: &str, message: Option<&str>) -> Result<bool, DbError> {
+pub async fn finish(
+    db: &Db,
+    id: i64,
+    runner: &str,
+    state: &str,
+    message: Option<&str>,
+) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET state = $2, message = $3, updated_at = $4, finished_at = $4, \
                        runner = NULL, lease_until = NULL, \
                        credential = CASE WHEN $2 IN ('failed', 'incomplete') THEN credential ELSE NULL END \
                        WHERE id = $1 AND runner = $5";
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
-    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(unix_now()).bind(runner)
-        .execute(pool).await?.rows_affected()) == 1)
+    Ok(
+        on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(unix_now()).bind(runner)
+        .execute(pool).await?.rows_affected())
+            == 1,
+    )
 }
 
 /// Keeps the credential the job reconnects with (the resume token after the code is spent).
@@ -514,7 +590,8 @@ pub async fn request_cancel(db: &Db, id: i64) -> Result<bool, DbError> {
 #[cfg(feature = "db")]
 pub async fn cancel_requested(db: &Db, id: i64) -> Result<bool, DbError> {
     const SQL: &str = "SELECT cancel_requested FROM dbt_jobs WHERE id = $1";
-    let flag: Option<bool> = on_pool!(db, pool => sqlx::query_scalar(SQL).bind(id).fetch_optional(pool).await?);
+    let flag: Option<bool> =
+        on_pool!(db, pool => sqlx::query_scalar(SQL).bind(id).fetch_optional(pool).await?);
     Ok(flag.unwrap_or(true))
 }
 
@@ -545,7 +622,13 @@ pub async fn requeue(db: &Db, id: i64, code: Option<&str>) -> Result<bool, DbErr
 
 /// A table starts (or restarts): its state, total and whether this job created it.
 #[cfg(feature = "db")]
-pub async fn table_started(db: &Db, job: i64, position: i64, total: Option<u64>, created_table: bool) -> Result<(), DbError> {
+pub async fn table_started(
+    db: &Db,
+    job: i64,
+    position: i64,
+    total: Option<u64>,
+    created_table: bool,
+) -> Result<(), DbError> {
     const SQL: &str = "UPDATE dbt_job_tables SET state = 'running', total = COALESCE($3, total), \
                        created_table = (created_table OR $4), started_at = COALESCE(started_at, $5), message = NULL \
                        WHERE job_id = $1 AND position = $2";
@@ -556,7 +639,13 @@ pub async fn table_started(db: &Db, job: i64, position: i64, total: Option<u64>,
 
 /// A table ends: `done` or `failed` with the reason.
 #[cfg(feature = "db")]
-pub async fn table_ended(db: &Db, job: i64, position: i64, state: &str, message: Option<&str>) -> Result<(), DbError> {
+pub async fn table_ended(
+    db: &Db,
+    job: i64,
+    position: i64,
+    state: &str,
+    message: Option<&str>,
+) -> Result<(), DbError> {
     const SQL: &str = "UPDATE dbt_job_tables SET state = $3, message = COALESCE($4, message), finished_at = $5 \
                        WHERE job_id = $1 AND position = $2";
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());

@@ -409,6 +409,10 @@ async fn scenario(sender: &TestApp, kills: &[KillAt]) -> Vec<(KillAt, Left)> {
         ("finished", 0),
         "{kills:?}"
     );
+    // Each row was created by exactly one pull, and counted in that pull's record in the same transaction as
+    // the row itself: the killed pulls' records hold what they landed.
+    let created: i64 = history.iter().map(|r| r.created).sum();
+    assert_eq!(created, ROWS + 7, "{kills:?}: {history:#?}");
     seen
 }
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::{Client, ClientError, FetchFrom, FetchOptions, RawPage};
 use crate::history;
-use crate::jobs::Checkpoint;
+use crate::jobs::{Checkpoint, JobCursor};
 use crate::protocol::{PageFormat, WireFilter};
 use crate::request::{RowError, Strategy};
 use crate::{EngineError, Page, Tables};
@@ -164,7 +164,21 @@ impl Client {
         options: &TransferOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<TransferResult, ClientError> {
-        self.transfer_inner(local, table, options, None, progress)
+        self.transfer_inner(local, table, options, None, None, progress)
+            .await
+    }
+
+    /// [`Client::transfer`] that adds each page's counts to the history record `record` in the page's own
+    /// transaction: the record holds exactly what landed, whenever the process stops.
+    pub async fn transfer_recorded(
+        &self,
+        local: &Tables,
+        table: &str,
+        options: &TransferOptions,
+        record: i64,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<TransferResult, ClientError> {
+        self.transfer_inner(local, table, options, None, Some(record), progress)
             .await
     }
 
@@ -179,8 +193,15 @@ impl Client {
         job: &JobControl<'_>,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<TransferResult, ClientError> {
-        self.transfer_inner(local, table, options, Some(job), progress)
-            .await
+        self.transfer_inner(
+            local,
+            table,
+            options,
+            Some(job),
+            Some(job.transfer_id),
+            progress,
+        )
+        .await
     }
 
     async fn transfer_inner(
@@ -189,6 +210,7 @@ impl Client {
         table: &str,
         options: &TransferOptions,
         job: Option<&JobControl<'_>>,
+        record: Option<i64>,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<TransferResult, ClientError> {
         let started = Instant::now();
@@ -303,12 +325,14 @@ impl Client {
             let next = page_in_hand.next.clone().filter(|_| page_in_hand.has_more);
             // The counts of a page are what it held as imported here, never what its header says.
             let checkpoint = |rows: usize| {
-                job.map(|j| Checkpoint {
-                    job: j.job,
-                    position: j.position,
-                    transfer_id: j.transfer_id,
-                    expected: from.clone(),
-                    next: Some(next.clone().unwrap_or_else(|| END_CURSOR.to_owned())),
+                record.map(|transfer_id| Checkpoint {
+                    job: job.map(|j| JobCursor {
+                        job: j.job,
+                        position: j.position,
+                        expected: from.clone(),
+                        next: Some(next.clone().unwrap_or_else(|| END_CURSOR.to_owned())),
+                    }),
+                    transfer_id,
                     rows: rows as u64,
                 })
             };
@@ -442,6 +466,30 @@ impl Client {
         options: &TransferAllOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Vec<(String, Result<TransferResult, ClientError>)>, ClientError> {
+        self.transfer_all_inner(local, options, None, progress)
+            .await
+    }
+
+    /// [`Client::transfer_all`] with each page counted into the history record `record`
+    /// ([`Client::transfer_recorded`]).
+    pub async fn transfer_all_recorded(
+        &self,
+        local: &Tables,
+        options: &TransferAllOptions,
+        record: i64,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Vec<(String, Result<TransferResult, ClientError>)>, ClientError> {
+        self.transfer_all_inner(local, options, Some(record), progress)
+            .await
+    }
+
+    async fn transfer_all_inner(
+        &self,
+        local: &Tables,
+        options: &TransferAllOptions,
+        record: Option<i64>,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Vec<(String, Result<TransferResult, ClientError>)>, ClientError> {
         let names: Vec<String> = match &options.tables {
             Some(t) => t.clone(),
             None => self
@@ -475,7 +523,9 @@ impl Client {
                 create_missing_tables: options.create_missing_tables,
                 filter: WireFilter::All,
             };
-            let outcome = self.transfer(local, &name, &table_options, progress).await;
+            let outcome = self
+                .transfer_inner(local, &name, &table_options, None, record, progress)
+                .await;
             let fatal = matches!(&outcome, Err(ClientError::Disconnected { .. }));
             results.push((name, outcome));
             if fatal {
