@@ -608,7 +608,7 @@ mod imp {
             copy: bool,
         }
         let (mut pages_tx, mut pages_rx) = mpsc::channel::<Result<Fetched, LinkError>>(1);
-        let fetch_op = move |cursor: Option<String>, format: PageFormat| Operation::Fetch {
+        let fetch_rows = move |cursor: Option<String>, format: PageFormat, limit: u32| Operation::Fetch {
             table: name.to_owned(),
             limit: Some(limit),
             cursor,
@@ -616,6 +616,7 @@ mod imp {
             filter: (filter != &WireFilter::All).then(|| filter.clone()),
             format,
         };
+        let fetch_op = move |cursor: Option<String>, format: PageFormat| fetch_rows(cursor, format, limit);
         let fetcher = async {
             let mut copy = copy;
             // What the sender said when it refused binary COPY pages of this table.
@@ -676,15 +677,36 @@ mod imp {
                                 result
                             }
                             None => {
-                                // PostgreSQL refused a row of the binary COPY page: the same page again as an
-                                // ordinary one, imported the careful way so good rows land and bad ones are reported.
-                                let again = match link.page(fetch_op(from, PageFormat::Binary)).await {
-                                    Err(LinkError::Cancelled) => return Ok(false),
-                                    other => other.map_err(|e| e.to_string())?,
-                                };
-                                local::import_page(transfer, name.to_owned(), strategy, again.bytes)
-                                    .await
-                                    .map_err(|e| format!("Importing a page of {name} failed: {e}"))?
+                                // PostgreSQL refused a row of the binary COPY page: the same rows again as
+                                // ordinary pages, imported the careful way so good rows land and bad ones are
+                                // reported. Ordinary pages are cut by bytes differently, so as many are fetched
+                                // from the same cursor as hold exactly this page's rows: the walk then goes on
+                                // from the binary page's cursor with nothing skipped or repeated.
+                                let mut done = ImportResult::default();
+                                let (mut at, mut left) = (from, page.rows);
+                                while left > 0 {
+                                    let want = u32::try_from(left).unwrap_or(u32::MAX);
+                                    let again = match link.page(fetch_rows(at, PageFormat::Binary, want)).await {
+                                        Err(LinkError::Cancelled) => return Ok(false),
+                                        other => other.map_err(|e| e.to_string())?,
+                                    };
+                                    let (more, next) = (again.has_more, again.next.clone());
+                                    let part = local::import_page(transfer, name.to_owned(), strategy, again.bytes)
+                                        .await
+                                        .map_err(|e| format!("Importing a page of {name} failed: {e}"))?;
+                                    let held = (part.created + part.updated + part.skipped) as usize + part.errors.len();
+                                    done.created += part.created;
+                                    done.updated += part.updated;
+                                    done.skipped += part.skipped;
+                                    done.errors.extend(part.errors);
+                                    done.notes.extend(part.notes);
+                                    left = left.saturating_sub(held.max(1));
+                                    if !more || next.is_none() {
+                                        break;
+                                    }
+                                    at = next;
+                                }
+                                done
                             }
                         }
                     } else {
