@@ -3,9 +3,10 @@
 //!
 //! A client is its IPv4 address, or the /64 of its IPv6 address (one subscriber's LAN; an IPv4-mapped IPv6
 //! address counts as the IPv4 it maps). The map is bounded: expired entries are pruned at most once per prune
-//! interval, not on every call, and past [`MAX_CLIENTS`] live entries a new client is not tracked until the next
-//! prune makes room. Whoever holds that many addresses can already spread guesses over them, so leaving the
-//! newest untracked gives them nothing, while refusing them would let a flood lock every admin out.
+//! interval, not on every call, and past [`MAX_CLIENTS`] live entries every client without an entry of its own is
+//! counted in one shared overflow bucket until a prune makes room: never unlimited (an attacker who fills the map
+//! with 100k IPv6 /64s gets `max_failures` more guesses per window, all of them together), while clients already
+//! tracked, and the legitimate ones among them, keep their own counts.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -29,7 +30,20 @@ pub struct FailureLimiter {
 struct State {
     /// Per client: failures (and claimed attempts) counted, and when its window began.
     clients: HashMap<IpAddr, (u32, Instant)>,
+    /// Every client the full map has no entry for, counted together (see the module's note).
+    overflow: Option<(u32, Instant)>,
     last_prune: Instant,
+}
+
+impl State {
+    /// The count `key` is held to: its own, or the shared overflow one while the map is full without it.
+    fn bucket(&self, key: &IpAddr, capacity: usize) -> Option<(u32, Instant)> {
+        match self.clients.get(key) {
+            Some(&bucket) => Some(bucket),
+            None if self.clients.len() >= capacity => self.overflow,
+            None => None,
+        }
+    }
 }
 
 /// The key a client is counted under: IPv4 as itself, IPv4-mapped IPv6 as that IPv4, other IPv6 by its /64.
@@ -51,7 +65,7 @@ impl FailureLimiter {
     }
 
     fn with_capacity(max_failures: u32, window: Duration, capacity: usize) -> FailureLimiter {
-        let state = State { clients: HashMap::new(), last_prune: Instant::now() };
+        let state = State { clients: HashMap::new(), overflow: None, last_prune: Instant::now() };
         FailureLimiter { max_failures, window, capacity, state: Mutex::new(state) }
     }
 
@@ -62,8 +76,8 @@ impl FailureLimiter {
     /// `Err(wait)` when this client must wait before trying again.
     pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
-        match self.lock().clients.get(&client_key(client)) {
-            Some(&(count, since)) => self.refusal(count, since, now),
+        match self.lock().bucket(&client_key(client), self.capacity) {
+            Some((count, since)) => self.refusal(count, since, now),
             None => Ok(()),
         }
     }
@@ -74,7 +88,7 @@ impl FailureLimiter {
     pub fn claim(&self, client: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
         let mut state = self.lock();
-        if let Some(&(count, since)) = state.clients.get(&client_key(client)) {
+        if let Some((count, since)) = state.bucket(&client_key(client), self.capacity) {
             self.refusal(count, since, now)?;
         }
         self.count(&mut state, client, now);
@@ -104,10 +118,11 @@ impl FailureLimiter {
             state.last_prune = now;
         }
         let key = client_key(client);
-        if state.clients.len() >= self.capacity && !state.clients.contains_key(&key) {
-            return;
-        }
-        let entry = state.clients.entry(key).or_insert((0, now));
+        let entry = if state.clients.len() >= self.capacity && !state.clients.contains_key(&key) {
+            state.overflow.get_or_insert((0, now))
+        } else {
+            state.clients.entry(key).or_insert((0, now))
+        };
         if now.duration_since(entry.1) >= self.window {
             *entry = (0, now);
         }
@@ -198,6 +213,30 @@ mod tests {
     }
 
     #[test]
+    fn past_the_cap_untracked_clients_share_one_limited_bucket() {
+        let limiter = FailureLimiter::with_capacity(2, Duration::from_secs(60), 3);
+        for last in 1..=3u8 {
+            assert_eq!(limiter.claim(IpAddr::from([10, 0, 0, last])), Ok(()));
+        }
+        // The map is full: a flood of new /64s gets two claims between all of them, not unlimited ones.
+        assert_eq!(limiter.claim(ip("2001:db8:0:1::1")), Ok(()));
+        assert_eq!(limiter.claim(ip("2001:db8:0:2::1")), Ok(()));
+        for net in 3..100u16 {
+            let wait = limiter.claim(IpAddr::from([0x2001, 0xdb8, 0, net, 0, 0, 0, 1])).unwrap_err();
+            assert!(wait > Duration::from_secs(59) && wait <= Duration::from_secs(60), "{wait:?}");
+        }
+        assert!(limiter.check(ip("2001:db8:0:1::1")).is_err());
+        assert_eq!(limiter.lock().overflow.map(|(count, _)| count), Some(2), "refused claims are not counted");
+        // Tracked clients keep their own counts: 10.0.0.1 has one claim left.
+        assert_eq!(limiter.claim(ip("10.0.0.1")), Ok(()));
+        assert!(limiter.claim(ip("10.0.0.1")).is_err());
+        // A success clears only the client's own entry, never the shared bucket.
+        limiter.record_success(ip("2001:db8:0:1::1"));
+        assert!(limiter.claim(ip("2001:db8:0:1::1")).is_err());
+        assert_eq!(limiter.lock().clients.len(), 3);
+    }
+
+    #[test]
     fn the_map_stays_bounded_and_expired_entries_are_pruned_once_per_interval() {
         let window = Duration::from_millis(100);
         let limiter = FailureLimiter::with_capacity(1, window, 3);
@@ -206,7 +245,9 @@ mod tests {
         }
         assert_eq!(limiter.lock().clients.len(), 3, "capped");
         assert!(limiter.check(ip("10.0.0.3")).is_err(), "tracked clients stay limited");
-        assert!(limiter.check(ip("10.0.0.5")).is_ok(), "past the cap a new client is not tracked");
+        assert!(!limiter.lock().clients.contains_key(&ip("10.0.0.5")), "past the cap a new client has no entry");
+        assert_eq!(limiter.lock().overflow.map(|(count, _)| count), Some(2), "10.0.0.4 and 10.0.0.5, together");
+        assert!(limiter.check(ip("10.0.0.5")).is_err(), "but it is limited in the shared overflow bucket");
 
         std::thread::sleep(Duration::from_millis(120));
         // Every entry has expired, but a prune ran less than an interval ago: no scan on this call.
