@@ -1,8 +1,8 @@
 //! A page of rows in the engine's binary encoding: the unit exported, sent and imported. Format: `docs/protocol.md`
 //! ("Page encoding"). Decoding treats its input as hostile: every length is checked against what is left, the
 //! decompressed size is capped, what the decoded page would take in memory is bounded before anything is
-//! allocated (a one-byte NULL becomes a 32-byte [`Value`]), and a malformed page is an error, never a panic or a
-//! partial page.
+//! allocated (a one-byte NULL becomes a 32-byte [`Value`], a three-byte one-character text a `Value` and a heap
+//! block of its own), and a malformed page is an error, never a panic or a partial page.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,9 +16,10 @@ const VERSION: u8 = 1;
 /// The largest page a receiver will decompress: eight times the row data a sender puts in one page (8 MiB,
 /// `PageRequest::MAX_PAGE_BYTES`), so a compression bomb costs at most this much.
 pub const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
-/// The most a decoded page may take in memory ([`decoded_size`]: its rows' `Vec`s and `Value`s and the text and
-/// bytes they own), checked before anything is allocated. A page of 8 MiB of row data, cut as a sender cuts
-/// pages, costs at most 32 × 8 MiB (one-byte NULLs) plus 24 bytes a row: well inside.
+/// The most a decoded page may take in memory: its rows' `Vec`s and `Value`s ([`decoded_size`]) and a heap block
+/// ([`block_size`]) for each non-empty text and bytes value, as the allocator really hands them out. Counted over
+/// the whole page before anything is allocated. A page of 8 MiB of row data, cut as a sender cuts pages (it counts
+/// 2 bytes a NULL, 6 a one-character text), costs at most about 16 × 8 MiB: well inside.
 pub const MAX_PAGE_MEMORY: usize = 320 * 1024 * 1024;
 /// The most rows a page may hold: no request may ask for more (`PageRequest::MAX_LIMIT`).
 pub const MAX_PAGE_ROWS: usize = crate::request::PageRequest::MAX_LIMIT as usize;
@@ -121,35 +122,46 @@ impl Page {
         if values > r.remaining() {
             return Err(bad(&format!("row count {nrows} exceeds the data")));
         }
-        let memory = decoded_size(nrows, ncols, r.remaining() - values);
-        if memory > MAX_PAGE_MEMORY {
-            return Err(bad(&format!(
+        // What decoding will allocate, counted on a first walk that allocates nothing: the rows, then one block
+        // per non-empty text or bytes value. The walk also finds every malformed value before any is decoded.
+        let too_much = |memory: usize| {
+            bad(&format!(
                 "{nrows} rows × {ncols} columns would take {memory} bytes in memory, over the limit of {MAX_PAGE_MEMORY}"
-            )));
+            ))
+        };
+        let mut memory = decoded_size(nrows, ncols);
+        if memory > MAX_PAGE_MEMORY {
+            return Err(too_much(memory));
         }
-        // Both counts are bounded now: the capacities are what the page will hold, not what a sender claims.
+        let mut walk = Reader { data, pos: r.pos };
+        for _ in 0..values {
+            match walk.value()? {
+                Raw::Text(t) => memory = memory.saturating_add(block_size(t.len())),
+                Raw::Bytes(b) => memory = memory.saturating_add(block_size(b.len())),
+                _ => {}
+            }
+        }
+        if walk.remaining() != 0 {
+            return Err(bad(&format!("{} trailing bytes", walk.remaining())));
+        }
+        if memory > MAX_PAGE_MEMORY {
+            return Err(too_much(memory));
+        }
+        // Both counts and every length are bounded now: the capacities are what the page will hold.
         let mut rows = Vec::with_capacity(nrows);
         for _ in 0..nrows {
             let mut row = Vec::with_capacity(ncols);
             for _ in 0..ncols {
-                row.push(match r.byte()? {
-                    TAG_NULL => Value::Null,
-                    TAG_FALSE => Value::Bool(false),
-                    TAG_TRUE => Value::Bool(true),
-                    TAG_INT => {
-                        let z = r.varint()?;
-                        Value::Int(((z >> 1) as i64) ^ -((z & 1) as i64))
-                    }
-                    TAG_FLOAT => Value::Float(f64::from_bits(u64::from_le_bytes(r.take(8)?.try_into().unwrap()))),
-                    TAG_TEXT => Value::Text(r.string()?),
-                    TAG_BYTES => Value::Bytes(r.bytes()?.to_vec()),
-                    tag => return Err(bad(&format!("unknown value tag {tag} at byte {}", r.pos - 1))),
+                row.push(match r.value()? {
+                    Raw::Null => Value::Null,
+                    Raw::Bool(b) => Value::Bool(b),
+                    Raw::Int(i) => Value::Int(i),
+                    Raw::Float(f) => Value::Float(f),
+                    Raw::Text(t) => Value::Text(t.to_owned()),
+                    Raw::Bytes(b) => Value::Bytes(b.to_vec()),
                 });
             }
             rows.push(row);
-        }
-        if r.remaining() != 0 {
-            return Err(bad(&format!("{} trailing bytes", r.remaining())));
         }
         Ok(Page { columns, rows })
     }
@@ -170,7 +182,7 @@ impl Page {
     /// become strings (JavaScript would round them), non-finite floats become "NaN"/"Infinity"/"-Infinity",
     /// bytes become `{"hex": "…"}`, JSON columns stay text.
     pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::{json, Value as J};
+        use serde_json::{Value as J, json};
         let rows: Vec<J> = self
             .rows
             .iter()
@@ -195,11 +207,18 @@ impl Page {
     }
 }
 
-/// An upper bound of the memory the rows of a decoded page take: per row its `Vec` and one [`Value`] a column,
-/// plus at most `payload` bytes of text and bytes (what the encoding holds beyond one tag byte a value).
-pub fn decoded_size(rows: usize, columns: usize, payload: usize) -> usize {
-    let row = size_of::<Vec<Value>>().saturating_add(columns.saturating_mul(size_of::<Value>()));
-    rows.saturating_mul(row).saturating_add(payload)
+/// The memory the rows of a decoded page take before their texts and bytes: the block of row `Vec`s, and per row
+/// its block of one [`Value`] a column.
+pub fn decoded_size(rows: usize, columns: usize) -> usize {
+    let row = block_size(columns.saturating_mul(size_of::<Value>()));
+    block_size(rows.saturating_mul(size_of::<Vec<Value>>())).saturating_add(rows.saturating_mul(row))
+}
+
+/// What a heap allocation of `len` bytes really takes: glibc's malloc (the system allocator on Linux) adds an
+/// 8-byte header, rounds up to 16 and hands out at least 32 bytes, so a one-byte text costs 32. Nothing for 0
+/// (an empty `String` or `Vec` allocates nothing).
+pub fn block_size(len: usize) -> usize {
+    if len == 0 { 0 } else { (len.saturating_add(8 + 15) & !15).max(32) }
 }
 
 fn bad(msg: &str) -> EngineError {
@@ -217,6 +236,16 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     put_varint(out, b.len() as u64);
     out.extend_from_slice(b);
+}
+
+/// A value as the encoding holds it, before anything is allocated for it.
+enum Raw<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(&'a str),
+    Bytes(&'a [u8]),
 }
 
 struct Reader<'a> {
@@ -254,12 +283,33 @@ impl<'a> Reader<'a> {
         let n = self.varint()?;
         self.take(usize::try_from(n).map_err(|_| bad("length overflow"))?)
     }
+    /// One value, its text and bytes borrowed from the page.
+    fn value(&mut self) -> Result<Raw<'a>, EngineError> {
+        Ok(match self.byte()? {
+            TAG_NULL => Raw::Null,
+            TAG_FALSE => Raw::Bool(false),
+            TAG_TRUE => Raw::Bool(true),
+            TAG_INT => {
+                let z = self.varint()?;
+                Raw::Int(((z >> 1) as i64) ^ -((z & 1) as i64))
+            }
+            TAG_FLOAT => Raw::Float(f64::from_bits(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))),
+            TAG_TEXT => {
+                let at = self.pos;
+                Raw::Text(
+                    std::str::from_utf8(self.bytes()?)
+                        .map_err(|_| bad(&format!("invalid UTF-8 in text at byte {at}")))?,
+                )
+            }
+            TAG_BYTES => Raw::Bytes(self.bytes()?),
+            tag => return Err(bad(&format!("unknown value tag {tag} at byte {}", self.pos - 1))),
+        })
+    }
     fn string(&mut self) -> Result<String, EngineError> {
         let at = self.pos;
         String::from_utf8(self.bytes()?.to_vec()).map_err(|_| bad(&format!("invalid UTF-8 in text at byte {at}")))
     }
 }
-
 
 /// Bytes as they travel: magic, size, zstd (the framing of pages, also used for binary COPY pages).
 #[cfg(feature = "db")]
@@ -304,8 +354,20 @@ mod tests {
                 PageColumn { name: "ok".into(), kind: ValueKind::Bool, source_type: "boolean".into() },
             ],
             rows: vec![
-                vec![Value::Int(i64::MIN), Value::Float(f64::NAN), Value::Text("".into()), Value::Bytes(vec![]), Value::Bool(true)],
-                vec![Value::Int(i64::MAX), Value::Float(-0.0), Value::Text("é\t\n\"'\\ 🚀".into()), Value::Bytes((0..=255).collect()), Value::Null],
+                vec![
+                    Value::Int(i64::MIN),
+                    Value::Float(f64::NAN),
+                    Value::Text("".into()),
+                    Value::Bytes(vec![]),
+                    Value::Bool(true),
+                ],
+                vec![
+                    Value::Int(i64::MAX),
+                    Value::Float(-0.0),
+                    Value::Text("é\t\n\"'\\ 🚀".into()),
+                    Value::Bytes((0..=255).collect()),
+                    Value::Null,
+                ],
                 vec![Value::Int(0), Value::Null, Value::Null, Value::Null, Value::Bool(false)],
             ],
         }

@@ -1,7 +1,8 @@
 //! Pages and binary COPY streams crafted by a hostile sender: each is refused with an error naming what was
 //! wrong, before it can make the receiver allocate more than a stated bound. Memory is measured, not guessed:
 //! this test binary counts every allocation of the thread that runs a test (a counting global allocator with
-//! per-thread totals, so tests running side by side do not see each other's allocations).
+//! per-thread totals, so tests running side by side do not see each other's allocations), each at the size the
+//! system allocator really gave it (`malloc_usable_size` plus glibc's 8-byte header: a one-byte text is 32).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -29,24 +30,36 @@ fn shrank(n: usize) {
     let _ = LIVE.try_with(|live| live.set(live.get().saturating_sub(n)));
 }
 
+unsafe extern "C" {
+    /// glibc: the usable size of a block `malloc` (or `posix_memalign`) returned.
+    fn malloc_usable_size(ptr: *mut u8) -> usize;
+}
+
+/// What the block at `p` (live, from the system allocator) really takes: its usable size and glibc's header.
+fn real_size(p: *mut u8) -> usize {
+    // SAFETY: `p` is a live block of the system allocator (glibc's malloc on this target).
+    unsafe { malloc_usable_size(p) + 8 }
+}
+
 // SAFETY: every call is passed on to the system allocator unchanged; only sizes are counted.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            grew(layout.size());
+            grew(real_size(p));
         }
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        shrank(real_size(ptr));
         unsafe { System.dealloc(ptr, layout) };
-        shrank(layout.size());
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let old = real_size(ptr);
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            shrank(layout.size());
-            grew(new_size);
+            shrank(old);
+            grew(real_size(p));
         }
         p
     }
@@ -115,8 +128,11 @@ fn a_null_bomb_is_refused_before_it_is_decoded() {
         "the bomb is small: {} bytes",
         travelling.len()
     );
-    let cost = page::decoded_size(rows, columns, 0);
-    assert_eq!(cost, rows * (24 + columns * 32));
+    let cost = page::decoded_size(rows, columns);
+    assert_eq!(
+        cost,
+        (rows * 24 + 8).div_ceil(16) * 16 + rows * (columns * 32 + 16)
+    );
     assert!(cost > MAX_PAGE_MEMORY);
 
     let (result, peak) = peak_while(|| Page::decompress(&travelling));
@@ -151,8 +167,8 @@ fn the_text_and_bytes_a_page_owns_count_towards_its_memory() {
     varint(&mut body, text_len as u64);
     body.resize(body.len() + text_len, b'x');
     let raw = crafted(columns, rows as u64, &body);
-    assert!(page::decoded_size(rows, columns, 0) <= MAX_PAGE_MEMORY);
-    let cost = page::decoded_size(rows, columns, text_len + 4);
+    assert!(page::decoded_size(rows, columns) <= MAX_PAGE_MEMORY);
+    let cost = page::decoded_size(rows, columns) + page::block_size(text_len);
     assert!(cost > MAX_PAGE_MEMORY);
     let (result, peak) = peak_while(|| Page::decode(&raw));
     assert_eq!(
@@ -178,12 +194,59 @@ fn the_text_and_bytes_a_page_owns_count_towards_its_memory() {
         .take(value.len() * rows)
         .collect();
     let raw = crafted(1, rows as u64, &body);
-    let cost = page::decoded_size(rows, 1, body.len() - rows);
+    let cost = page::decoded_size(rows, 1) + rows * page::block_size(1024);
     let (result, peak) = peak_while(|| Page::decode(&raw).map(|p| p.rows.len()));
     assert_eq!(result.unwrap(), rows);
     assert!(
         peak <= cost + 64 * 1024,
         "decoding held {peak} bytes, the estimate was {cost}"
+    );
+}
+
+/// `rows` × `columns` one-character texts: three bytes each on the wire (tag, length, character), in memory a
+/// 32-byte `Value` and a heap block of their own (32 bytes at least, whatever the length).
+fn one_character_texts(columns: usize, rows: usize) -> Vec<u8> {
+    crafted(columns, rows as u64, &b"\x05\x01x".repeat(rows * columns))
+}
+
+#[test]
+fn a_page_of_one_character_texts_counts_a_heap_block_per_value() {
+    // 9.5 million one-character texts: 28.5 MB decompressed. Counted as 32 bytes a value plus their payload they
+    // looked like 325 MB, under the bound, and decoding really took 610 MB: now refused before decoding.
+    let (columns, rows) = (95, 100_000);
+    let raw = one_character_texts(columns, rows);
+    let cost = page::decoded_size(rows, columns) + rows * columns * page::block_size(1);
+    assert_eq!(page::block_size(1), 32);
+    assert!(cost > MAX_PAGE_MEMORY);
+    let (result, peak) = peak_while(|| Page::decode(&raw));
+    assert_eq!(
+        malformed(result),
+        format!(
+            "100000 rows × 95 columns would take {cost} bytes in memory, over the limit of {MAX_PAGE_MEMORY}"
+        )
+    );
+    assert!(
+        peak < 64 * 1024,
+        "decoding held {peak} bytes before refusing"
+    );
+
+    // A third of that (8.4 MB of data, more than a sender puts in one page) decodes, and holds what was counted:
+    // twice what 32 bytes a value plus payload would have said.
+    let (columns, rows) = (28, 100_000);
+    let raw = one_character_texts(columns, rows);
+    let cost = page::decoded_size(rows, columns) + rows * columns * page::block_size(1);
+    assert!(cost <= MAX_PAGE_MEMORY);
+    let (result, peak) = peak_while(|| {
+        Page::decode(&raw).map(|p| (p.rows.len(), p.rows[rows - 1][columns - 1].clone()))
+    });
+    assert_eq!(result.unwrap(), (rows, Value::Text("x".into())));
+    assert!(
+        peak <= cost + 64 * 1024,
+        "decoding held {peak} bytes, the estimate was {cost}"
+    );
+    assert!(
+        peak >= cost - cost / 50,
+        "decoding held {peak} bytes, far under the estimate of {cost}"
     );
 }
 
@@ -197,7 +260,7 @@ fn the_worst_page_a_sender_cuts_at_8_mib_still_decodes_within_the_bound() {
         raw.len() - crafted(columns, rows as u64, &[]).len(),
         8 * MIB
     );
-    let cost = page::decoded_size(rows, columns, 0);
+    let cost = page::decoded_size(rows, columns);
     assert!(cost <= MAX_PAGE_MEMORY);
     let (result, peak) = peak_while(|| {
         Page::decode(&raw).map(|p| (p.rows.len(), p.rows[rows - 1][columns - 1].clone()))
