@@ -10,7 +10,7 @@ use super::{Client, ClientError, FetchFrom, FetchOptions, RawPage};
 use crate::history;
 use crate::jobs::{Checkpoint, JobCursor};
 use crate::protocol::{PageFormat, WireFilter};
-use crate::request::{RowError, Strategy};
+use crate::request::{ImportResult, RowError, Strategy};
 use crate::{EngineError, Page, Tables};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -348,28 +348,48 @@ impl Client {
                     {
                         return Ok((done, rows));
                     }
-                    // PostgreSQL refused a row: the same page again as an ordinary one, imported row by row
-                    // where needed, so good rows land and bad ones are reported with their reasons.
-                    let mut again_resumed = 0;
-                    let again = self
-                        .fetch_resuming(
-                            table,
-                            &fetch_from(&from),
-                            PageFormat::Binary,
-                            &mut again_resumed,
-                        )
-                        .await?;
-                    let page = decode(&again)?;
-                    let rows = page.rows.len();
-                    let done = local
-                        .import_records_checkpointed(
-                            table,
-                            &page,
-                            options.strategy,
-                            checkpoint(rows).as_ref(),
-                        )
-                        .await?;
-                    return Ok((done, rows));
+                    // PostgreSQL refused a row: the same rows again as ordinary pages, imported row by row where
+                    // needed, so good rows land and bad ones are reported with their reasons. Ordinary pages are
+                    // cut by bytes differently, so as many are fetched from the same cursor as hold exactly this
+                    // page's rows (each with its own checkpoint): the walk then goes on from the binary page's
+                    // cursor, nothing skipped or repeated.
+                    let (mut done, mut imported) = (ImportResult::default(), 0);
+                    let mut at = from.clone();
+                    while imported < rows {
+                        let mut again_resumed = 0;
+                        let want = FetchOptions { limit: u32::try_from(rows - imported).unwrap_or(u32::MAX), ..fetch_from(&at) };
+                        let again = self.fetch_resuming(table, &want, PageFormat::Binary, &mut again_resumed).await?;
+                        let page = decode(&again)?;
+                        let held = page.rows.len();
+                        let part_next = again.next.clone().filter(|_| again.has_more);
+                        let last = held == 0 || imported + held >= rows || part_next.is_none();
+                        let part_checkpoint = record.map(|transfer_id| Checkpoint {
+                            job: job.map(|j| JobCursor {
+                                job: j.job,
+                                position: j.position,
+                                expected: at.clone(),
+                                next: Some(if last { next.clone() } else { part_next.clone() }.unwrap_or_else(|| END_CURSOR.to_owned())),
+                            }),
+                            transfer_id,
+                            rows: held as u64,
+                        });
+                        let part = local.import_records_checkpointed(table, &page, options.strategy, part_checkpoint.as_ref()).await?;
+                        done.created += part.created;
+                        done.updated += part.updated;
+                        done.skipped += part.skipped;
+                        done.errors.extend(part.errors);
+                        for n in part.notes {
+                            if !done.notes.contains(&n) {
+                                done.notes.push(n);
+                            }
+                        }
+                        imported += held;
+                        if last {
+                            break;
+                        }
+                        at = part_next;
+                    }
+                    return Ok((done, imported));
                 }
                 let page = decode(&page_in_hand)?;
                 let rows = page.rows.len();
