@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::Db;
 use crate::error::EngineError;
 use crate::ident::{quote_literal, ColumnName, TableName};
+use crate::history::{CONSTRAINTS_ADDED_SQL, EXPECT_CONSTRAINTS_SQL};
 use crate::postgres::inspect::qualified;
 use crate::pg_types::{self, PgType};
 use crate::schema::{Column, Dialect, Identity, TableSchema};
@@ -203,22 +204,32 @@ impl Tables {
                 }
                 let sql = format!("CREATE TABLE {} ({})", qualified(&namespace, table.as_str()), defs.join(", "));
                 sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                sqlx::query(EXPECT_CONSTRAINTS_SQL).bind(table.as_str()).bind(crate::db::unix_now()).execute(&mut *tx).await?;
                 tx.commit().await?;
             }
             (Db::Postgres(_), None) => return Err(EngineError::Internal("PostgreSQL without a namespace".into())),
             (Db::Sqlite(pool), _) => {
+                let mut tx = pool.begin().await?;
                 let sql = format!("CREATE TABLE {} ({})", table.quoted(), defs.join(", "));
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                sqlx::query(EXPECT_CONSTRAINTS_SQL).bind(table.as_str()).bind(crate::db::unix_now()).execute(&mut *tx).await?;
+                tx.commit().await?;
             }
         }
         Ok(CreateResult { notes })
     }
 
-    /// Adds the foreign keys (PostgreSQL) and secondary indexes of `schema` to the table, after its rows are in.
+    /// Adds the foreign keys (PostgreSQL) and secondary indexes of `schema` to the table, after its rows are in —
+    /// when [`Tables::create_table`] made it and they are still pending (the transfer that created it may have
+    /// been killed since: any later transfer into it, from any path, finishes it). Otherwise nothing: a table
+    /// this side had before never gets a sender's constraints.
     pub async fn create_constraints_after_data(&self, schema: &TableSchema) -> Result<CreateResult, EngineError> {
         let table = TableName::parse(&schema.name)?;
         if !self.table_exists(table.as_str()).await? {
             return Err(EngineError::TableNotFound(schema.name.clone()));
+        }
+        if !crate::history::constraints_pending(self.db(), table.as_str()).await? {
+            return Ok(CreateResult::default());
         }
         self.refuse_excluded_references(schema)?;
         let namespace = self.namespace().await?;
@@ -269,6 +280,7 @@ impl Tables {
                 for sql in statements {
                     sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
                 }
+                sqlx::query(CONSTRAINTS_ADDED_SQL).bind(table.as_str()).execute(&mut *tx).await?;
                 tx.commit().await?;
             }
             Db::Sqlite(pool) => {
@@ -276,6 +288,7 @@ impl Tables {
                 for sql in statements {
                     sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
                 }
+                sqlx::query(CONSTRAINTS_ADDED_SQL).bind(table.as_str()).execute(&mut *tx).await?;
                 tx.commit().await?;
             }
         }

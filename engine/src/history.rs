@@ -172,14 +172,16 @@ pub async fn list(db: &Db, limit: u32) -> Result<Vec<TransferRecord>, DbError> {
         .collect())
 }
 
-/// Records, before a transfer creates `table` here, that its constraints after the data are still to come (in
-/// `dbt_pending_constraints`): whatever ends that transfer early, the next one into the table knows to add them.
+/// Recorded with a table a transfer creates here, in the same transaction (`Tables::create_table`): its
+/// constraints after the data (foreign keys, secondary indexes) are still to come, so whatever ends that
+/// transfer early, the next one into the table adds them.
 #[cfg(feature = "db")]
-pub async fn expect_constraints(db: &Db, table: &str) -> Result<(), DbError> {
-    const SQL: &str = "INSERT INTO dbt_pending_constraints (table_name, since) VALUES ($1, $2) ON CONFLICT (table_name) DO NOTHING";
-    on_pool!(db, pool => sqlx::query(SQL).bind(table).bind(unix_now()).execute(pool).await.map(|_| ())?);
-    Ok(())
-}
+pub(crate) const EXPECT_CONSTRAINTS_SQL: &str =
+    "INSERT INTO dbt_pending_constraints (table_name, since) VALUES ($1, $2) ON CONFLICT (table_name) DO NOTHING";
+
+/// Removed in the transaction that adds those constraints (`Tables::create_constraints_after_data`).
+#[cfg(feature = "db")]
+pub(crate) const CONSTRAINTS_ADDED_SQL: &str = "DELETE FROM dbt_pending_constraints WHERE table_name = $1";
 
 /// Whether `table` was created here by a transfer that did not get to add its constraints after the data.
 #[cfg(feature = "db")]
@@ -187,12 +189,4 @@ pub async fn constraints_pending(db: &Db, table: &str) -> Result<bool, DbError> 
     const SQL: &str = "SELECT count(*) FROM dbt_pending_constraints WHERE table_name = $1";
     let n: i64 = on_pool!(db, pool => sqlx::query_scalar(SQL).bind(table).fetch_one(pool).await?);
     Ok(n > 0)
-}
-
-/// `table`'s constraints after the data are in.
-#[cfg(feature = "db")]
-pub async fn constraints_added(db: &Db, table: &str) -> Result<(), DbError> {
-    const SQL: &str = "DELETE FROM dbt_pending_constraints WHERE table_name = $1";
-    on_pool!(db, pool => sqlx::query(SQL).bind(table).execute(pool).await.map(|_| ())?);
-    Ok(())
 }

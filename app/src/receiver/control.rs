@@ -502,7 +502,6 @@ mod imp {
                 continue;
             }
             set_running(state, name);
-            let mut created = false;
             if !local_tables.contains(name) {
                 if !create_missing {
                     set_state(state, name, TableState::Failed, "missing here (create missing tables is off)");
@@ -511,10 +510,7 @@ mod imp {
                     continue;
                 }
                 match local::create_local_table(schema.clone()).await {
-                    Ok(n) => {
-                        created = true;
-                        notes.extend(n.into_iter().map(|n| format!("{name}: {n}")));
-                    }
+                    Ok(n) => notes.extend(n.into_iter().map(|n| format!("{name}: {n}"))),
                     Err(e) => {
                         set_state(state, name, TableState::Failed, &e.to_string());
                         notes.push(format!("{name}: could not be created: {e}"));
@@ -535,6 +531,7 @@ mod imp {
                 local::copy_ready(name.clone(), schema.clone(), strategies[name]).await.unwrap_or(false)
             };
             let result = transfer_table(state, link, name, schema, copy, strategies[name], &filter, transfer, failed_rows, notes).await;
+            let complete = matches!(result, Ok(true));
             match result {
                 Ok(true) => set_state(state, name, TableState::Done, ""),
                 Ok(false) => {
@@ -546,7 +543,10 @@ mod imp {
                     outcome = fail(message);
                 }
             }
-            if created {
+            // After all its rows: the foreign keys and indexes of a table created here — by this transfer or by
+            // one that stopped before adding them (the server knows which tables are pending; others are left
+            // as they are). A table that stopped short keeps them pending for the next transfer.
+            if complete {
                 match local::finish_table(schema.clone()).await {
                     Ok(n) => notes.extend(n.into_iter().map(|n| format!("{name}: {n}"))),
                     Err(e) => notes.push(format!("{name}: foreign keys or indexes not added: {e}")),

@@ -225,11 +225,8 @@ impl Client {
             if !options.create_missing_tables || job.is_some() {
                 return Err(ClientError::MissingLocally(table.to_owned()));
             }
-            // Recorded first: if this process dies after the table is created, the next transfer into it still
-            // adds its constraints after the data.
-            history::expect_constraints(db, table)
-                .await
-                .map_err(EngineError::from)?;
+            // Created with its "constraints pending" mark (one transaction): if this process dies after, the
+            // next transfer into it still adds its constraints after the data.
             result
                 .notes
                 .extend(local.create_table(&schema).await?.notes);
@@ -464,9 +461,6 @@ impl Client {
             result
                 .notes
                 .extend(local.create_constraints_after_data(&schema).await?.notes);
-            history::constraints_added(db, table)
-                .await
-                .map_err(EngineError::from)?;
         }
         result.resumed = resumed;
         result.seconds = started.elapsed().as_secs_f64();
