@@ -261,10 +261,10 @@ async fn a_dropped_connection_is_resumed_and_the_table_ends_exact() {
     let client = Client::connect(&format!("http://{}", proxy.addr), &code(&app), options()).await.unwrap();
     let cut_once = std::sync::Once::new();
     let on_progress = |e: engine::client::Progress| {
-        if let engine::client::Progress::Page { done, .. } = e {
-            if done >= 600 {
-                cut_once.call_once(|| proxy.cut_all());
-            }
+        if let engine::client::Progress::Page { done, .. } = e
+            && done >= 600
+        {
+            cut_once.call_once(|| proxy.cut_all());
         }
     };
     let options = TransferOptions { batch_size: 200, create_missing_tables: true, ..TransferOptions::default() };
