@@ -10,7 +10,10 @@
 //! and nothing queued goes out after it. The persisted toggle is read again before each request and each reply
 //! and at every ping, so switching transfers off on another replica of the same database closes it too.
 //! The socket is pinged every [`Liveness::ping_every`](engine::sender::Liveness); one silent for
-//! `dead_after` (a dead receiver, a half-open connection) is dropped and its receiver may resume.
+//! `dead_after` (a dead receiver, a half-open connection) is dropped and its receiver may resume. So is one that
+//! takes nothing of a frame for `dead_after`, whatever it sends meanwhile (it may grant credits, never read and
+//! keep sending pongs to look alive, while its queued pages stay pinned in memory): every frame must go out
+//! within that bound (60 s by default: an 8 MiB page needs at least 140 KB/s).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -173,6 +176,19 @@ enum Ending {
     /// Nothing came from the receiver within the liveness bound (no pong, no message; or no hello): a dead peer
     /// or a half-open connection. Dropped without a word, since nothing may reach it.
     Silent,
+    /// A frame did not go out within the liveness bound: the receiver reads nothing (whatever it sends). The
+    /// writer has given up; dropped without a word.
+    Stuck,
+}
+
+/// How a socket's writer ended.
+enum Written {
+    /// Its queues closed, or it sent the close frame.
+    Done,
+    /// The connection broke.
+    Broken,
+    /// A frame did not go out within the bound.
+    Stuck,
 }
 
 /// How long a stopped socket's close frame may take to go out before the connection is dropped.
@@ -185,7 +201,7 @@ async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
     let (out, outgoing) = mpsc::channel::<Message>(16);
     // Pings and the close frame go ahead of queued replies and pages.
     let (control, controls) = mpsc::channel::<Message>(4);
-    let writer = tokio::spawn(write(sink, controls, outgoing));
+    let mut writer = tokio::spawn(write(sink, controls, outgoing, liveness.dead_after));
     let credits = Arc::new(Semaphore::new(INITIAL_CREDITS as usize));
     let (queue, requests) = mpsc::channel::<(u64, Operation)>(MAX_QUEUED);
     let (switched_off, mut off) = mpsc::channel::<()>(1);
@@ -211,6 +227,12 @@ async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
                 break Ending::Stopped(stop.borrow().clone().unwrap_or_else(|| "stopped".into()));
             }
             Some(()) = off.recv() => break Ending::Stopped(protocol::TRANSFERS_OFF.into()),
+            written = &mut writer => {
+                break match written {
+                    Ok(Written::Stuck) => Ending::Stuck,
+                    Ok(Written::Done | Written::Broken) | Err(_) => Ending::Gone,
+                };
+            }
             _ = ping.tick() => {
                 if last_heard.elapsed() >= liveness.dead_after || (!hello_done && opened.elapsed() >= liveness.dead_after) {
                     break Ending::Silent;
@@ -283,26 +305,24 @@ async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
             }
         }
     };
+    // The close frame is queued first: the writer sends controls ahead of anything else, and it ends once both
+    // its queues are closed, so queued after them the close could be lost.
+    if let Ending::Stopped(reason) = &ending {
+        let close = CloseFrame { code: CLOSE_STOPPED, reason: reason.as_str().into() };
+        let _ = control.try_send(Message::Close(Some(close)));
+    }
     // Nothing more of this receiver's requests is served, whatever is still queued.
     worker.abort();
     drop(out);
+    drop(control);
     let how = match ending {
-        Ending::Stopped(reason) => {
-            let _ = control.try_send(Message::Close(Some(CloseFrame { code: CLOSE_STOPPED, reason: reason.into() })));
-            drop(control);
-            let mut writer = writer;
-            if tokio::time::timeout(CLOSE_GRACE, &mut writer).await.is_err() {
-                writer.abort();
-            }
+        Ending::Stopped(_) => {
+            finish(writer).await;
             "stopped by the sender"
         }
         Ending::Gone => {
-            drop(control);
             // A peer that closed may still not read what the writer is sending.
-            let mut writer = writer;
-            if tokio::time::timeout(CLOSE_GRACE, &mut writer).await.is_err() {
-                writer.abort();
-            }
+            finish(writer).await;
             "closed"
         }
         Ending::Silent => {
@@ -310,33 +330,47 @@ async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
             writer.abort();
             "silent past the liveness bound"
         }
+        Ending::Stuck => "read nothing for the liveness bound",
     };
     // Lets the receiver resume (a no-op when Disconnect or End all removed it).
     state.sender.detached(&session_id, &receiver_id);
     tracing::info!(receiver = %receiver_id, how, "receiver socket closed");
 }
 
-/// Sends what the socket's tasks queue, control frames (pings, the close) first; a close is the last frame.
+/// Lets the writer send what it still has (the close frame, when stopped) for at most [`CLOSE_GRACE`].
+async fn finish(mut writer: tokio::task::JoinHandle<Written>) {
+    // Finished (and maybe already awaited by the socket's loop): nothing to wait for.
+    if !writer.is_finished() && tokio::time::timeout(CLOSE_GRACE, &mut writer).await.is_err() {
+        writer.abort();
+    }
+}
+
+/// Sends what the socket's tasks queue, control frames (pings, the close) first; a close is the last frame. Each
+/// frame must go out within `deadline`, or the writer gives up ([`Written::Stuck`]).
 async fn write(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
     mut controls: mpsc::Receiver<Message>,
     mut outgoing: mpsc::Receiver<Message>,
-) {
+    deadline: std::time::Duration,
+) -> Written {
     loop {
         let message = tokio::select! {
             biased;
             control = controls.recv() => match control {
                 Some(m) => m,
-                None => return,
+                None => return Written::Done,
             },
             message = outgoing.recv() => match message {
                 Some(m) => m,
-                None => return,
+                None => return Written::Done,
             },
         };
         let closing = matches!(message, Message::Close(_));
-        if sink.send(message).await.is_err() || closing {
-            return;
+        match tokio::time::timeout(deadline, sink.send(message)).await {
+            Err(_) => return Written::Stuck,
+            Ok(Err(_)) => return Written::Broken,
+            Ok(Ok(())) if closing => return Written::Done,
+            Ok(Ok(())) => {}
         }
     }
 }

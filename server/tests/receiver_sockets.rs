@@ -1,8 +1,8 @@
 //! The sender's hold on its receivers' sockets, against real servers and real sockets: switching transfers off
 //! (here or on another replica of the same database) closes every connected receiver at once with 4001 and its
 //! reason, and nothing more is served; a receiver that stops reading (a stalled TCP peer) is dropped within the
-//! liveness bound so its resume token works again; the client notices a silent sender and resumes; a page
-//! larger than tungstenite's default 16 MiB frame reaches the client.
+//! liveness bound so its resume token works again, also when it keeps sending pongs; the client notices a silent
+//! sender and resumes; a page larger than tungstenite's default 16 MiB frame reaches the client.
 
 mod support;
 
@@ -353,6 +353,56 @@ async fn a_receiver_that_stops_reading_is_dropped_within_the_bound_and_its_token
     send(&mut resumed, json!({"type": "request", "id": 2, "op": {"name": "ping"}})).await;
     assert_eq!(next_json(&mut resumed).await["result"], "pong");
     drop(stalled);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_reads_but_keeps_sending_pongs_is_dropped_within_the_bound() {
+    let app = sender(EngineKind::Sqlite).await;
+    // Pages of ~2 MiB that do not compress: 16 of them granted and never read pin the sender's writer mid-frame.
+    exec(
+        &app.instance.db,
+        "CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
+        INSERT INTO blobs SELECT i, randomblob(4096) FROM n",
+    )
+    .await;
+    let (mut hostile, welcome) = joined(&app).await;
+    let token = welcome["resume_token"].as_str().unwrap().to_owned();
+    send(&mut hostile, json!({"type": "credit", "n": 16})).await;
+    for id in 0..20u64 {
+        send(&mut hostile, json!({"type": "request", "id": id, "op": {"name": "fetch", "table": "blobs", "limit": 500, "offset": id * 500}})).await;
+    }
+    // From here on it reads nothing, and sends an unsolicited pong every 200 ms (each one reaches the sender,
+    // which reads everything it is sent).
+    let stalled_at = Instant::now();
+    let (mut sink, unread) = hostile.split();
+    let pongs = tokio::spawn(async move {
+        let mut sent = 0u32;
+        while sink.send(Message::Pong(b"alive".to_vec().into())).await.is_ok() {
+            sent += 1;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        sent
+    });
+    assert_eq!(open(app.instance.addr, &format!("resume.{token}")).await.unwrap_err(), 409, "still connected");
+    loop {
+        match open(app.instance.addr, &format!("resume.{token}")).await {
+            Ok(_) => break,
+            Err(409) if stalled_at.elapsed() < Duration::from_secs(10) => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(status) => panic!("resume refused with {status} after {:?}", stalled_at.elapsed()),
+        }
+    }
+    let waited = stalled_at.elapsed();
+    // No frame went out for 3 s (the bound): dropped then, though a pong came every 200 ms.
+    assert!(waited >= Duration::from_millis(2500) && waited <= Duration::from_millis(4500), "{waited:?}");
+    assert!(!pongs.is_finished(), "the pongs kept going until the sender dropped the socket");
+    // The dropped connection refuses the pongs soon after.
+    let sent = tokio::time::timeout(Duration::from_secs(10), pongs).await.expect("the socket is closed").unwrap();
+    assert!(sent >= 10, "{sent} pongs");
+    drop(unread);
     app.stop().await;
 }
 
