@@ -23,6 +23,15 @@ const HUGE: u64 = 1 << 60;
 fn hostile_tables() -> Vec<FakeTable> {
     vec![
         FakeTable::keyed("bomb", 60_000, vec![Answer::page(60_000, bomb_page())]),
+        // More to come, but no cursor to continue from: taken as the end, the rest would be lost silently.
+        FakeTable::keyed(
+            "no_cursor",
+            4,
+            vec![Answer::Page {
+                header: json!({"rows": 2, "has_more": true, "next": null, "bytes": good_page(&[(1, 10), (2, 20)]).len()}),
+                body: good_page(&[(1, 10), (2, 20)]),
+            }],
+        ),
         // The header says 5 rows, the page holds 2.
         FakeTable::keyed(
             "liar",
@@ -234,6 +243,20 @@ async fn the_cli_refuses_a_page_whose_header_disagrees_with_its_rows() {
         )
     );
     assert_eq!(rows_in(&target.db, "liar").await, Some(0));
+}
+
+#[tokio::test]
+async fn the_cli_refuses_a_page_with_more_to_come_but_no_cursor() {
+    let sender = HostileSender::start(Script::new(hostile_tables())).await;
+    let target = TestDb::new(EngineKind::Postgres).await;
+    let args = ["pull", "--from", &sender.url, "--code", "ABCD2345", "--database-url", &target.url];
+    let (status, lines) = cli(&[&args[..], &["--tables", "no_cursor", "--create-missing", "--json"]].concat()).await;
+    assert_eq!(status, 1, "{lines:?}");
+    assert_eq!(
+        outcome(&lines),
+        (false, "protocol".into(), "protocol error: a page with more to come but no cursor".into())
+    );
+    assert_eq!(rows_in(&target.db, "no_cursor").await, Some(0));
 }
 
 #[tokio::test]
