@@ -208,3 +208,30 @@ test("rows done come from what this site imported, not from the rows a sender's 
   const latest = receive.page.locator("#history tr.history-row").first();
   await expect(latest.locator("td.rows")).toHaveText("780");
 });
+
+test("PostgreSQL → PostgreSQL at the page's default size: a binary COPY page this site's PostgreSQL refuses is redone with exactly its rows", async ({
+  spawn,
+  adminPage,
+}) => {
+  // Wide rows cut pages by bytes, and a uuid or timestamptz weighs more as an ordinary page's text than as binary
+  // COPY, so the ordinary pages that redo a refused binary page hold fewer rows: all of them must be fetched.
+  const [sender, receiver] = await Promise.all([spawn({ engine: "postgres" }), spawn({ engine: "postgres" })]);
+  const ddl = "CREATE TABLE docs (id uuid PRIMARY KEY, at timestamptz NOT NULL, body text NOT NULL";
+  await sender.exec(`${ddl});
+    INSERT INTO docs SELECT md5(g::text)::uuid, timestamptz '2026-01-01' + g * interval '1 minute',
+      CASE WHEN g = 400 THEN 'refuse me' ELSE repeat('b', 10000) END FROM generate_series(1, 2500) g;`);
+  await receiver.exec(`${ddl}, CHECK (body <> 'refuse me'));`);
+  const senderPage = await adminPage(sender);
+  await enableTransfers(senderPage, sender.url);
+  const code = await connectionCode(senderPage, sender.url);
+  const receive = new ReceivePage(await adminPage(receiver), receiver.url);
+  await receive.goto();
+  await receive.connect(`127.0.0.1:${sender.port}/`, code);
+  await receive.bulkTab();
+  await receive.choose({ docs: "skip" });
+  await receive.start();
+  await expect(receive.summary).toContainText(/Transfer (finished|incomplete)/, { timeout: 90_000 });
+  await receive.expectProgress("docs", { state: "done", rows: "2500 / 2500", created: 2499, updated: 0, skipped: 0, errors: 1 });
+  const fingerprint = "SELECT count(*), md5(string_agg(id::text || at::text || body, ',' ORDER BY id)) FROM docs WHERE body <> 'refuse me'";
+  expect(await receiver.query(fingerprint)).toEqual(await sender.query(fingerprint));
+});
