@@ -39,13 +39,28 @@ fn backend(e: sqlx::Error) -> session_store::Error {
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // A fresh id until one is free: a collision is astronomically rare, but must not overwrite a session.
-        const SQL: &str = "INSERT INTO dbt_sessions (id, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
+        const SQL: &str =
+            "INSERT INTO dbt_sessions (id, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
         let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
         loop {
             let (id, expires) = (record.id.to_string(), record.expiry_date.unix_timestamp());
             let inserted = match &self.db {
-                Db::Postgres(p) => sqlx::query(SQL).bind(&id).bind(&data).bind(expires).execute(p).await.map_err(backend)?.rows_affected(),
-                Db::Sqlite(p) => sqlx::query(SQL).bind(&id).bind(&data).bind(expires).execute(p).await.map_err(backend)?.rows_affected(),
+                Db::Postgres(p) => sqlx::query(SQL)
+                    .bind(&id)
+                    .bind(&data)
+                    .bind(expires)
+                    .execute(p)
+                    .await
+                    .map_err(backend)?
+                    .rows_affected(),
+                Db::Sqlite(p) => sqlx::query(SQL)
+                    .bind(&id)
+                    .bind(&data)
+                    .bind(expires)
+                    .execute(p)
+                    .await
+                    .map_err(backend)?
+                    .rows_affected(),
             };
             if inserted == 1 {
                 return Ok(());

@@ -29,8 +29,12 @@ async fn admins_are_created_once_and_logins_checked() {
         assert_eq!(check_login(&test.db, "x' OR '1'='1", "anything at all!").await.unwrap(), None);
 
         let stored: String = match &test.db {
-            engine::Db::Postgres(p) => sqlx::query_scalar("SELECT password_hash FROM dbt_admins").fetch_one(p).await.unwrap(),
-            engine::Db::Sqlite(p) => sqlx::query_scalar("SELECT password_hash FROM dbt_admins").fetch_one(p).await.unwrap(),
+            engine::Db::Postgres(p) => {
+                sqlx::query_scalar("SELECT password_hash FROM dbt_admins").fetch_one(p).await.unwrap()
+            }
+            engine::Db::Sqlite(p) => {
+                sqlx::query_scalar("SELECT password_hash FROM dbt_admins").fetch_one(p).await.unwrap()
+            }
         };
         assert!(stored.starts_with("$argon2id$") && !stored.contains("a long enough password"), "{stored}");
     }
@@ -66,8 +70,12 @@ async fn session_store_round_trips_and_expires() {
         store.delete(&record.id).await.unwrap();
         assert!(store.load(&record.id).await.unwrap().is_none());
         let left: i64 = match &test.db {
-            engine::Db::Postgres(p) => sqlx::query_scalar("SELECT count(*) FROM dbt_sessions").fetch_one(p).await.unwrap(),
-            engine::Db::Sqlite(p) => sqlx::query_scalar("SELECT count(*) FROM dbt_sessions").fetch_one(p).await.unwrap(),
+            engine::Db::Postgres(p) => {
+                sqlx::query_scalar("SELECT count(*) FROM dbt_sessions").fetch_one(p).await.unwrap()
+            }
+            engine::Db::Sqlite(p) => {
+                sqlx::query_scalar("SELECT count(*) FROM dbt_sessions").fetch_one(p).await.unwrap()
+            }
         };
         assert_eq!(left, 0, "{kind:?}");
     }

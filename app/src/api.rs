@@ -24,7 +24,7 @@ pub struct InstanceStatus {
 /// Signs an admin in and sends the browser on to `next` (a local path) or the overview.
 #[server(endpoint = "login")]
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), ApiError> {
-    use crate::session::{client_ip, current_session, SessionAdmin, ADMIN_KEY};
+    use crate::session::{ADMIN_KEY, SessionAdmin, client_ip, current_session};
     let state = crate::state::app_state()?;
     let ip = client_ip().await?;
     // The attempt counts as a failure before the password is hashed, so a burst of parallel guesses gets no
@@ -148,12 +148,9 @@ mod tests {
 
     #[test]
     fn next_must_be_a_local_path() {
-        for good in [
-            "/",
-            "/admin/db-transfer/send",
-            "/admin/db-transfer/jobs?id=3&x=a%20b",
-            "/admin/db-transfer/%7Euser",
-        ] {
+        for good in
+            ["/", "/admin/db-transfer/send", "/admin/db-transfer/jobs?id=3&x=a%20b", "/admin/db-transfer/%7Euser"]
+        {
             assert_eq!(local_path_or_index(Some(good)), good);
         }
         for bad in [

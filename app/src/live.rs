@@ -3,10 +3,10 @@
 
 use std::cell::RefCell;
 
-use futures::channel::mpsc::{unbounded, UnboundedSender};
+use futures::channel::mpsc::{UnboundedSender, unbounded};
 use futures::{SinkExt, StreamExt};
-use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::Message;
+use gloo_net::websocket::futures::WebSocket;
 use leptos::prelude::*;
 
 use crate::pages::send::SendSignals;
@@ -71,10 +71,15 @@ pub fn connect(base: String, s: SendSignals) {
                     }
                     if v["ended"] == true {
                         s.code.set(None);
-                        s.notice.set(Some("All sessions ended: every receiver was disconnected and unused codes no longer work.".into()));
+                        s.notice.set(Some(
+                            "All sessions ended: every receiver was disconnected and unused codes no longer work."
+                                .into(),
+                        ));
                     }
                 }
-                Some("receivers") => s.receivers.set(serde_json::from_value(v["receivers"].clone()).unwrap_or_default()),
+                Some("receivers") => {
+                    s.receivers.set(serde_json::from_value(v["receivers"].clone()).unwrap_or_default())
+                }
                 Some("code") => {
                     s.code.set(v["code"].as_str().map(str::to_owned));
                     s.notice.set(None);

@@ -52,7 +52,8 @@ async fn main() {
     let baseline = started.elapsed().as_secs_f64();
     assert!(status.success());
 
-    let (from, to) = (Tables::new(src.db.clone(), Exclusions::default()), Tables::new(dst.db.clone(), Exclusions::default()));
+    let (from, to) =
+        (Tables::new(src.db.clone(), Exclusions::default()), Tables::new(dst.db.clone(), Exclusions::default()));
     let mut pages = Vec::new();
     let started = Instant::now();
     let mut req = PageRequest::first(page_size);
@@ -100,7 +101,10 @@ async fn main() {
     lite_tables.create_table(&from.get_schema("bench").await.unwrap()).await.unwrap();
     let started = Instant::now();
     for bytes in &pages {
-        let r = lite_tables.import_records("bench", &engine::Page::decompress(bytes).unwrap(), Strategy::Skip).await.unwrap();
+        let r = lite_tables
+            .import_records("bench", &engine::Page::decompress(bytes).unwrap(), Strategy::Skip)
+            .await
+            .unwrap();
         assert!(r.errors.is_empty());
     }
     let secs = started.elapsed().as_secs_f64();
@@ -140,9 +144,17 @@ async fn main() {
         }
         let secs = started.elapsed().as_secs_f64();
         let bytes: usize = copy_pages.iter().map(|p| p.0.len()).sum();
-        println!("{:<34} {:>9.0} rows/s  {:>6.2} s  ({:.1} MB compressed)", format!("binary COPY export, pages of {page_size}"), rows as f64 / secs, secs, bytes as f64 / 1e6);
+        println!(
+            "{:<34} {:>9.0} rows/s  {:>6.2} s  ({:.1} MB compressed)",
+            format!("binary COPY export, pages of {page_size}"),
+            rows as f64 / secs,
+            secs,
+            bytes as f64 / 1e6
+        );
         exec(&dst.db, "TRUNCATE bench").await;
-        for (label, strategy) in [("empty, skip", Strategy::Skip), ("full, skip", Strategy::Skip), ("full, overwrite", Strategy::Overwrite)] {
+        for (label, strategy) in
+            [("empty, skip", Strategy::Skip), ("full, skip", Strategy::Skip), ("full, overwrite", Strategy::Overwrite)]
+        {
             let plan = to.prepare_binary_copy("bench", &schema, strategy).await.unwrap().unwrap();
             let started = Instant::now();
             for (bytes, n) in &copy_pages {
@@ -150,7 +162,12 @@ async fn main() {
                 to.import_binary_copy(&plan, &data, *n, None).await.unwrap().expect("imported");
             }
             let secs = started.elapsed().as_secs_f64();
-            println!("{:<34} {:>9.0} rows/s  {:>6.2} s", format!("binary COPY import {label}{}", if async_commit { " (async commit)" } else { "" }), rows as f64 / secs, secs);
+            println!(
+                "{:<34} {:>9.0} rows/s  {:>6.2} s",
+                format!("binary COPY import {label}{}", if async_commit { " (async commit)" } else { "" }),
+                rows as f64 / secs,
+                secs
+            );
         }
     }
 }

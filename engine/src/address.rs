@@ -3,8 +3,13 @@
 //! of those reach the same socket. Shared by the browser's receiver and the programmatic client.
 
 /// The sender's socket path, and the app's page paths people may paste (their prefix is the site's).
-const KNOWN_SUFFIXES: &[&str] =
-    &["/db-transfer/websocket", "/admin/db-transfer/send", "/admin/db-transfer/receive", "/admin/db-transfer", "/login"];
+const KNOWN_SUFFIXES: &[&str] = &[
+    "/db-transfer/websocket",
+    "/admin/db-transfer/send",
+    "/admin/db-transfer/receive",
+    "/admin/db-transfer",
+    "/login",
+];
 
 /// The sender's WebSocket URL for `input`, typed on a page served over `page_scheme` ("http" or "https").
 /// Without a scheme, the page's own is used. Refuses what a browser would refuse, with the reason.
@@ -82,7 +87,11 @@ mod tests {
             ("HTTPS://a.example/", "http", "wss://a.example/db-transfer/websocket"),
             ("a.example", "https", "wss://a.example/db-transfer/websocket"),
             ("https://a.example/tools/dbt/", "https", "wss://a.example/tools/dbt/db-transfer/websocket"),
-            ("https://a.example/dbt/admin/db-transfer/send?x=1#top", "https", "wss://a.example/dbt/db-transfer/websocket"),
+            (
+                "https://a.example/dbt/admin/db-transfer/send?x=1#top",
+                "https",
+                "wss://a.example/dbt/db-transfer/websocket",
+            ),
             ("wss://a.example/db-transfer/websocket", "https", "wss://a.example/db-transfer/websocket"),
         ];
         for (input, page, expected) in cases {
@@ -90,7 +99,10 @@ mod tests {
         }
         assert_eq!(display_site("wss://a.example/dbt/db-transfer/websocket"), "https://a.example/dbt");
         assert_eq!(client_socket_url("a.example").as_deref(), Ok("wss://a.example/db-transfer/websocket"));
-        assert_eq!(client_socket_url("http://127.0.0.1:3000").as_deref(), Ok("ws://127.0.0.1:3000/db-transfer/websocket"));
+        assert_eq!(
+            client_socket_url("http://127.0.0.1:3000").as_deref(),
+            Ok("ws://127.0.0.1:3000/db-transfer/websocket")
+        );
     }
 
     #[test]

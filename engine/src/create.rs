@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
 use crate::error::EngineError;
-use crate::ident::{quote_literal, ColumnName, TableName};
 use crate::history::{CONSTRAINTS_ADDED_SQL, EXPECT_CONSTRAINTS_SQL};
-use crate::postgres::inspect::qualified;
+use crate::ident::{ColumnName, TableName, quote_literal};
 use crate::pg_types::{self, PgType};
+use crate::postgres::inspect::qualified;
 use crate::schema::{Column, Dialect, Identity, TableSchema};
 use crate::tables::Tables;
 use crate::value::ValueKind;
@@ -65,7 +65,9 @@ pub fn safe_default(expr: &str, kind: ValueKind, target: Dialect) -> Option<Stri
     }
     let number = |s: &str| {
         let s = s.strip_prefix('-').unwrap_or(s);
-        !s.is_empty() && s.split('.').count() <= 2 && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        !s.is_empty()
+            && s.split('.').count() <= 2
+            && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
     };
     // `'text'` or `'text'::type` (PostgreSQL writes literal defaults with a cast).
     let literal = |s: &str| -> Option<String> {
@@ -85,7 +87,13 @@ pub fn safe_default(expr: &str, kind: ValueKind, target: Dialect) -> Option<Stri
     let out = match lower.as_str() {
         "true" | "false" => match target {
             Dialect::Postgres => lower.clone(),
-            Dialect::Sqlite => if lower == "true" { "1".into() } else { "0".into() },
+            Dialect::Sqlite => {
+                if lower == "true" {
+                    "1".into()
+                } else {
+                    "0".into()
+                }
+            }
         },
         "now()" if target == Dialect::Postgres => "now()".into(),
         "now()" | "current_timestamp" | "transaction_timestamp()" => "CURRENT_TIMESTAMP".into(),
@@ -93,7 +101,9 @@ pub fn safe_default(expr: &str, kind: ValueKind, target: Dialect) -> Option<Stri
         "null" => "NULL".into(),
         "gen_random_uuid()" if target == Dialect::Postgres => "gen_random_uuid()".into(),
         _ if number(e) => e.to_owned(),
-        _ if number(e.trim_start_matches('(').trim_end_matches(')')) => e.trim_start_matches('(').trim_end_matches(')').to_owned(),
+        _ if number(e.trim_start_matches('(').trim_end_matches(')')) => {
+            e.trim_start_matches('(').trim_end_matches(')').to_owned()
+        }
         _ => {
             let lit = literal(e)?;
             // Keep PostgreSQL's cast to a built-in type when both sides are PostgreSQL: `'{}'::jsonb` must stay
@@ -129,7 +139,10 @@ impl Tables {
     pub async fn create_table(&self, schema: &TableSchema) -> Result<CreateResult, EngineError> {
         let table = TableName::parse(&schema.name)?;
         if self.exclusions().is_excluded(table.as_str()) {
-            return Err(EngineError::BadRequest(format!("table {:?} is excluded here and cannot be created", schema.name)));
+            return Err(EngineError::BadRequest(format!(
+                "table {:?} is excluded here and cannot be created",
+                schema.name
+            )));
         }
         if self.table_exists(table.as_str()).await? {
             return Err(EngineError::BadRequest(format!("table {:?} already exists", schema.name)));
@@ -147,7 +160,9 @@ impl Tables {
         for c in &schema.columns {
             let name = ColumnName::parse(&c.name)?;
             let ty = match target {
-                Dialect::Postgres => self.pg_column_type(schema, c, namespace.as_deref().unwrap_or_default(), &mut enums, &mut notes)?,
+                Dialect::Postgres => {
+                    self.pg_column_type(schema, c, namespace.as_deref().unwrap_or_default(), &mut enums, &mut notes)?
+                }
                 Dialect::Sqlite => sqlite_type_for_kind(c.kind).to_owned(),
             };
             let mut def = format!("{} {ty}", name.quoted());
@@ -165,7 +180,10 @@ impl Tables {
                 }
             }
             if c.generated.is_some() {
-                notes.push(format!("column {:?}: generated in the source, a plain column here (values are copied)", c.name));
+                notes.push(format!(
+                    "column {:?}: generated in the source, a plain column here (values are copied)",
+                    c.name
+                ));
             }
             if !c.nullable {
                 def.push_str(" NOT NULL");
@@ -176,7 +194,11 @@ impl Tables {
             defs.push(format!("PRIMARY KEY ({})", quoted_list(&schema.primary_key)?));
         }
         for u in &schema.unique_constraints {
-            defs.push(format!("CONSTRAINT {} UNIQUE ({})", ColumnName::parse(&u.name)?.quoted(), quoted_list(&u.columns)?));
+            defs.push(format!(
+                "CONSTRAINT {} UNIQUE ({})",
+                ColumnName::parse(&u.name)?.quoted(),
+                quoted_list(&u.columns)?
+            ));
         }
         if target == Dialect::Sqlite {
             for fk in &schema.foreign_keys {
@@ -198,13 +220,18 @@ impl Tables {
                     .await?;
                     if !exists {
                         let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
-                        let sql = format!("CREATE TYPE {} AS ENUM ({})", qualified(&namespace, name), labels.join(", "));
+                        let sql =
+                            format!("CREATE TYPE {} AS ENUM ({})", qualified(&namespace, name), labels.join(", "));
                         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
                     }
                 }
                 let sql = format!("CREATE TABLE {} ({})", qualified(&namespace, table.as_str()), defs.join(", "));
                 sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
-                sqlx::query(EXPECT_CONSTRAINTS_SQL).bind(table.as_str()).bind(crate::db::unix_now()).execute(&mut *tx).await?;
+                sqlx::query(EXPECT_CONSTRAINTS_SQL)
+                    .bind(table.as_str())
+                    .bind(crate::db::unix_now())
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
             }
             (Db::Postgres(_), None) => return Err(EngineError::Internal("PostgreSQL without a namespace".into())),
@@ -212,7 +239,11 @@ impl Tables {
                 let mut tx = pool.begin().await?;
                 let sql = format!("CREATE TABLE {} ({})", table.quoted(), defs.join(", "));
                 sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
-                sqlx::query(EXPECT_CONSTRAINTS_SQL).bind(table.as_str()).bind(crate::db::unix_now()).execute(&mut *tx).await?;
+                sqlx::query(EXPECT_CONSTRAINTS_SQL)
+                    .bind(table.as_str())
+                    .bind(crate::db::unix_now())
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
             }
         }
@@ -317,8 +348,13 @@ impl Tables {
 
     /// `FOREIGN KEY (…) REFERENCES …`, the referenced table qualified with `namespace` on PostgreSQL.
     fn fk_clause(&self, fk: &crate::schema::ForeignKey, namespace: Option<&str>) -> Result<String, EngineError> {
-        let action = |a: &str| fk_action(a).ok_or_else(|| EngineError::BadRequest(format!("unknown referential action {a:?}")));
-        let ref_columns = if fk.ref_columns.iter().any(|c| c.is_empty()) { String::new() } else { format!(" ({})", quoted_list(&fk.ref_columns)?) };
+        let action =
+            |a: &str| fk_action(a).ok_or_else(|| EngineError::BadRequest(format!("unknown referential action {a:?}")));
+        let ref_columns = if fk.ref_columns.iter().any(|c| c.is_empty()) {
+            String::new()
+        } else {
+            format!(" ({})", quoted_list(&fk.ref_columns)?)
+        };
         Ok(format!(
             "FOREIGN KEY ({}) REFERENCES {}{ref_columns} ON UPDATE {} ON DELETE {}",
             quoted_list(&fk.columns)?,

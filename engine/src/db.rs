@@ -56,15 +56,13 @@ impl Db {
     pub async fn connect(url: &str) -> Result<Db, DbError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             // Fixed output formats, so values leave as the same text on every server and read back unchanged.
-            let options = PgConnectOptions::from_str(url)
-                .map_err(|e| DbError::InvalidUrl(e.to_string()))?
-                .options([
-                    ("DateStyle", "ISO, YMD"),
-                    ("IntervalStyle", "postgres"),
-                    ("TimeZone", "UTC"),
-                    ("extra_float_digits", "1"),
-                    ("bytea_output", "hex"),
-                ]);
+            let options = PgConnectOptions::from_str(url).map_err(|e| DbError::InvalidUrl(e.to_string()))?.options([
+                ("DateStyle", "ISO, YMD"),
+                ("IntervalStyle", "postgres"),
+                ("TimeZone", "UTC"),
+                ("extra_float_digits", "1"),
+                ("bytea_output", "hex"),
+            ]);
             let pool = PgPoolOptions::new()
                 .max_connections(10)
                 .acquire_timeout(Duration::from_secs(10))
@@ -86,17 +84,11 @@ impl Db {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| DbError::InvalidUrl(format!("cannot create {}: {e}", parent.display())))?;
             }
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options)
-                .await
-                .map_err(DbError::Connect)?;
+            let pool =
+                SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(DbError::Connect)?;
             Ok(Db::Sqlite(pool))
         } else {
-            Err(DbError::InvalidUrl(format!(
-                "{:?} is neither postgres://… nor sqlite://…",
-                redact(url)
-            )))
+            Err(DbError::InvalidUrl(format!("{:?} is neither postgres://… nor sqlite://…", redact(url))))
         }
     }
 

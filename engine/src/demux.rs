@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::protocol::{ErrorCode, ServerMessage, MAX_CREDITS, MAX_PAGE_FRAME};
+use crate::protocol::{ErrorCode, MAX_CREDITS, MAX_PAGE_FRAME, ServerMessage};
 
 /// Page headers that may wait for their frames: a sender sends a page only against a credit, and a receiver
 /// never grants more than [`MAX_CREDITS`].
@@ -69,7 +69,10 @@ impl Demux {
 
     /// A binary frame: the request id (u64, little-endian), then the compressed page.
     pub fn binary(&mut self, frame: &[u8]) -> Result<Incoming, String> {
-        let id = frame.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))).ok_or("a binary frame shorter than its id")?;
+        let id = frame
+            .get(..8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .ok_or("a binary frame shorter than its id")?;
         let (header, announced) = self.headers.remove(&id).ok_or_else(|| format!("a page for unknown request {id}"))?;
         let page = &frame[8..];
         if page.len() != announced {
@@ -86,13 +89,19 @@ mod tests {
     #[test]
     fn a_header_and_its_frame_make_one_page_and_strays_are_errors() {
         let mut d = Demux::default();
-        assert_eq!(d.text(r#"{"type":"page","id":7,"rows":2,"has_more":true,"next":"ab","bytes":3}"#), Ok(Incoming::Pending));
+        assert_eq!(
+            d.text(r#"{"type":"page","id":7,"rows":2,"has_more":true,"next":"ab","bytes":3}"#),
+            Ok(Incoming::Pending)
+        );
         let frame = [7u64.to_le_bytes().as_slice(), &[1, 2, 3]].concat();
         let header = PageHeader { rows: 2, has_more: true, next: Some("ab".into()) };
         assert_eq!(d.binary(&frame), Ok(Incoming::Page { id: 7, header, bytes: vec![1, 2, 3] }));
         assert!(d.binary(&frame).unwrap_err().contains("unknown request 7"), "a frame is used once");
         assert!(d.binary(&[1, 2]).is_err());
-        assert_eq!(d.text(r#"{"type":"response","id":1,"result":"pong"}"#), Ok(Incoming::Reply { id: 1, result: "pong".into() }));
+        assert_eq!(
+            d.text(r#"{"type":"response","id":1,"result":"pong"}"#),
+            Ok(Incoming::Reply { id: 1, result: "pong".into() })
+        );
         assert_eq!(
             d.text(r#"{"type":"error","id":2,"code":"table_not_found","message":"x"}"#),
             Ok(Incoming::Failed { id: 2, code: ErrorCode::TableNotFound, message: "x".into() })
@@ -102,7 +111,9 @@ mod tests {
 
     #[test]
     fn headers_reserve_nothing_are_bounded_and_frames_must_match_them() {
-        let header = |id: u64, bytes: usize| format!(r#"{{"type":"page","id":{id},"rows":1,"has_more":false,"next":null,"bytes":{bytes}}}"#);
+        let header = |id: u64, bytes: usize| {
+            format!(r#"{{"type":"page","id":{id},"rows":1,"has_more":false,"next":null,"bytes":{bytes}}}"#)
+        };
         let mut d = Demux::default();
         assert!(d.text(&header(1, usize::MAX)).unwrap_err().contains(&format!("announcing {} bytes", usize::MAX)));
         assert_eq!(d.text(&header(1, 3)), Ok(Incoming::Pending));

@@ -65,10 +65,7 @@ pub async fn begin(
                        VALUES ($1, $2, $3, $4, $5, $5) RETURNING id";
     let channel = serde_json::to_value(channel).expect("channels serialize");
     let tables = serde_json::to_string(tables).expect("tables serialize");
-    let (admin, sender): (String, String) = (
-        admin.chars().take(200).collect(),
-        sender.chars().take(500).collect(),
-    );
+    let (admin, sender): (String, String) = (admin.chars().take(200).collect(), sender.chars().take(500).collect());
     let id = on_pool!(db, pool => sqlx::query_scalar(SQL)
         .bind(&admin).bind(channel.as_str()).bind(&sender).bind(&tables).bind(unix_now())
         .fetch_one(pool).await?);
@@ -78,22 +75,14 @@ pub async fn begin(
 /// Whether `id` is a running transfer of `admin` (pages may be imported for it).
 #[cfg(feature = "db")]
 pub async fn is_running(db: &Db, id: i64, admin: &str) -> Result<bool, DbError> {
-    const SQL: &str =
-        "SELECT count(*) FROM dbt_transfers WHERE id = $1 AND admin = $2 AND outcome = 'running'";
-    let n: i64 =
-        on_pool!(db, pool => sqlx::query_scalar(SQL).bind(id).bind(admin).fetch_one(pool).await?);
+    const SQL: &str = "SELECT count(*) FROM dbt_transfers WHERE id = $1 AND admin = $2 AND outcome = 'running'";
+    let n: i64 = on_pool!(db, pool => sqlx::query_scalar(SQL).bind(id).bind(admin).fetch_one(pool).await?);
     Ok(n == 1)
 }
 
 #[cfg(feature = "db")]
 /// Adds one imported page's counts to a running transfer of `admin`; false when there is no such transfer.
-pub async fn add_page(
-    db: &Db,
-    id: i64,
-    admin: &str,
-    rows: u64,
-    result: &ImportResult,
-) -> Result<bool, DbError> {
+pub async fn add_page(db: &Db, id: i64, admin: &str, rows: u64, result: &ImportResult) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_transfers SET rows_done = rows_done + $3, created = created + $4, \
                        updated = updated + $5, skipped = skipped + $6, errors = errors + $7, updated_at = $8 \
                        WHERE id = $1 AND admin = $2 AND outcome = 'running'";
@@ -107,13 +96,7 @@ pub async fn add_page(
 
 #[cfg(feature = "db")]
 /// Ends a running transfer of `admin` with one of [`OUTCOMES`]; false when there is no such transfer.
-pub async fn finish(
-    db: &Db,
-    id: i64,
-    admin: &str,
-    outcome: &str,
-    message: Option<&str>,
-) -> Result<bool, DbError> {
+pub async fn finish(db: &Db, id: i64, admin: &str, outcome: &str, message: Option<&str>) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_transfers SET outcome = $3, message = $4, finished_at = $5, updated_at = $5 \
                        WHERE id = $1 AND admin = $2 AND outcome = 'running'";
     if !OUTCOMES.contains(&outcome) {
@@ -131,25 +114,9 @@ pub async fn finish(
 pub async fn list(db: &Db, limit: u32) -> Result<Vec<TransferRecord>, DbError> {
     const SQL: &str = "SELECT id, admin, channel, sender, tables, rows_done, created, updated, skipped, errors, outcome, \
                        message, started_at, updated_at, finished_at FROM dbt_transfers ORDER BY id DESC LIMIT $1";
-    type Row = (
-        i64,
-        String,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        String,
-        Option<String>,
-        i64,
-        i64,
-        Option<i64>,
-    );
-    let rows: Vec<Row> =
-        on_pool!(db, pool => sqlx::query_as(SQL).bind(i64::from(limit)).fetch_all(pool).await?);
+    type Row =
+        (i64, String, String, String, String, i64, i64, i64, i64, i64, String, Option<String>, i64, i64, Option<i64>);
+    let rows: Vec<Row> = on_pool!(db, pool => sqlx::query_as(SQL).bind(i64::from(limit)).fetch_all(pool).await?);
     Ok(rows
         .into_iter()
         .map(|r| TransferRecord {

@@ -57,8 +57,7 @@ impl Credential {
         if let Some(c) = s.strip_prefix("code.") {
             Some(Credential::Code(c.to_owned()))
         } else {
-            s.strip_prefix("resume.")
-                .map(|t| Credential::Resume(t.to_owned()))
+            s.strip_prefix("resume.").map(|t| Credential::Resume(t.to_owned()))
         }
     }
 }
@@ -189,20 +188,12 @@ fn n(v: u64) -> i64 {
 
 #[cfg(feature = "db")]
 fn strategy_name(s: Strategy) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 #[cfg(feature = "db")]
 fn first_error(result: &ImportResult) -> Option<String> {
-    result.errors.first().map(|e| {
-        format!("{}: {}", e.key, e.reason)
-            .chars()
-            .take(1000)
-            .collect()
-    })
+    result.errors.first().map(|e| format!("{}: {}", e.key, e.reason).chars().take(1000).collect())
 }
 
 /// The checkpoint's statements, the same on both engines but for the NULL-safe comparison of the cursor.
@@ -350,15 +341,9 @@ async fn table_rows(db: &Db, ids: &[i64]) -> Result<Vec<TableRow>, DbError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = ids
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
     // The ids are integers from our own query, so the list is safe to inline.
-    let sql = format!(
-        "SELECT {TABLE_COLUMNS} FROM dbt_job_tables WHERE job_id IN ({list}) ORDER BY job_id, position"
-    );
+    let sql = format!("SELECT {TABLE_COLUMNS} FROM dbt_job_tables WHERE job_id IN ({list}) ORDER BY job_id, position");
     Ok(on_pool!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?))
 }
 
@@ -382,7 +367,8 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<JobView>, DbError> {
 #[cfg(feature = "db")]
 async fn views(db: &Db, tail: &str, arg: i64) -> Result<Vec<JobView>, DbError> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM dbt_jobs {tail}");
-    let jobs: Vec<JobRow> = on_pool!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(arg).fetch_all(pool).await?);
+    let jobs: Vec<JobRow> =
+        on_pool!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(arg).fetch_all(pool).await?);
     let ids: Vec<i64> = jobs.iter().map(|j| j.0).collect();
     let tables = table_rows(db, &ids).await?;
     Ok(jobs
@@ -430,7 +416,8 @@ async fn views(db: &Db, tail: &str, arg: i64) -> Result<Vec<JobView>, DbError> {
 #[cfg(feature = "db")]
 pub async fn plan(db: &Db, id: i64) -> Result<Option<JobPlan>, DbError> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM dbt_jobs WHERE id = $1");
-    let job: Option<JobRow> = on_pool!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?);
+    let job: Option<JobRow> =
+        on_pool!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?);
     let Some(j) = job else { return Ok(None) };
     let tables = table_rows(db, &[id]).await?;
     Ok(Some(JobPlan {
@@ -485,8 +472,7 @@ pub async fn claim(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<Cl
     if claimed == 1 {
         return Ok(Claim::Claimed);
     }
-    let why: Option<(String, bool)> =
-        on_pool!(db, pool => sqlx::query_as(WHY).bind(id).fetch_optional(pool).await?);
+    let why: Option<(String, bool)> = on_pool!(db, pool => sqlx::query_as(WHY).bind(id).fetch_optional(pool).await?);
     Ok(match why {
         Some((job_state, _)) if state::ENDED.contains(&job_state.as_str()) => Claim::Gone,
         Some((_, true)) => Claim::CancelRequested,
@@ -498,42 +484,27 @@ pub async fn claim(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<Cl
 /// Takes a job whose cancel was requested and that no live lease holds, only to end it; false when another
 /// runner holds it (that one reads the flag and ends it).
 #[cfg(feature = "db")]
-pub async fn take_cancelled(
-    db: &Db,
-    id: i64,
-    runner: &str,
-    lease_secs: i64,
-) -> Result<bool, DbError> {
+pub async fn take_cancelled(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET runner = $3, lease_until = $2 + $4 \
                        WHERE id = $1 AND state IN ('queued', 'running', 'retrying') AND cancel_requested \
                        AND (runner IS NULL OR runner = $3 OR lease_until IS NULL OR lease_until < $2)";
-    Ok(
-        on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(unix_now()).bind(runner).bind(lease_secs)
+    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(unix_now()).bind(runner).bind(lease_secs)
         .execute(pool).await?.rows_affected())
-            == 1,
-    )
+        == 1)
 }
 
 /// Extends `runner`'s lease; false when the job is no longer its own.
 #[cfg(feature = "db")]
 pub async fn renew(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET lease_until = $3 + $4 WHERE id = $1 AND runner = $2";
-    Ok(
-        on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(runner).bind(unix_now()).bind(lease_secs)
+    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(runner).bind(unix_now()).bind(lease_secs)
         .execute(pool).await?.rows_affected())
-            == 1,
-    )
+        == 1)
 }
 
 /// Sets the state and message of a job `runner` holds (`retrying` with the reason, say).
 #[cfg(feature = "db")]
-pub async fn set_state(
-    db: &Db,
-    id: i64,
-    runner: &str,
-    state: &str,
-    message: Option<&str>,
-) -> Result<(), DbError> {
+pub async fn set_state(db: &Db, id: i64, runner: &str, state: &str, message: Option<&str>) -> Result<(), DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET state = $2, message = $3, updated_at = $4 WHERE id = $1 AND runner = $5";
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
     on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(unix_now()).bind(runner)
@@ -544,23 +515,15 @@ pub async fn set_state(
 /// Ends a job `runner` holds and lets it go. A finished or cancelled job forgets its credential; a failed or
 /// incomplete one keeps it for a retry. False when the job was not the runner's.
 #[cfg(feature = "db")]
-pub async fn finish(
-    db: &Db,
-    id: i64,
-    runner: &str,
-    state: &str,
-    message: Option<&str>,
-) -> Result<bool, DbError> {
+pub async fn finish(db: &Db, id: i64, runner: &str, state: &str, message: Option<&str>) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET state = $2, message = $3, updated_at = $4, finished_at = $4, \
                        runner = NULL, lease_until = NULL, \
                        credential = CASE WHEN $2 IN ('failed', 'incomplete') THEN credential ELSE NULL END \
                        WHERE id = $1 AND runner = $5";
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
-    Ok(
-        on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(unix_now()).bind(runner)
+    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(unix_now()).bind(runner)
         .execute(pool).await?.rows_affected())
-            == 1,
-    )
+        == 1)
 }
 
 /// Keeps the credential the job reconnects with (the resume token after the code is spent).
@@ -580,7 +543,8 @@ pub async fn request_cancel(db: &Db, id: i64) -> Result<bool, DbError> {
                         WHERE id = $1 AND state IN ('queued', 'running', 'retrying')";
     const NOW: &str = "UPDATE dbt_jobs SET state = 'cancelled', message = 'cancelled before it ran', finished_at = $2, \
                        credential = NULL WHERE id = $1 AND state = 'queued' AND runner IS NULL";
-    let flagged = on_pool!(db, pool => sqlx::query(FLAG).bind(id).bind(unix_now()).execute(pool).await?.rows_affected());
+    let flagged =
+        on_pool!(db, pool => sqlx::query(FLAG).bind(id).bind(unix_now()).execute(pool).await?.rows_affected());
     if flagged == 1 {
         on_pool!(db, pool => sqlx::query(NOW).bind(id).bind(unix_now()).execute(pool).await?.rows_affected());
     }
@@ -590,8 +554,7 @@ pub async fn request_cancel(db: &Db, id: i64) -> Result<bool, DbError> {
 #[cfg(feature = "db")]
 pub async fn cancel_requested(db: &Db, id: i64) -> Result<bool, DbError> {
     const SQL: &str = "SELECT cancel_requested FROM dbt_jobs WHERE id = $1";
-    let flag: Option<bool> =
-        on_pool!(db, pool => sqlx::query_scalar(SQL).bind(id).fetch_optional(pool).await?);
+    let flag: Option<bool> = on_pool!(db, pool => sqlx::query_scalar(SQL).bind(id).fetch_optional(pool).await?);
     Ok(flag.unwrap_or(true))
 }
 
@@ -639,13 +602,7 @@ pub async fn table_started(
 
 /// A table ends: `done` or `failed` with the reason.
 #[cfg(feature = "db")]
-pub async fn table_ended(
-    db: &Db,
-    job: i64,
-    position: i64,
-    state: &str,
-    message: Option<&str>,
-) -> Result<(), DbError> {
+pub async fn table_ended(db: &Db, job: i64, position: i64, state: &str, message: Option<&str>) -> Result<(), DbError> {
     const SQL: &str = "UPDATE dbt_job_tables SET state = $3, message = COALESCE($4, message), finished_at = $5 \
                        WHERE job_id = $1 AND position = $2";
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());

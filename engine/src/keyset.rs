@@ -68,11 +68,18 @@ impl KeysetQuery {
                             filter_key.len()
                         )));
                     }
-                    let parts: Vec<String> =
-                        filter_key.iter().zip(values).map(|(c, v)| format!("{} = {}", sp.column(c), sp.param(v, Some(c)))).collect();
+                    let parts: Vec<String> = filter_key
+                        .iter()
+                        .zip(values)
+                        .map(|(c, v)| format!("{} = {}", sp.column(c), sp.param(v, Some(c))))
+                        .collect();
                     alternatives.push(format!("({})", parts.join(" AND ")));
                 }
-                wheres.push(if alternatives.is_empty() { "1 = 0".into() } else { format!("({})", alternatives.join(" OR ")) });
+                wheres.push(if alternatives.is_empty() {
+                    "1 = 0".into()
+                } else {
+                    format!("({})", alternatives.join(" OR "))
+                });
             }
         }
         let mut offset = None;
@@ -81,7 +88,9 @@ impl KeysetQuery {
             Position::Offset(n) => offset = Some(*n),
             Position::After(Cursor(values)) if by_row_id => {
                 let [v] = values.as_slice() else {
-                    return Err(EngineError::BadRequest("the cursor does not match the table (row id expected)".into()));
+                    return Err(EngineError::BadRequest(
+                        "the cursor does not match the table (row id expected)".into(),
+                    ));
                 };
                 wheres.push(format!("{} > {}", sp.row_id(), sp.param(v, None)));
             }
@@ -95,7 +104,14 @@ impl KeysetQuery {
             }
         }
         let order = if by_row_id { vec![sp.row_id()] } else { key.iter().map(|c| sp.column(c)).collect() };
-        Ok(KeysetQuery { key, by_row_id, wheres, order, limit: req.limit.clamp(1, PageRequest::MAX_LIMIT) as i64, offset })
+        Ok(KeysetQuery {
+            key,
+            by_row_id,
+            wheres,
+            order,
+            limit: req.limit.clamp(1, PageRequest::MAX_LIMIT) as i64,
+            offset,
+        })
     }
 
     /// `SELECT {select} FROM {table} {alias} WHERE … ORDER BY … LIMIT limit+1 [OFFSET n]`.
@@ -135,7 +151,11 @@ impl KeysetQuery {
 
 /// A page's column header for rows of this table, in schema order.
 pub fn page_columns(schema: &TableSchema) -> Vec<PageColumn> {
-    schema.columns.iter().map(|c| PageColumn { name: c.name.clone(), kind: c.kind, source_type: c.data_type.clone() }).collect()
+    schema
+        .columns
+        .iter()
+        .map(|c| PageColumn { name: c.name.clone(), kind: c.kind, source_type: c.data_type.clone() })
+        .collect()
 }
 
 /// The rows of a page as they are read: at most the request's limit, and at most

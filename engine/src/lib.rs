@@ -30,8 +30,8 @@ pub mod ident;
 pub mod jobs;
 #[cfg(feature = "db")]
 pub mod keyset;
-pub mod page;
 pub mod order;
+pub mod page;
 pub mod pg_copy;
 pub mod pg_types;
 #[cfg(feature = "db")]
@@ -49,9 +49,9 @@ pub mod settings;
 pub mod sqlite;
 #[cfg(feature = "db")]
 pub mod tables;
-pub mod value;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod value;
 #[cfg(feature = "db")]
 pub use db::{Db, EngineKind};
 #[cfg(feature = "db")]

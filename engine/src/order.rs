@@ -37,7 +37,8 @@ pub fn foreign_key_order(schemas: &[TableSchema]) -> (Vec<String>, Option<String
         }
     }
     let cyclic: Vec<String> = parents.keys().filter(|t| !placed.contains(*t)).map(|t| (*t).to_owned()).collect();
-    let note = (!cyclic.is_empty()).then(|| format!("foreign keys form a cycle between {}: transferred in name order", cyclic.join(", ")));
+    let note = (!cyclic.is_empty())
+        .then(|| format!("foreign keys form a cycle between {}: transferred in name order", cyclic.join(", ")));
     order.extend(cyclic);
     (order, note)
 }
@@ -72,7 +73,8 @@ mod tests {
 
     #[test]
     fn parents_come_first_and_unselected_or_self_references_do_not_count() {
-        let schemas = [table("reviews", &["books", "users"]), table("books", &["authors"]), table("authors", &["authors"])];
+        let schemas =
+            [table("reviews", &["books", "users"]), table("books", &["authors"]), table("authors", &["authors"])];
         assert_eq!(foreign_key_order(&schemas), (vec!["authors".into(), "books".into(), "reviews".into()], None));
     }
 

@@ -4,13 +4,60 @@
 
 /// Built-in types as `format_type` spells them.
 const BUILT_IN: &[&str] = &[
-    "smallint", "integer", "bigint", "real", "double precision", "numeric", "money", "text", "character varying",
-    "character", "name", "\"char\"", "bytea", "boolean", "date", "time without time zone", "time with time zone",
-    "timestamp without time zone", "timestamp with time zone", "interval", "uuid", "json", "jsonb", "inet", "cidr",
-    "macaddr", "macaddr8", "bit", "bit varying", "int4range", "int8range", "numrange", "tsrange", "tstzrange",
-    "daterange", "int4multirange", "int8multirange", "nummultirange", "tsmultirange", "tstzmultirange",
-    "datemultirange", "point", "line", "lseg", "box", "path", "polygon", "circle", "tsvector", "tsquery", "xml", "oid",
-    "pg_lsn", "citext",
+    "smallint",
+    "integer",
+    "bigint",
+    "real",
+    "double precision",
+    "numeric",
+    "money",
+    "text",
+    "character varying",
+    "character",
+    "name",
+    "\"char\"",
+    "bytea",
+    "boolean",
+    "date",
+    "time without time zone",
+    "time with time zone",
+    "timestamp without time zone",
+    "timestamp with time zone",
+    "interval",
+    "uuid",
+    "json",
+    "jsonb",
+    "inet",
+    "cidr",
+    "macaddr",
+    "macaddr8",
+    "bit",
+    "bit varying",
+    "int4range",
+    "int8range",
+    "numrange",
+    "tsrange",
+    "tstzrange",
+    "daterange",
+    "int4multirange",
+    "int8multirange",
+    "nummultirange",
+    "tsmultirange",
+    "tstzmultirange",
+    "datemultirange",
+    "point",
+    "line",
+    "lseg",
+    "box",
+    "path",
+    "polygon",
+    "circle",
+    "tsvector",
+    "tsquery",
+    "xml",
+    "oid",
+    "pg_lsn",
+    "citext",
 ];
 
 /// A type that is safe to write into DDL.
@@ -52,17 +99,35 @@ pub fn parse(raw: &str) -> Option<PgType> {
     let base = format!("{}{}", head.trim_end(), tail);
     if let Some(m) = modifier {
         let parts: Vec<&str> = m.split(',').map(str::trim).collect();
-        if parts.is_empty() || parts.len() > 2 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 6) {
+        if parts.is_empty()
+            || parts.len() > 2
+            || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 6)
+        {
             return None;
         }
     }
     let interval_fields = base.strip_prefix("interval ").is_some_and(|f| {
-        ["year", "month", "day", "hour", "minute", "second", "year to month", "day to hour", "day to minute",
-         "day to second", "hour to minute", "hour to second", "minute to second"]
-            .contains(&f)
+        [
+            "year",
+            "month",
+            "day",
+            "hour",
+            "minute",
+            "second",
+            "year to month",
+            "day to hour",
+            "day to minute",
+            "day to second",
+            "hour to minute",
+            "hour to second",
+            "minute to second",
+        ]
+        .contains(&f)
     });
     if BUILT_IN.contains(&base.as_str()) || interval_fields {
-        let modifier = modifier.map(|m| format!("({})", m.split(',').map(str::trim).collect::<Vec<_>>().join(","))).unwrap_or_default();
+        let modifier = modifier
+            .map(|m| format!("({})", m.split(',').map(str::trim).collect::<Vec<_>>().join(",")))
+            .unwrap_or_default();
         return Some(PgType::BuiltIn(format!("{}{}{}{}", head.trim_end(), modifier, tail, "[]".repeat(dims))));
     }
     if modifier.is_some() {

@@ -45,10 +45,9 @@ impl ImportPlan {
         let mut notes = Vec::new();
         let mut columns = Vec::new();
         for (i, pc) in page.columns.iter().enumerate() {
-            let target = schema.column(&pc.name).ok_or_else(|| EngineError::ColumnNotFound {
-                table: schema.name.clone(),
-                column: pc.name.clone(),
-            })?;
+            let target = schema
+                .column(&pc.name)
+                .ok_or_else(|| EngineError::ColumnNotFound { table: schema.name.clone(), column: pc.name.clone() })?;
             if target.generated.is_some() {
                 notes.push(format!("column {:?} is generated: the target computes it", pc.name));
                 continue;
@@ -135,7 +134,16 @@ impl ImportPlan {
             .filter(|c| c.kind == ValueKind::Int && c.identity.is_some() && c.generated.is_none())
             .map(|c| c.name.clone())
             .collect();
-        Ok(ImportPlan { table: schema.name.clone(), table_sql, sequence_columns, strategy, key, columns, report_key, notes })
+        Ok(ImportPlan {
+            table: schema.name.clone(),
+            table_sql,
+            sequence_columns,
+            strategy,
+            key,
+            columns,
+            report_key,
+            notes,
+        })
     }
 
     /// The SET list of an overwrite or merge: every non-key column takes `incoming(column)`; merge keeps
@@ -144,7 +152,8 @@ impl ImportPlan {
     pub fn assignments(&self, incoming: impl Fn(&str) -> String, existing: impl Fn(&str) -> String) -> String {
         let non_key: Vec<&str> =
             self.columns.iter().map(|c| c.name.as_str()).filter(|c| !self.key.iter().any(|k| k == c)).collect();
-        let targets: Vec<&str> = if non_key.is_empty() { self.key.iter().map(String::as_str).collect() } else { non_key };
+        let targets: Vec<&str> =
+            if non_key.is_empty() { self.key.iter().map(String::as_str).collect() } else { non_key };
         targets
             .iter()
             .map(|c| match self.strategy {

@@ -88,10 +88,18 @@ pub struct ReceiverView {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
     /// First message: the versions the receiver speaks and who it is.
-    Hello { versions: Vec<u32>, receiver: ReceiverInfo },
+    Hello {
+        versions: Vec<u32>,
+        receiver: ReceiverInfo,
+    },
     /// Grants `n` more pages in flight.
-    Credit { n: u32 },
-    Request { id: u64, op: Operation },
+    Credit {
+        n: u32,
+    },
+    Request {
+        id: u64,
+        op: Operation,
+    },
 }
 
 /// The names of every [`Operation`].
@@ -102,8 +110,12 @@ pub const OPERATIONS: &[&str] = &["capabilities", "list_tables", "schema", "coun
 pub enum Operation {
     Capabilities,
     ListTables,
-    Schema { table: String },
-    Count { table: String },
+    Schema {
+        table: String,
+    },
+    Count {
+        table: String,
+    },
     /// A page: after `cursor` (keyset) or at `offset`; rows matching `filter`.
     Fetch {
         table: String,
@@ -122,7 +134,9 @@ pub enum Operation {
         format: PageFormat,
     },
     /// A content hash of the whole table, for "same or different".
-    Checksum { table: String },
+    Checksum {
+        table: String,
+    },
     Ping,
 }
 
@@ -154,7 +168,9 @@ pub enum WireFilter {
         #[serde(default)]
         to: Option<serde_json::Value>,
     },
-    Keys { keys: Vec<Vec<serde_json::Value>> },
+    Keys {
+        keys: Vec<Vec<serde_json::Value>>,
+    },
 }
 
 impl WireFilter {
@@ -170,7 +186,9 @@ impl WireFilter {
                     return Err(format!("at most {MAX_FILTER_KEYS} keys per filter"));
                 }
                 RowFilter::Keys(
-                    keys.iter().map(|k| k.iter().map(json_to_value).collect::<Result<Vec<_>, _>>()).collect::<Result<_, _>>()?,
+                    keys.iter()
+                        .map(|k| k.iter().map(json_to_value).collect::<Result<Vec<_>, _>>())
+                        .collect::<Result<_, _>>()?,
                 )
             }
         })
@@ -233,10 +251,30 @@ pub enum ErrorCode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
-    Welcome { version: u32, receiver_id: String, resume_token: String, credits: u32, max_credits: u32, max_message_bytes: usize },
-    Response { id: u64, result: serde_json::Value },
-    Page { id: u64, rows: usize, has_more: bool, next: Option<String>, bytes: usize },
-    Error { id: Option<u64>, code: ErrorCode, message: String },
+    Welcome {
+        version: u32,
+        receiver_id: String,
+        resume_token: String,
+        credits: u32,
+        max_credits: u32,
+        max_message_bytes: usize,
+    },
+    Response {
+        id: u64,
+        result: serde_json::Value,
+    },
+    Page {
+        id: u64,
+        rows: usize,
+        has_more: bool,
+        next: Option<String>,
+        bytes: usize,
+    },
+    Error {
+        id: Option<u64>,
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 #[cfg(test)]
@@ -245,11 +283,19 @@ mod tests {
 
     #[test]
     fn messages_have_the_documented_shape() {
-        let m: ClientMessage = serde_json::from_str(r#"{"type":"request","id":3,"op":{"name":"schema","table":"users"}}"#).unwrap();
+        let m: ClientMessage =
+            serde_json::from_str(r#"{"type":"request","id":3,"op":{"name":"schema","table":"users"}}"#).unwrap();
         assert_eq!(m, ClientMessage::Request { id: 3, op: Operation::Schema { table: "users".into() } });
-        assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"request","id":3,"op":{"name":"drop_all"}}"#).is_err());
+        assert!(
+            serde_json::from_str::<ClientMessage>(r#"{"type":"request","id":3,"op":{"name":"drop_all"}}"#).is_err()
+        );
         assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"credit","n":1,"extra":true}"#).is_err());
-        let e = serde_json::to_value(ServerMessage::Error { id: Some(1), code: ErrorCode::TableNotFound, message: "x".into() }).unwrap();
+        let e = serde_json::to_value(ServerMessage::Error {
+            id: Some(1),
+            code: ErrorCode::TableNotFound,
+            message: "x".into(),
+        })
+        .unwrap();
         assert_eq!(e["code"], "table_not_found");
     }
 

@@ -12,8 +12,8 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-pub use crate::protocol::ReceiverView;
 use crate::protocol::ReceiverInfo;
+pub use crate::protocol::ReceiverView;
 
 /// The code alphabet: no 0/O, 1/I/L to misread.
 pub const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -27,7 +27,10 @@ impl ConnectionCode {
     pub fn parse(raw: &str) -> Result<ConnectionCode, String> {
         let code = raw.trim().to_ascii_uppercase();
         if code.len() != CODE_LENGTH || !code.bytes().all(|b| CODE_ALPHABET.contains(&b)) {
-            return Err(format!("a connection code is {CODE_LENGTH} characters from {}", String::from_utf8_lossy(CODE_ALPHABET)));
+            return Err(format!(
+                "a connection code is {CODE_LENGTH} characters from {}",
+                String::from_utf8_lossy(CODE_ALPHABET)
+            ));
         }
         Ok(ConnectionCode(code))
     }
@@ -35,7 +38,9 @@ impl ConnectionCode {
     /// A fresh code from a CSPRNG (ThreadRng: ChaCha12 seeded and reseeded from the OS).
     pub fn generate() -> ConnectionCode {
         let mut rng = rand::rng();
-        ConnectionCode((0..CODE_LENGTH).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect())
+        ConnectionCode(
+            (0..CODE_LENGTH).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect(),
+        )
     }
 
     pub fn as_str(&self) -> &str {
@@ -205,7 +210,8 @@ impl SessionRegistry {
 
     /// Ends the session unless a page holds it or came back since `generation`.
     pub fn end_if_still_detached(&self, session_id: &str, generation: u64) -> bool {
-        let stale = self.lock().sessions.get(session_id).is_some_and(|s| s.pages == 0 && s.page_generation == generation);
+        let stale =
+            self.lock().sessions.get(session_id).is_some_and(|s| s.pages == 0 && s.page_generation == generation);
         if stale {
             self.end_session(session_id);
         }
@@ -374,7 +380,11 @@ impl SessionRegistry {
     }
 
     pub fn receivers(&self, session_id: &str) -> Vec<ReceiverView> {
-        self.lock().sessions.get(session_id).map(|s| s.receivers.iter().map(|r| r.view.clone()).collect()).unwrap_or_default()
+        self.lock()
+            .sessions
+            .get(session_id)
+            .map(|s| s.receivers.iter().map(|r| r.view.clone()).collect())
+            .unwrap_or_default()
     }
 }
 

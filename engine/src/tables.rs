@@ -27,7 +27,9 @@ struct Resolved {
 
 impl Resolved {
     fn pg(&self) -> Result<&postgres::inspect::Found, EngineError> {
-        self.pg.as_ref().ok_or_else(|| EngineError::Internal(format!("table {:?} resolved without its PostgreSQL location", self.name.as_str())))
+        self.pg.as_ref().ok_or_else(|| {
+            EngineError::Internal(format!("table {:?} resolved without its PostgreSQL location", self.name.as_str()))
+        })
     }
 }
 
@@ -75,11 +77,9 @@ impl Tables {
         }
         let found = match &self.db {
             Db::Postgres(pool) => postgres::inspect::find_table(pool, table.as_str()).await?.map(Some),
-            Db::Sqlite(pool) => sqlite::inspect::table_names(pool)
-                .await?
-                .iter()
-                .any(|n| n == table.as_str())
-                .then_some(None),
+            Db::Sqlite(pool) => {
+                sqlite::inspect::table_names(pool).await?.iter().any(|n| n == table.as_str()).then_some(None)
+            }
         };
         found.map(|pg| Resolved { name: table, pg }).ok_or_else(not_found)
     }
@@ -145,7 +145,12 @@ impl Tables {
     }
 
     /// Writes a page with a conflict strategy, in one transaction; bad rows are reported, good rows land.
-    pub async fn import_records(&self, name: &str, page: &Page, strategy: Strategy) -> Result<ImportResult, EngineError> {
+    pub async fn import_records(
+        &self,
+        name: &str,
+        page: &Page,
+        strategy: Strategy,
+    ) -> Result<ImportResult, EngineError> {
         self.import_records_checkpointed(name, page, strategy, None).await
     }
 
@@ -172,7 +177,11 @@ impl Tables {
 
     /// The page as PostgreSQL binary COPY bytes, for a PostgreSQL receiver whose table matches (see
     /// [`Tables::prepare_binary_copy`]). Refused on SQLite, for tables without a key, or keys of other types.
-    pub async fn export_binary_copy(&self, name: &str, request: &PageRequest) -> Result<postgres::export::BinaryCopyPage, EngineError> {
+    pub async fn export_binary_copy(
+        &self,
+        name: &str,
+        request: &PageRequest,
+    ) -> Result<postgres::export::BinaryCopyPage, EngineError> {
         let Db::Postgres(pool) = &self.db else {
             return Err(EngineError::BadRequest("binary COPY pages come only from a PostgreSQL sender".into()));
         };
@@ -223,7 +232,10 @@ impl Tables {
                 return Ok(Err("the columns are in another order here".into()));
             }
             if planned.data_type != theirs.data_type {
-                return Ok(Err(format!("column {:?} is {} here, {} on the sender", theirs.name, planned.data_type, theirs.data_type)));
+                return Ok(Err(format!(
+                    "column {:?} is {} here, {} on the sender",
+                    theirs.name, planned.data_type, theirs.data_type
+                )));
             }
             if planned.identity_always {
                 return Ok(Err(format!("column {:?} is GENERATED ALWAYS here", theirs.name)));

@@ -104,9 +104,11 @@ impl Drop for TestDb {
                     rt.block_on(async move {
                         drop(db);
                         if let Ok(Db::Postgres(pool)) = Db::connect(&admin_url).await {
-                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-                                .execute(&pool)
-                                .await;
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            )))
+                            .execute(&pool)
+                            .await;
                             pool.close().await;
                         }
                     });
@@ -122,7 +124,10 @@ mod tests {
     #[test]
     fn with_database_replaces_only_the_name() {
         assert_eq!(super::with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-        assert_eq!(super::with_database("postgres://u@h/postgres?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            super::with_database("postgres://u@h/postgres?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
         assert_eq!(super::with_database("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
     }
 }

@@ -158,7 +158,8 @@ mod tests {
 
     #[test]
     fn floats_round_trip_through_text_exactly() {
-        for f in [0.0, -0.0, 1.0 / 3.0, 1e308, 5e-324, f64::MAX, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.1 + 0.2] {
+        for f in [0.0, -0.0, 1.0 / 3.0, 1e308, 5e-324, f64::MAX, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.1 + 0.2]
+        {
             let back = parse_float(&float_text(f)).unwrap();
             assert_eq!(Value::Float(back), Value::Float(f), "{}", float_text(f));
         }

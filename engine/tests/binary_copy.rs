@@ -55,7 +55,11 @@ async fn copy_all(from: &Tables, to: &Tables, table: &str, limit: u32, strategy:
     loop {
         let page = from.export_binary_copy(table, &req).await.unwrap();
         let ordinary = from.export_records(table, &req).await.unwrap();
-        assert_eq!((page.rows, page.has_more, &page.next), (ordinary.page.rows.len(), ordinary.has_more, &ordinary.next), "same walk");
+        assert_eq!(
+            (page.rows, page.has_more, &page.next),
+            (ordinary.page.rows.len(), ordinary.has_more, &ordinary.next),
+            "same walk"
+        );
         let done = to.import_binary_copy(&plan, &page.data, page.rows, None).await.unwrap().expect("imported");
         pages += 1;
         created += done.created;
@@ -131,7 +135,11 @@ async fn a_refused_row_writes_nothing_and_mismatched_targets_are_not_prepared() 
     assert!(to.import_binary_copy(&plan, &page.data, page.rows + 1, None).await.is_err(), "row count must match");
 
     // Another column order is fine (COPY names the columns); another type, or SQLite, means ordinary pages.
-    exec(&target.db, "CREATE TABLE narrow (id int PRIMARY KEY, n integer); CREATE TABLE swapped (n integer, id bigint PRIMARY KEY)").await;
+    exec(
+        &target.db,
+        "CREATE TABLE narrow (id int PRIMARY KEY, n integer); CREATE TABLE swapped (n integer, id bigint PRIMARY KEY)",
+    )
+    .await;
     exec(&source.db, "CREATE TABLE narrow (id bigint PRIMARY KEY, n integer); CREATE TABLE swapped (id bigint PRIMARY KEY, n integer);
                       INSERT INTO swapped SELECT g, -g FROM generate_series(1, 10) g").await;
     let schema = from.get_schema("narrow").await.unwrap();
@@ -143,7 +151,10 @@ async fn a_refused_row_writes_nothing_and_mismatched_targets_are_not_prepared() 
     exec(&lite.db, "CREATE TABLE narrow (id INTEGER PRIMARY KEY, n INTEGER)").await;
     let schema = from.get_schema("narrow").await.unwrap();
     assert!(tables(&lite.db).prepare_binary_copy("narrow", &schema, Strategy::Skip).await.unwrap().is_err());
-    assert!(tables(&lite.db).export_binary_copy("narrow", &PageRequest::first(10)).await.is_err(), "only PostgreSQL serves them");
+    assert!(
+        tables(&lite.db).export_binary_copy("narrow", &PageRequest::first(10)).await.is_err(),
+        "only PostgreSQL serves them"
+    );
 
     // Tables without a key, or with keys of other types, are refused by the sender with the reason.
     exec(&source.db, "CREATE TABLE keyless (n int); CREATE TABLE dated (d date PRIMARY KEY)").await;

@@ -25,7 +25,10 @@ async fn copy_all(from: &Tables, to: &Tables, table: &str) -> (u64, Vec<engine::
 
 async fn pg_fingerprint(db: &Db, table: &str) -> (i64, String) {
     let Db::Postgres(p) = db else { unreachable!() };
-    let sql = format!("SELECT count(*), md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM {} t", engine::ident::quote(table));
+    let sql = format!(
+        "SELECT count(*), md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM {} t",
+        engine::ident::quote(table)
+    );
     sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(p).await.unwrap()
 }
 
@@ -60,7 +63,10 @@ async fn postgres_to_sqlite_and_back_keeps_every_value_sqlite_can_hold() {
     let sqlite_schema = mid.get_schema("portable").await.unwrap();
     assert_eq!(sqlite_schema.primary_key, vec!["id"]);
     let types: Vec<&str> = sqlite_schema.columns.iter().map(|c| c.data_type.as_str()).collect();
-    assert_eq!(types, ["INTEGER", "TEXT", "REAL", "TEXT", "BLOB", "BOOLEAN", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT"]);
+    assert_eq!(
+        types,
+        ["INTEGER", "TEXT", "REAL", "TEXT", "BLOB", "BOOLEAN", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT"]
+    );
 
     // Back into the original PostgreSQL types: every row's text is what it was.
     back.create_table(&schema).await.unwrap();
@@ -91,8 +97,15 @@ async fn sqlite_to_postgres_maps_declared_types_and_reports_values_that_do_not_f
     assert_eq!(
         types,
         [
-            ("id", "bigint"), ("email", "text"), ("balance", "numeric"), ("active", "boolean"), ("profile", "json"),
-            ("created_at", "timestamp with time zone"), ("avatar", "bytea"), ("score", "double precision"), ("anything", "text"),
+            ("id", "bigint"),
+            ("email", "text"),
+            ("balance", "numeric"),
+            ("active", "boolean"),
+            ("profile", "json"),
+            ("created_at", "timestamp with time zone"),
+            ("avatar", "bytea"),
+            ("score", "double precision"),
+            ("anything", "text"),
         ]
     );
     assert_eq!(pg_schema.unique_constraints.len(), 1);
@@ -102,14 +115,17 @@ async fn sqlite_to_postgres_maps_declared_types_and_reports_values_that_do_not_f
     assert_eq!(created, 2);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].key, "id=3");
-    assert!(errors[0].reason.starts_with("column balance: invalid input syntax for type numeric"), "{}", errors[0].reason);
+    assert!(
+        errors[0].reason.starts_with("column balance: invalid input syntax for type numeric"),
+        "{}",
+        errors[0].reason
+    );
     let Db::Postgres(p) = &pg.db else { unreachable!() };
-    let row: (String, bool, String, String) = sqlx::query_as(
-        "SELECT balance::text, active, created_at::text, encode(avatar, 'hex') FROM users WHERE id = 1",
-    )
-    .fetch_one(p)
-    .await
-    .unwrap();
+    let row: (String, bool, String, String) =
+        sqlx::query_as("SELECT balance::text, active, created_at::text, encode(avatar, 'hex') FROM users WHERE id = 1")
+            .fetch_one(p)
+            .await
+            .unwrap();
     // SQLite's NUMERIC affinity stored '12.50' as the REAL 12.5 at insert: the source itself no longer has "12.50".
     assert_eq!(row, ("12.5".into(), true, "2025-01-01 06:00:00+00".into(), "0001".into()));
     let anything: String = sqlx::query_scalar("SELECT anything FROM users WHERE id = 2").fetch_one(p).await.unwrap();
@@ -143,9 +159,13 @@ async fn hostile_schemas_are_refused_or_defanged() {
             assert!(matches!(&err, EngineError::BadRequest(m) if m.contains("cannot be recreated")), "{err}");
         }
         schema.name = "dbt_admins".into();
-        assert!(matches!(t.create_table(&schema).await.unwrap_err(), EngineError::BadRequest(m) if m.contains("excluded")));
+        assert!(
+            matches!(t.create_table(&schema).await.unwrap_err(), EngineError::BadRequest(m) if m.contains("excluded"))
+        );
         schema.name = "victim".into();
-        assert!(matches!(t.create_table(&schema).await.unwrap_err(), EngineError::BadRequest(m) if m.contains("already exists")));
+        assert!(
+            matches!(t.create_table(&schema).await.unwrap_err(), EngineError::BadRequest(m) if m.contains("already exists"))
+        );
         assert!(t.table_exists("victim").await.unwrap());
     }
 }
@@ -181,13 +201,28 @@ async fn postgres_to_postgres_recreates_types_enums_and_constraints_after_data()
         dst.create_constraints_after_data(&schema).await.unwrap();
         let got = dst.get_schema(table).await.unwrap();
         assert_eq!(got.foreign_keys, schema.foreign_keys, "{table}");
-        assert_eq!(got.indexes.iter().map(|i| (&i.name, &i.columns)).collect::<Vec<_>>(), schema.indexes.iter().map(|i| (&i.name, &i.columns)).collect::<Vec<_>>());
+        assert_eq!(
+            got.indexes.iter().map(|i| (&i.name, &i.columns)).collect::<Vec<_>>(),
+            schema.indexes.iter().map(|i| (&i.name, &i.columns)).collect::<Vec<_>>()
+        );
         assert_eq!(got.unique_constraints, schema.unique_constraints);
         assert_eq!(got.primary_key, schema.primary_key);
     }
     let got = dst.get_schema("parent").await.unwrap();
     let types: Vec<&str> = got.columns.iter().map(|c| c.data_type.as_str()).collect();
-    assert_eq!(types, ["integer", "character(3)", "\"Mood\"", "integer", "integer", "numeric(10,2)", "timestamp(3) with time zone", "integer"]);
+    assert_eq!(
+        types,
+        [
+            "integer",
+            "character(3)",
+            "\"Mood\"",
+            "integer",
+            "integer",
+            "numeric(10,2)",
+            "timestamp(3) with time zone",
+            "integer"
+        ]
+    );
     assert_eq!(got.columns[2].enum_labels, ["sad", "ok", "happy"]);
     assert_eq!(got.columns[0].identity, Some(engine::schema::Identity::Always));
     assert_eq!(got.columns[5].default.as_deref(), Some("0.00"));

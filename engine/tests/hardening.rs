@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use engine::testing::{TestDb, ENGINES};
+use engine::testing::{ENGINES, TestDb};
 use engine::{Db, EngineError, EngineKind, PageRequest, Position, RowFilter, Strategy, Tables, Value};
 
 fn pg(db: &Db) -> &sqlx::PgPool {
@@ -15,7 +15,10 @@ fn pg(db: &Db) -> &sqlx::PgPool {
 }
 
 async fn scalar(db: &Db, sql: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(pg(db)).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(pg(db))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// Every row of a table through ordinary pages of `limit` rows, with how many pages it took.
@@ -61,7 +64,8 @@ async fn tables_named_like_system_catalogs_are_the_users_own_on_every_path() {
     let (sender, receiver) = (TestDb::new(EngineKind::Postgres).await, TestDb::new(EngineKind::Postgres).await);
     for name in ["pg_description", "pg_authid"] {
         exec(&sender.db, &format!("CREATE TABLE public.{name} (id integer PRIMARY KEY, note text)")).await;
-        exec(&sender.db, &format!("INSERT INTO public.{name} SELECT g, 'row ' || g FROM generate_series(1, 7) g")).await;
+        exec(&sender.db, &format!("INSERT INTO public.{name} SELECT g, 'row ' || g FROM generate_series(1, 7) g"))
+            .await;
     }
     let catalog = |db: &'static str| format!("SELECT count(*) FROM pg_catalog.{db}");
     let before_description = scalar(&receiver.db, &catalog("pg_description")).await;
@@ -101,7 +105,8 @@ async fn a_unique_constraint_over_a_nullable_column_is_no_key() {
     for kind in ENGINES {
         let (src, dst) = (TestDb::new(kind).await, TestDb::new(kind).await);
         for db in [&src.db, &dst.db] {
-            exec(db, "CREATE TABLE people (email TEXT, name TEXT NOT NULL, CONSTRAINT people_email UNIQUE (email))").await;
+            exec(db, "CREATE TABLE people (email TEXT, name TEXT NOT NULL, CONSTRAINT people_email UNIQUE (email))")
+                .await;
         }
         exec(
             &src.db,
@@ -116,14 +121,20 @@ async fn a_unique_constraint_over_a_nullable_column_is_no_key() {
         let result = d.import_records("people", &page, Strategy::Skip).await.unwrap();
         assert_eq!(result.created, 7, "{kind:?}");
         assert!(
-            result.notes.iter().any(|n| n.contains("allow NULLs") && (kind == EngineKind::Sqlite || n.contains("people_email"))),
+            result
+                .notes
+                .iter()
+                .any(|n| n.contains("allow NULLs") && (kind == EngineKind::Sqlite || n.contains("people_email"))),
             "{kind:?}: the note says why: {:?}",
             result.notes
         );
         assert_eq!(sorted(walk(&d, "people", 3).await.0), sorted(rows));
         // A key filter still finds rows by the unique column.
         let filtered = s
-            .export_records("people", &PageRequest { filter: RowFilter::Keys(vec![vec![text("c@x")]]), ..PageRequest::first(10) })
+            .export_records(
+                "people",
+                &PageRequest { filter: RowFilter::Keys(vec![vec![text("c@x")]]), ..PageRequest::first(10) },
+            )
             .await
             .unwrap();
         assert_eq!(filtered.page.rows, vec![vec![text("c@x"), text("C")]]);
@@ -140,7 +151,11 @@ async fn sqlite_primary_keys_that_hold_nulls_are_walked_by_rowid() {
     exec(&test.db, "INSERT INTO strict_codes VALUES ('b', 1), ('a', 3)").await;
     let t = tables(&test.db);
     assert_eq!(walk(&t, "codes", 1).await.0.len(), 4);
-    assert_eq!(walk(&t, "strict_codes", 1).await.0, vec![vec![text("a"), int(3)], vec![text("b"), int(1)]], "key order");
+    assert_eq!(
+        walk(&t, "strict_codes", 1).await.0,
+        vec![vec![text("a"), int(3)], vec![text("b"), int(1)]],
+        "key order"
+    );
 }
 
 /// Item 3: a keyless partitioned table is walked partition by partition: every row once, whatever the page
@@ -181,7 +196,10 @@ async fn keyless_partitioned_tables_lose_no_rows_at_page_boundaries() {
         assert!(matches!(t.get_count(partition).await, Err(EngineError::TableNotFound(_))), "{partition}");
     }
     let victim_oid = scalar(&test.db, "SELECT 'victim'::regclass::oid::int8").await;
-    let hostile = PageRequest { position: Position::After(engine::Cursor(vec![text(&format!("{victim_oid}:(0,0)"))])), ..PageRequest::first(10) };
+    let hostile = PageRequest {
+        position: Position::After(engine::Cursor(vec![text(&format!("{victim_oid}:(0,0)"))])),
+        ..PageRequest::first(10)
+    };
     let refused = t.export_records("events", &hostile).await.unwrap_err();
     assert!(refused.to_string().contains("cursor does not match"), "{refused}");
 }
@@ -228,17 +246,23 @@ async fn sequences_stand_past_every_key_in_the_table_after_any_import() {
     .await;
     let t = tables(&test.db);
     let columns = [("id", engine::ValueKind::Int), ("note", engine::ValueKind::Text)];
-    let incoming = page(&columns, vec![vec![int(1), text("new 1")], vec![int(2), text("new 2")], vec![int(3), text("new 3")]]);
+    let incoming =
+        page(&columns, vec![vec![int(1), text("new 1")], vec![int(2), text("new 2")], vec![int(3), text("new 3")]]);
     let appended = t.import_records("orders", &incoming, Strategy::Append).await.unwrap();
     assert_eq!((appended.created, appended.errors.len()), (3, 0), "{:?}", appended.errors);
     exec(&test.db, "INSERT INTO orders (note) VALUES ('the application')").await;
     assert_eq!(scalar(&test.db, "SELECT max(id)::int8 FROM orders").await, 44, "40, then 41-43 appended, then 44");
 
-    let skipped = t.import_records("tickets", &page(&columns, vec![vec![int(2), text("y")]]), Strategy::Skip).await.unwrap();
+    let skipped =
+        t.import_records("tickets", &page(&columns, vec![vec![int(2), text("y")]]), Strategy::Skip).await.unwrap();
     assert_eq!(skipped.created, 1);
     exec(&test.db, "INSERT INTO tickets (note) VALUES ('the application')").await;
     assert_eq!(scalar(&test.db, "SELECT count(*) FROM tickets").await, 3);
-    assert_eq!(scalar(&test.db, "SELECT max(id)::int8 FROM tickets").await, 11, "past 10, the largest key in the table");
+    assert_eq!(
+        scalar(&test.db, "SELECT max(id)::int8 FROM tickets").await,
+        11,
+        "past 10, the largest key in the table"
+    );
 
     // A default calling a sequence nobody owns (pg_get_serial_sequence does not know it).
     exec(
@@ -247,7 +271,8 @@ async fn sequences_stand_past_every_key_in_the_table_after_any_import() {
          INSERT INTO free VALUES (1, 'a'), (2, 'b');",
     )
     .await;
-    let skipped = t.import_records("free", &page(&columns, vec![vec![int(5), text("e")]]), Strategy::Skip).await.unwrap();
+    let skipped =
+        t.import_records("free", &page(&columns, vec![vec![int(5), text("e")]]), Strategy::Skip).await.unwrap();
     assert_eq!(skipped.created, 1);
     exec(&test.db, "INSERT INTO free (note) VALUES ('the application')").await;
     assert_eq!(scalar(&test.db, "SELECT max(id)::int8 FROM free").await, 6);
@@ -274,13 +299,22 @@ async fn a_failed_copy_never_poisons_the_pool() {
     bad[tuple..tuple + 4].copy_from_slice(&3i32.to_be_bytes());
     bad.remove(tuple + 4);
     for round in 0..5 {
-        let wrong = PageRequest { position: Position::After(engine::Cursor(vec![text("not a number")])), ..PageRequest::first(100) };
+        let wrong = PageRequest {
+            position: Position::After(engine::Cursor(vec![text("not a number")])),
+            ..PageRequest::first(100)
+        };
         assert!(t.export_binary_copy_with(&schema, &wrong).await.is_err(), "round {round}");
-        assert_eq!(t.import_binary_copy(&plan, &bad, 10, None).await.unwrap(), None, "round {round}: refused, nothing written");
+        assert_eq!(
+            t.import_binary_copy(&plan, &bad, 10, None).await.unwrap(),
+            None,
+            "round {round}: refused, nothing written"
+        );
         // A COPY whose future is dropped midway (a receiver gone, a socket stopped): cut at 0, 1, 2… ms.
         for ms in 0..12 {
             let whole = PageRequest::first(100_000);
-            let cut = tokio::time::timeout(std::time::Duration::from_millis(ms), t.export_binary_copy_with(&schema, &whole)).await;
+            let cut =
+                tokio::time::timeout(std::time::Duration::from_millis(ms), t.export_binary_copy_with(&schema, &whole))
+                    .await;
             if let Ok(page) = cut {
                 assert_eq!(page.unwrap().rows, 5000);
             }
@@ -317,7 +351,10 @@ async fn wide_rows_make_short_pages_never_oversized_ones() {
         let (mut seen, mut pages) = (0, 0);
         loop {
             let exported = t.export_records("wide", &req).await.unwrap();
-            assert!(exported.page.encode().len() <= PageRequest::MAX_PAGE_BYTES, "{kind:?}: page {pages} within budget");
+            assert!(
+                exported.page.encode().len() <= PageRequest::MAX_PAGE_BYTES,
+                "{kind:?}: page {pages} within budget"
+            );
             seen += exported.page.rows.len();
             pages += 1;
             match exported.next {
@@ -342,7 +379,8 @@ async fn foreign_keys_onto_the_receivers_own_tables_are_refused_by_name() {
     for kind in ENGINES {
         let (src, dst) = (TestDb::new(kind).await, TestDb::new(kind).await);
         exec(&src.db, "CREATE TABLE dbt_admins_copy (id INTEGER PRIMARY KEY)").await;
-        exec(&src.db, "CREATE TABLE sneaky (id INTEGER PRIMARY KEY, admin INTEGER REFERENCES dbt_admins_copy (id))").await;
+        exec(&src.db, "CREATE TABLE sneaky (id INTEGER PRIMARY KEY, admin INTEGER REFERENCES dbt_admins_copy (id))")
+            .await;
         let mut schema = tables(&src.db).get_schema("sneaky").await.unwrap();
         schema.foreign_keys[0].ref_table = "dbt_admins".into();
         let d = tables(&dst.db);
@@ -378,15 +416,16 @@ async fn a_wrongly_typed_key_filter_is_a_bad_request_naming_the_column() {
     let test = TestDb::new(EngineKind::Postgres).await;
     exec(&test.db, "CREATE TABLE items (item_id integer PRIMARY KEY, v text); INSERT INTO items VALUES (1, 'a')").await;
     let t = tables(&test.db);
-    for filter in [
-        RowFilter::KeyRange { from: Some(text("abc")), to: None },
-        RowFilter::Keys(vec![vec![text("1.5x")]]),
-    ] {
+    for filter in [RowFilter::KeyRange { from: Some(text("abc")), to: None }, RowFilter::Keys(vec![vec![text("1.5x")]])]
+    {
         let e = t.export_records("items", &PageRequest { filter, ..PageRequest::first(10) }).await.unwrap_err();
         assert!(matches!(e, EngineError::BadRequest(_)) && e.to_string().contains("item_id"), "{e:?}");
     }
     let ok = t
-        .export_records("items", &PageRequest { filter: RowFilter::KeyRange { from: Some(int(1)), to: None }, ..PageRequest::first(10) })
+        .export_records(
+            "items",
+            &PageRequest { filter: RowFilter::KeyRange { from: Some(int(1)), to: None }, ..PageRequest::first(10) },
+        )
         .await
         .unwrap();
     assert_eq!(ok.page.rows.len(), 1);

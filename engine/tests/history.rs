@@ -1,7 +1,7 @@
 //! Transfer history: counts added page by page, one end, only by the admin who started it.
 
-use engine::history::{add_page, begin, finish, list, Channel, TableStrategy};
-use engine::testing::{TestDb, ENGINES};
+use engine::history::{Channel, TableStrategy, add_page, begin, finish, list};
+use engine::testing::{ENGINES, TestDb};
 use engine::{ImportResult, Strategy};
 
 #[tokio::test]
@@ -22,7 +22,10 @@ async fn a_transfer_is_recorded_page_by_page_and_ends_once() {
         assert_eq!(listed.len(), 1, "{kind:?}");
         let r = &listed[0];
         assert_eq!((r.rows, r.created, r.updated, r.skipped, r.errors), (12, 6, 4, 2, 0));
-        assert_eq!((r.channel.as_str(), r.outcome.as_str(), r.message.as_deref()), ("browser", "cancelled", Some("by the admin")));
+        assert_eq!(
+            (r.channel.as_str(), r.outcome.as_str(), r.message.as_deref()),
+            ("browser", "cancelled", Some("by the admin"))
+        );
         assert_eq!(r.tables, tables);
         assert!(r.finished_at.is_some());
     }

@@ -110,10 +110,7 @@ fn nulls(columns: usize, rows: usize) -> Vec<u8> {
 fn malformed(result: Result<Page, EngineError>) -> String {
     match result {
         Err(EngineError::MalformedPage(m)) => m,
-        other => panic!(
-            "expected a malformed page, got {:?}",
-            other.map(|p| (p.columns.len(), p.rows.len()))
-        ),
+        other => panic!("expected a malformed page, got {:?}", other.map(|p| (p.columns.len(), p.rows.len()))),
     }
 }
 
@@ -123,38 +120,22 @@ fn a_null_bomb_is_refused_before_it_is_decoded() {
     let (columns, rows) = (200, 60_000);
     let raw = nulls(columns, rows);
     let travelling = page::compress_bytes(&raw);
-    assert!(
-        travelling.len() < 16 * 1024,
-        "the bomb is small: {} bytes",
-        travelling.len()
-    );
+    assert!(travelling.len() < 16 * 1024, "the bomb is small: {} bytes", travelling.len());
     let cost = page::decoded_size(rows, columns);
-    assert_eq!(
-        cost,
-        (rows * 24 + 8).div_ceil(16) * 16 + rows * (columns * 32 + 16)
-    );
+    assert_eq!(cost, (rows * 24 + 8).div_ceil(16) * 16 + rows * (columns * 32 + 16));
     assert!(cost > MAX_PAGE_MEMORY);
 
     let (result, peak) = peak_while(|| Page::decompress(&travelling));
     assert_eq!(
         malformed(result),
-        format!(
-            "60000 rows × 200 columns would take {cost} bytes in memory, over the limit of {MAX_PAGE_MEMORY}"
-        )
+        format!("60000 rows × 200 columns would take {cost} bytes in memory, over the limit of {MAX_PAGE_MEMORY}")
     );
     // The decompressed bytes themselves (at most MAX_PAGE_BYTES), a page's columns, nothing of its rows.
-    assert!(
-        peak < raw.len() + MIB,
-        "refusing the bomb held {peak} bytes at once (its data is {} bytes)",
-        raw.len()
-    );
+    assert!(peak < raw.len() + MIB, "refusing the bomb held {peak} bytes at once (its data is {} bytes)", raw.len());
 
     let (result, peak) = peak_while(|| Page::decode(&raw));
     assert!(malformed(result).contains("would take"));
-    assert!(
-        peak < 64 * 1024,
-        "decoding held {peak} bytes before refusing"
-    );
+    assert!(peak < 64 * 1024, "decoding held {peak} bytes before refusing");
 }
 
 #[test]
@@ -173,34 +154,21 @@ fn the_text_and_bytes_a_page_owns_count_towards_its_memory() {
     let (result, peak) = peak_while(|| Page::decode(&raw));
     assert_eq!(
         malformed(result),
-        format!(
-            "100000 rows × 90 columns would take {cost} bytes in memory, over the limit of {MAX_PAGE_MEMORY}"
-        )
+        format!("100000 rows × 90 columns would take {cost} bytes in memory, over the limit of {MAX_PAGE_MEMORY}")
     );
-    assert!(
-        peak < 64 * 1024,
-        "decoding held {peak} bytes before refusing"
-    );
+    assert!(peak < 64 * 1024, "decoding held {peak} bytes before refusing");
 
     // Text within the bound decodes, holding no more than the estimate.
     let mut value = vec![5u8];
     varint(&mut value, 1024);
     value.resize(value.len() + 1024, b'y');
     let rows = 50_000;
-    let body: Vec<u8> = value
-        .iter()
-        .copied()
-        .cycle()
-        .take(value.len() * rows)
-        .collect();
+    let body: Vec<u8> = value.iter().copied().cycle().take(value.len() * rows).collect();
     let raw = crafted(1, rows as u64, &body);
     let cost = page::decoded_size(rows, 1) + rows * page::block_size(1024);
     let (result, peak) = peak_while(|| Page::decode(&raw).map(|p| p.rows.len()));
     assert_eq!(result.unwrap(), rows);
-    assert!(
-        peak <= cost + 64 * 1024,
-        "decoding held {peak} bytes, the estimate was {cost}"
-    );
+    assert!(peak <= cost + 64 * 1024, "decoding held {peak} bytes, the estimate was {cost}");
 }
 
 /// `rows` × `columns` one-character texts: three bytes each on the wire (tag, length, character), in memory a
@@ -221,14 +189,9 @@ fn a_page_of_one_character_texts_counts_a_heap_block_per_value() {
     let (result, peak) = peak_while(|| Page::decode(&raw));
     assert_eq!(
         malformed(result),
-        format!(
-            "100000 rows × 95 columns would take {cost} bytes in memory, over the limit of {MAX_PAGE_MEMORY}"
-        )
+        format!("100000 rows × 95 columns would take {cost} bytes in memory, over the limit of {MAX_PAGE_MEMORY}")
     );
-    assert!(
-        peak < 64 * 1024,
-        "decoding held {peak} bytes before refusing"
-    );
+    assert!(peak < 64 * 1024, "decoding held {peak} bytes before refusing");
 
     // A third of that (8.4 MB of data, more than a sender puts in one page) decodes, and holds what was counted:
     // twice what 32 bytes a value plus payload would have said.
@@ -236,18 +199,11 @@ fn a_page_of_one_character_texts_counts_a_heap_block_per_value() {
     let raw = one_character_texts(columns, rows);
     let cost = page::decoded_size(rows, columns) + rows * columns * page::block_size(1);
     assert!(cost <= MAX_PAGE_MEMORY);
-    let (result, peak) = peak_while(|| {
-        Page::decode(&raw).map(|p| (p.rows.len(), p.rows[rows - 1][columns - 1].clone()))
-    });
+    let (result, peak) =
+        peak_while(|| Page::decode(&raw).map(|p| (p.rows.len(), p.rows[rows - 1][columns - 1].clone())));
     assert_eq!(result.unwrap(), (rows, Value::Text("x".into())));
-    assert!(
-        peak <= cost + 64 * 1024,
-        "decoding held {peak} bytes, the estimate was {cost}"
-    );
-    assert!(
-        peak >= cost - cost / 50,
-        "decoding held {peak} bytes, far under the estimate of {cost}"
-    );
+    assert!(peak <= cost + 64 * 1024, "decoding held {peak} bytes, the estimate was {cost}");
+    assert!(peak >= cost - cost / 50, "decoding held {peak} bytes, far under the estimate of {cost}");
 }
 
 #[test]
@@ -256,61 +212,38 @@ fn the_worst_page_a_sender_cuts_at_8_mib_still_decodes_within_the_bound() {
     // hold; its cost is the largest a legitimate page has, and it is under MAX_PAGE_MEMORY.
     let (columns, rows) = (128, 65_536);
     let raw = nulls(columns, rows);
-    assert_eq!(
-        raw.len() - crafted(columns, rows as u64, &[]).len(),
-        8 * MIB
-    );
+    assert_eq!(raw.len() - crafted(columns, rows as u64, &[]).len(), 8 * MIB);
     let cost = page::decoded_size(rows, columns);
     assert!(cost <= MAX_PAGE_MEMORY);
-    let (result, peak) = peak_while(|| {
-        Page::decode(&raw).map(|p| (p.rows.len(), p.rows[rows - 1][columns - 1].clone()))
-    });
+    let (result, peak) =
+        peak_while(|| Page::decode(&raw).map(|p| (p.rows.len(), p.rows[rows - 1][columns - 1].clone())));
     assert_eq!(result.unwrap(), (rows, Value::Null));
-    assert!(
-        peak <= cost + 64 * 1024,
-        "decoding held {peak} bytes, the estimate was {cost}"
-    );
+    assert!(peak <= cost + 64 * 1024, "decoding held {peak} bytes, the estimate was {cost}");
 }
 
 #[test]
 fn more_rows_than_any_request_may_ask_for_are_refused() {
     let raw = nulls(1, MAX_PAGE_ROWS + 1);
-    assert_eq!(
-        malformed(Page::decode(&raw)),
-        "row count 100001 is over the limit of 100000 rows a page"
-    );
+    assert_eq!(malformed(Page::decode(&raw)), "row count 100001 is over the limit of 100000 rows a page");
     let raw = crafted(1, u64::MAX, &[]);
     assert_eq!(
         malformed(Page::decode(&raw)),
-        format!(
-            "row count {} is over the limit of 100000 rows a page",
-            u64::MAX
-        )
+        format!("row count {} is over the limit of 100000 rows a page", u64::MAX)
     );
     // A row count the data cannot hold is still a lie, whatever the memory.
-    assert_eq!(
-        malformed(Page::decode(&crafted(2, 10, &[0; 19]))),
-        "row count 10 exceeds the data"
-    );
+    assert_eq!(malformed(Page::decode(&crafted(2, 10, &[0; 19]))), "row count 10 exceeds the data");
 }
 
 #[test]
 fn a_page_that_would_decompress_past_the_cap_is_refused_before_decompressing() {
     let page = Page {
-        columns: vec![PageColumn {
-            name: "id".into(),
-            kind: ValueKind::Int,
-            source_type: "bigint".into(),
-        }],
+        columns: vec![PageColumn { name: "id".into(), kind: ValueKind::Int, source_type: "bigint".into() }],
         rows: vec![vec![Value::Int(1)]],
     };
     let mut travelling = page::compress_bytes(&page.encode());
     travelling[4..12].copy_from_slice(&(MAX_PAGE_BYTES as u64 + 1).to_le_bytes());
     let (result, peak) = peak_while(|| Page::decompress(&travelling));
-    assert_eq!(
-        malformed(result),
-        "page of 67108865 bytes exceeds the 67108864-byte limit"
-    );
+    assert_eq!(malformed(result), "page of 67108865 bytes exceeds the 67108864-byte limit");
     assert!(peak < 64 * 1024, "{peak}");
     assert_eq!(MAX_PAGE_BYTES, 64 * MIB);
 }
@@ -332,21 +265,12 @@ fn copy_stream(tuples: usize) -> Vec<u8> {
 #[test]
 fn a_copy_stream_of_more_tuples_than_a_page_holds_is_refused() {
     let just = copy_stream(MAX_TUPLES);
-    assert_eq!(
-        binary_copy::scan(&just, 1).map(|t| t.starts.len()),
-        Ok(MAX_TUPLES)
-    );
+    assert_eq!(binary_copy::scan(&just, 1).map(|t| t.starts.len()), Ok(MAX_TUPLES));
     // A million tiny tuples: 10 MB of stream, whose offsets alone would take 8 MB.
     let many = copy_stream(1_000_000);
     let (result, peak) = peak_while(|| binary_copy::scan(&many, 1).map(|t| t.starts.len()));
-    assert_eq!(
-        result,
-        Err(format!("more than {MAX_TUPLES} tuples in one page"))
-    );
-    assert!(
-        peak <= 2 * MAX_TUPLES * size_of::<usize>(),
-        "scanning held {peak} bytes"
-    );
+    assert_eq!(result, Err(format!("more than {MAX_TUPLES} tuples in one page")));
+    assert!(peak <= 2 * MAX_TUPLES * size_of::<usize>(), "scanning held {peak} bytes");
 }
 
 #[test]
@@ -358,10 +282,7 @@ fn a_copy_stream_for_a_table_without_columns_is_refused() {
         d.extend_from_slice(&0i16.to_be_bytes());
     }
     d.extend_from_slice(&(-1i16).to_be_bytes());
-    assert_eq!(
-        binary_copy::scan(&d, 0),
-        Err("a table without columns has no binary COPY pages".to_owned())
-    );
+    assert_eq!(binary_copy::scan(&d, 0), Err("a table without columns has no binary COPY pages".to_owned()));
 }
 
 // Fuzzing regressions (scripts/fuzz): each input a target found, and what it must do.
@@ -376,24 +297,14 @@ fn json_numbers_in_protocol_messages_parse_to_the_nearest_double_and_round_trip(
     use engine::request::RowFilter;
     let text = r#"{"type":"request","id":7,"op":{"name":"fetch","table":"t","filter":{"kind":"key_range","from":16661666666666666666666666666660,"to":0.1}}}"#;
     let message: ClientMessage = serde_json::from_str(text).unwrap();
-    let ClientMessage::Request {
-        op: Operation::Fetch {
-            filter: Some(filter),
-            ..
-        },
-        ..
-    } = &message
-    else {
+    let ClientMessage::Request { op: Operation::Fetch { filter: Some(filter), .. }, .. } = &message else {
         panic!("{message:?}")
     };
     let nearest: f64 = "16661666666666666666666666666660".parse().unwrap();
     assert_eq!(nearest, 1.6661666666666668e31);
     assert_eq!(
         filter.to_filter(),
-        Ok(RowFilter::KeyRange {
-            from: Some(Value::Float(nearest)),
-            to: Some(Value::Float(0.1))
-        })
+        Ok(RowFilter::KeyRange { from: Some(Value::Float(nearest)), to: Some(Value::Float(0.1)) })
     );
     let json = serde_json::to_string(&message).unwrap();
     let again: ClientMessage = serde_json::from_str(&json).unwrap();

@@ -7,8 +7,10 @@ use std::collections::HashSet;
 
 use common::*;
 use engine::ident::quote;
-use engine::testing::{TestDb, ENGINES};
-use engine::{EngineError, EngineKind, Exclusions, PageRequest, Position, RowFilter, Strategy, Tables, Value, ValueKind};
+use engine::testing::{ENGINES, TestDb};
+use engine::{
+    EngineError, EngineKind, Exclusions, PageRequest, Position, RowFilter, Strategy, Tables, Value, ValueKind,
+};
 
 const HOSTILE_TABLE: &str = r#"Weird "Table"; DROP TABLE victim; --"#;
 const HOSTILE_COLUMNS: [&str; 5] = ["select", "Mixed Case", r#"a"b"#, "naïve 🚀", "x'); DELETE FROM victim; --"];
@@ -21,18 +23,17 @@ async fn hostile_identifiers_round_trip_between_engines_without_touching_anythin
         let cols: Vec<String> = HOSTILE_COLUMNS.iter().map(|c| format!("{} TEXT", quote(c))).collect();
         exec(&test.db, "CREATE TABLE victim (id INTEGER PRIMARY KEY)").await;
         exec(&test.db, "INSERT INTO victim VALUES (1)").await;
-        exec(
-            &test.db,
-            &format!("CREATE TABLE {} (id INTEGER PRIMARY KEY, {})", quote(HOSTILE_TABLE), cols.join(", ")),
-        )
-        .await;
+        exec(&test.db, &format!("CREATE TABLE {} (id INTEGER PRIMARY KEY, {})", quote(HOSTILE_TABLE), cols.join(", ")))
+            .await;
         dbs.push(test);
     }
     let (sqlite, pg) = (tables(&dbs[0].db), tables(&dbs[1].db));
     let mut columns = vec![("id", ValueKind::Int)];
     columns.extend(HOSTILE_COLUMNS.iter().map(|c| (*c, ValueKind::Text)));
-    let row: Vec<Value> = std::iter::once(int(1)).chain(HOSTILE_COLUMNS.iter().map(|c| text(&format!("v of {c}")))).collect();
-    let r = sqlite.import_records(HOSTILE_TABLE, &page(&columns, vec![row.clone()]), Strategy::Overwrite).await.unwrap();
+    let row: Vec<Value> =
+        std::iter::once(int(1)).chain(HOSTILE_COLUMNS.iter().map(|c| text(&format!("v of {c}")))).collect();
+    let r =
+        sqlite.import_records(HOSTILE_TABLE, &page(&columns, vec![row.clone()]), Strategy::Overwrite).await.unwrap();
     assert_eq!(r.created, 1);
 
     let exported = sqlite.export_records(HOSTILE_TABLE, &PageRequest::first(10)).await.unwrap();
@@ -57,7 +58,8 @@ async fn excluded_and_missing_tables_are_not_found_by_every_operation() {
         exec(&test.db, "CREATE TABLE secrets (id INTEGER PRIMARY KEY, v TEXT)").await;
         exec(&test.db, "CREATE TABLE audit_log (id INTEGER PRIMARY KEY, v TEXT)").await;
         exec(&test.db, "CREATE TABLE visible (id INTEGER PRIMARY KEY, v TEXT)").await;
-        let t = Tables::new(test.db.clone(), Exclusions { names: vec!["secrets".into()], prefixes: vec!["audit_".into()] });
+        let t =
+            Tables::new(test.db.clone(), Exclusions { names: vec!["secrets".into()], prefixes: vec!["audit_".into()] });
         let listed: Vec<String> = t.list_tables().await.unwrap().into_iter().map(|i| i.name).collect();
         assert_eq!(listed, vec!["visible"], "{kind:?}");
 
@@ -66,8 +68,14 @@ async fn excluded_and_missing_tables_are_not_found_by_every_operation() {
             let not_found = |e: EngineError| matches!(e, EngineError::TableNotFound(_));
             assert!(not_found(t.get_schema(name).await.unwrap_err()), "{kind:?} schema {name:?}");
             assert!(not_found(t.get_count(name).await.unwrap_err()), "{kind:?} count {name:?}");
-            assert!(not_found(t.export_records(name, &PageRequest::first(5)).await.unwrap_err()), "{kind:?} export {name:?}");
-            assert!(not_found(t.import_records(name, &p, Strategy::Skip).await.unwrap_err()), "{kind:?} import {name:?}");
+            assert!(
+                not_found(t.export_records(name, &PageRequest::first(5)).await.unwrap_err()),
+                "{kind:?} export {name:?}"
+            );
+            assert!(
+                not_found(t.import_records(name, &p, Strategy::Skip).await.unwrap_err()),
+                "{kind:?} import {name:?}"
+            );
             assert!(!t.table_exists(name).await.unwrap(), "{kind:?} exists {name:?}");
         }
         assert!(t.table_exists("visible").await.unwrap());
@@ -98,7 +106,9 @@ async fn keyset_paging_over_100k_rows_returns_each_row_exactly_once() {
     for kind in ENGINES {
         let test = TestDb::new(kind).await;
         let fill = |table: &str| match kind {
-            EngineKind::Postgres => format!("INSERT INTO {table} SELECT g, md5(g::text) FROM generate_series(1, 100000) g ORDER BY random()"),
+            EngineKind::Postgres => format!(
+                "INSERT INTO {table} SELECT g, md5(g::text) FROM generate_series(1, 100000) g ORDER BY random()"
+            ),
             EngineKind::Sqlite => format!(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) INSERT INTO {table} SELECT i, hex(randomblob(8)) FROM n ORDER BY random()"
             ),
@@ -123,9 +133,16 @@ async fn keyset_paging_over_100k_rows_returns_each_row_exactly_once() {
         let tail = t.export_records("keyed", &req).await.unwrap();
         assert_eq!(tail.page.rows.len(), 5);
         assert!(!tail.has_more);
-        req = PageRequest { limit: 1000, position: Position::Start, filter: RowFilter::KeyRange { from: Some(int(10)), to: Some(int(14)) } };
+        req = PageRequest {
+            limit: 1000,
+            position: Position::Start,
+            filter: RowFilter::KeyRange { from: Some(int(10)), to: Some(int(14)) },
+        };
         let range = t.export_records("keyed", &req).await.unwrap();
-        assert_eq!(range.page.rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), (10..=14).map(int).collect::<Vec<_>>());
+        assert_eq!(
+            range.page.rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+            (10..=14).map(int).collect::<Vec<_>>()
+        );
         req.filter = RowFilter::Keys(vec![vec![int(7)], vec![int(99_999)], vec![int(123_456)]]);
         let keys = t.export_records("keyed", &req).await.unwrap();
         assert_eq!(keys.page.rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), vec![int(7), int(99_999)]);

@@ -1,8 +1,8 @@
 //! The system toggle persists in each engine's own table, and starts off.
 
+use engine::Db;
 use engine::settings::{set_transfers_enabled, transfers_enabled};
 use engine::testing::{ENGINES, TestDb};
-use engine::Db;
 
 #[tokio::test]
 async fn toggle_starts_off_and_persists_across_connections() {
@@ -29,12 +29,17 @@ async fn migrations_create_the_app_tables_and_are_idempotent() {
             engine::EngineKind::Postgres => {
                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'dbt\\_%'"
             }
-            engine::EngineKind::Sqlite => "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'dbt\\_%' ESCAPE '\\'",
+            engine::EngineKind::Sqlite => {
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'dbt\\_%' ESCAPE '\\'"
+            }
         };
         let n: i64 = match &test.db {
             Db::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
             Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
         };
-        assert_eq!(n, 7, "{kind:?}: dbt_settings, dbt_admins, dbt_sessions, dbt_transfers, dbt_jobs, dbt_job_tables, dbt_pending_constraints");
+        assert_eq!(
+            n, 7,
+            "{kind:?}: dbt_settings, dbt_admins, dbt_sessions, dbt_transfers, dbt_jobs, dbt_job_tables, dbt_pending_constraints"
+        );
     }
 }

@@ -78,7 +78,10 @@ UPDATE matrix SET b = decode(repeat('ff00', 524288), 'hex') WHERE id = 5;
 
 async fn fingerprint(db: &engine::Db) -> (i64, String) {
     let engine::Db::Postgres(pool) = db else { unreachable!() };
-    sqlx::query_as("SELECT count(*), md5(string_agg(t::text, E'\\n' ORDER BY id)) FROM matrix t").fetch_one(pool).await.unwrap()
+    sqlx::query_as("SELECT count(*), md5(string_agg(t::text, E'\\n' ORDER BY id)) FROM matrix t")
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -117,7 +120,12 @@ async fn every_built_in_type_survives_postgres_to_postgres_byte_exact() {
         let b: Vec<(i32, String)> = sqlx::query_as(q).fetch_all(d).await.unwrap();
         for (x, y) in a.iter().zip(&b) {
             if x != y {
-                panic!("row {} differs:\nsource {}\ntarget {}", x.0, &x.1[..x.1.len().min(3000)], &y.1[..y.1.len().min(3000)]);
+                panic!(
+                    "row {} differs:\nsource {}\ntarget {}",
+                    x.0,
+                    &x.1[..x.1.len().min(3000)],
+                    &y.1[..y.1.len().min(3000)]
+                );
             }
         }
         panic!("fingerprints differ: {src:?} {dst:?}");
@@ -126,6 +134,7 @@ async fn every_built_in_type_survives_postgres_to_postgres_byte_exact() {
     // Sequences and identities moved past the imported values.
     exec(&target.db, "INSERT INTO matrix (id) VALUES (100)").await;
     let engine::Db::Postgres(d) = &target.db else { unreachable!() };
-    let (ser, idn): (i32, i32) = sqlx::query_as("SELECT ser, idn FROM matrix WHERE id = 100").fetch_one(d).await.unwrap();
+    let (ser, idn): (i32, i32) =
+        sqlx::query_as("SELECT ser, idn FROM matrix WHERE id = 100").fetch_one(d).await.unwrap();
     assert_eq!((ser, idn), (9, 9));
 }

@@ -1,6 +1,6 @@
 //! The browser entry point: hydrates the server-rendered page with the app compiled to WASM.
 
-use app::{BasePath, App, BASE_PATH_META};
+use app::{App, BASE_PATH_META, BasePath};
 use leptos::prelude::*;
 
 #[wasm_bindgen::prelude::wasm_bindgen]

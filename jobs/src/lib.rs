@@ -18,7 +18,7 @@ pub mod workers;
 use std::time::Duration;
 
 pub use queue::{JobQueue, RunJob};
-pub use start::{cancel, retry, submit, Submission};
+pub use start::{Submission, cancel, retry, submit};
 pub use workers::Workers;
 
 /// How this instance runs jobs.

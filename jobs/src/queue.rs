@@ -23,7 +23,8 @@ async fn sqlite_queue_pool(app: &sqlx::SqlitePool) -> Result<sqlx::SqlitePool, J
     let options = if file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:") {
         options.filename(":memory:")
     } else {
-        let ext = file.extension().map(|e| format!("queue.{}", e.to_string_lossy())).unwrap_or_else(|| "queue.sqlite".into());
+        let ext =
+            file.extension().map(|e| format!("queue.{}", e.to_string_lossy())).unwrap_or_else(|| "queue.sqlite".into());
         options.filename(file.with_extension(ext))
     };
     sqlx::sqlite::SqlitePoolOptions::new()

@@ -110,10 +110,7 @@ pub async fn run(ctx: &RunnerContext, id: i64) {
                         &plan,
                         &runner,
                         state::FAILED,
-                        Some(&format!(
-                            "{e} (gave up after {} retries)",
-                            ctx.config.retries
-                        )),
+                        Some(&format!("{e} (gave up after {} retries)", ctx.config.retries)),
                     )
                     .await;
                 }
@@ -132,14 +129,7 @@ pub async fn run(ctx: &RunnerContext, id: i64) {
                 backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
             }
             Err(e) => {
-                return end(
-                    ctx,
-                    &plan,
-                    &runner,
-                    state::FAILED,
-                    Some(&failure_message(&e)),
-                )
-                .await;
+                return end(ctx, &plan, &runner, state::FAILED, Some(&failure_message(&e))).await;
             }
         }
     }
@@ -152,11 +142,7 @@ fn lease_secs(config: &JobsConfig) -> i64 {
 }
 
 /// Claims a job whose cancel was requested (the claim refuses those), only to end it.
-async fn force_claim(
-    ctx: &RunnerContext,
-    id: i64,
-    runner: &str,
-) -> Result<jobs::Claim, engine::DbError> {
+async fn force_claim(ctx: &RunnerContext, id: i64, runner: &str) -> Result<jobs::Claim, engine::DbError> {
     let db = ctx.tables.db();
     // The flag blocks the claim; a job asked to stop that nobody holds is ended by whoever sees it first.
     if jobs::take_cancelled(db, id, runner, lease_secs(&ctx.config)).await? {
@@ -167,12 +153,7 @@ async fn force_claim(
 }
 
 async fn committed_rows(ctx: &RunnerContext, id: i64) -> i64 {
-    jobs::get(ctx.tables.db(), id)
-        .await
-        .ok()
-        .flatten()
-        .map(|j| j.rows())
-        .unwrap_or(0)
+    jobs::get(ctx.tables.db(), id).await.ok().flatten().map(|j| j.rows()).unwrap_or(0)
 }
 
 /// Lost connections, timeouts and a local database that is briefly unavailable may pass; refusals will not.
@@ -180,9 +161,7 @@ fn is_transient(e: &ClientError) -> bool {
     e.is_resumable()
         || matches!(
             e,
-            ClientError::Unreachable(_)
-                | ClientError::ConnectTimeout(_)
-                | ClientError::Import(EngineError::Db(_))
+            ClientError::Unreachable(_) | ClientError::ConnectTimeout(_) | ClientError::Import(EngineError::Db(_))
         )
 }
 
@@ -200,10 +179,7 @@ fn failure_message(e: &ClientError) -> String {
 async fn wait_unless_cancelled(ctx: &RunnerContext, id: i64, runner: &str, wait: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        if jobs::cancel_requested(ctx.tables.db(), id)
-            .await
-            .unwrap_or(false)
-        {
+        if jobs::cancel_requested(ctx.tables.db(), id).await.unwrap_or(false) {
             return true;
         }
         let _ = jobs::renew(ctx.tables.db(), id, runner, lease_secs(&ctx.config)).await;
@@ -215,21 +191,12 @@ async fn wait_unless_cancelled(ctx: &RunnerContext, id: i64, runner: &str, wait:
     }
 }
 
-async fn end(
-    ctx: &RunnerContext,
-    plan: &JobPlan,
-    runner: &str,
-    job_state: &str,
-    message: Option<&str>,
-) {
+async fn end(ctx: &RunnerContext, plan: &JobPlan, runner: &str, job_state: &str, message: Option<&str>) {
     let db = ctx.tables.db();
     match jobs::finish(db, plan.id, runner, job_state, message).await {
         Ok(true) => {}
         Ok(false) => {
-            tracing::warn!(
-                job = plan.id,
-                "the job is no longer this runner's; its end is left to the other"
-            );
+            tracing::warn!(job = plan.id, "the job is no longer this runner's; its end is left to the other");
             return;
         }
         Err(e) => tracing::error!(job = plan.id, error = %e, "cannot record the job's end"),
@@ -237,11 +204,7 @@ async fn end(
     if let Err(e) = history::finish(db, plan.transfer_id, &plan.admin, job_state, message).await {
         tracing::error!(job = plan.id, error = %e, "cannot record the transfer's end");
     }
-    tracing::info!(
-        job = plan.id,
-        state = job_state,
-        "background transfer ended"
-    );
+    tracing::info!(job = plan.id, state = job_state, "background transfer ended");
 }
 
 async fn connect(ctx: &RunnerContext, plan: &JobPlan) -> Result<Client, ClientError> {
@@ -256,29 +219,20 @@ async fn connect(ctx: &RunnerContext, plan: &JobPlan) -> Result<Client, ClientEr
     };
     let client = match &plan.credential {
         Some(Credential::Code(code)) => Client::connect(&plan.sender, code, options).await?,
-        Some(Credential::Resume(token)) => {
-            Client::connect_resuming(&plan.sender, token, options).await?
-        }
+        Some(Credential::Resume(token)) => Client::connect_resuming(&plan.sender, token, options).await?,
         None => {
-            return Err(ClientError::CodeExpired(
-                "the job holds no way back into the sender's session".into(),
-            ));
+            return Err(ClientError::CodeExpired("the job holds no way back into the sender's session".into()));
         }
     };
     // The code is spent now: from here on the job comes back with the resume token.
     let token = client.resume_token().await;
-    if let Err(e) = jobs::set_credential(ctx.tables.db(), plan.id, &Credential::Resume(token)).await
-    {
+    if let Err(e) = jobs::set_credential(ctx.tables.db(), plan.id, &Credential::Resume(token)).await {
         tracing::error!(job = plan.id, error = %e, "cannot keep the resume token");
     }
     Ok(client)
 }
 
-async fn attempt(
-    ctx: &RunnerContext,
-    plan: &JobPlan,
-    runner: &str,
-) -> Result<Attempt, ClientError> {
+async fn attempt(ctx: &RunnerContext, plan: &JobPlan, runner: &str) -> Result<Attempt, ClientError> {
     let db = ctx.tables.db().clone();
     let client = connect(ctx, plan).await?;
 
@@ -286,13 +240,8 @@ async fn attempt(
     // with the lease renewed on the way. A lease lost (another runner took the job) stops this one too.
     let cancelled = Arc::new(AtomicBool::new(false));
     let watcher = {
-        let (cancelled, db, id, runner, lease) = (
-            cancelled.clone(),
-            db.clone(),
-            plan.id,
-            runner.to_owned(),
-            lease_secs(&ctx.config),
-        );
+        let (cancelled, db, id, runner, lease) =
+            (cancelled.clone(), db.clone(), plan.id, runner.to_owned(), lease_secs(&ctx.config));
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -345,9 +294,7 @@ async fn attempt(
                 create_missing_tables: false,
                 filter: WireFilter::All,
             };
-            client
-                .transfer_for_job(&ctx.tables, &table.table, &options, &control, &|_| {})
-                .await
+            client.transfer_for_job(&ctx.tables, &table.table, &options, &control, &|_| {}).await
         }
         .await;
         match outcome {
@@ -371,15 +318,9 @@ async fn attempt(
             ) => {
                 clean = false;
                 tracing::warn!(job = plan.id, table = %table.table, error = %e, "table refused");
-                jobs::table_ended(
-                    &db,
-                    plan.id,
-                    table.position,
-                    table_state::FAILED,
-                    Some(&e.to_string()),
-                )
-                .await
-                .map_err(EngineError::from)?;
+                jobs::table_ended(&db, plan.id, table.position, table_state::FAILED, Some(&e.to_string()))
+                    .await
+                    .map_err(EngineError::from)?;
             }
             Err(e) => return Err(e),
         }
@@ -388,12 +329,7 @@ async fn attempt(
     if let Ok(Some(now)) = jobs::plan(&db, plan.id).await {
         clean &= now.tables.iter().all(|t| t.state == table_state::DONE);
     }
-    let errors: i64 = jobs::get(&db, plan.id)
-        .await
-        .ok()
-        .flatten()
-        .map(|j| j.errors())
-        .unwrap_or(0);
+    let errors: i64 = jobs::get(&db, plan.id).await.ok().flatten().map(|j| j.errors()).unwrap_or(0);
     clean &= errors == 0;
     client.disconnect().await;
     Ok(Attempt::Completed { clean })

@@ -30,17 +30,14 @@ pub async fn submit(db: &Db, queue: &JobQueue, s: Submission) -> Result<i64, Job
         .map_err(|e| JobsError::Invalid(format!("sender URL: {e}")))?;
     let credential = match s.credential {
         Credential::Code(code) => {
-            let code = engine::sender::ConnectionCode::parse(&code).map_err(|_| {
-                JobsError::Invalid("the connection code must be 8 letters or digits".into())
-            })?;
+            let code = engine::sender::ConnectionCode::parse(&code)
+                .map_err(|_| JobsError::Invalid("the connection code must be 8 letters or digits".into()))?;
             Credential::Code(code.as_str().to_owned())
         }
         Credential::Resume(token) => {
             if token.is_empty()
                 || token.len() > 200
-                || !token
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             {
                 return Err(JobsError::Invalid("the resume token is malformed".into()));
             }
@@ -51,17 +48,11 @@ pub async fn submit(db: &Db, queue: &JobQueue, s: Submission) -> Result<i64, Job
         return Err(JobsError::Invalid("choose at least one table".into()));
     }
     if s.tables.len() > MAX_TABLES {
-        return Err(JobsError::Invalid(format!(
-            "at most {MAX_TABLES} tables per job"
-        )));
+        return Err(JobsError::Invalid(format!("at most {MAX_TABLES} tables per job")));
     }
     for (name, _) in &s.tables {
-        TableName::parse(name).map_err(|e| {
-            JobsError::Invalid(format!(
-                "table {:?}: {e}",
-                name.chars().take(80).collect::<String>()
-            ))
-        })?;
+        TableName::parse(name)
+            .map_err(|e| JobsError::Invalid(format!("table {:?}: {e}", name.chars().take(80).collect::<String>())))?;
     }
     let mut seen = std::collections::HashSet::new();
     if let Some((dup, _)) = s.tables.iter().find(|(n, _)| !seen.insert(n.as_str())) {
@@ -73,22 +64,11 @@ pub async fn submit(db: &Db, queue: &JobQueue, s: Submission) -> Result<i64, Job
             engine::PageRequest::MAX_LIMIT
         )));
     }
-    let history_tables: Vec<TableStrategy> = s
-        .tables
-        .iter()
-        .map(|(table, strategy)| TableStrategy {
-            table: table.clone(),
-            strategy: *strategy,
-        })
-        .collect();
-    let transfer_id = history::begin(
-        db,
-        &s.admin,
-        Channel::Background,
-        &engine::address::display_site(&sender),
-        &history_tables,
-    )
-    .await?;
+    let history_tables: Vec<TableStrategy> =
+        s.tables.iter().map(|(table, strategy)| TableStrategy { table: table.clone(), strategy: *strategy }).collect();
+    let transfer_id =
+        history::begin(db, &s.admin, Channel::Background, &engine::address::display_site(&sender), &history_tables)
+            .await?;
     let id = jobs::create(
         db,
         &NewJob {
@@ -115,14 +95,7 @@ pub async fn cancel(db: &Db, id: i64) -> Result<bool, JobsError> {
         if let Some(plan) = jobs::plan(db, id).await?
             && plan.state == jobs::state::CANCELLED
         {
-            history::finish(
-                db,
-                plan.transfer_id,
-                &plan.admin,
-                "cancelled",
-                Some("cancelled before it ran"),
-            )
-            .await?;
+            history::finish(db, plan.transfer_id, &plan.admin, "cancelled", Some("cancelled before it ran")).await?;
         }
     }
     Ok(asked)
@@ -130,18 +103,11 @@ pub async fn cancel(db: &Db, id: i64) -> Result<bool, JobsError> {
 
 /// Queues an ended job again; its tables continue after their last committed page. A new connection code is
 /// needed when the sender's session that the job joined has ended.
-pub async fn retry(
-    db: &Db,
-    queue: &JobQueue,
-    id: i64,
-    code: Option<String>,
-) -> Result<bool, JobsError> {
+pub async fn retry(db: &Db, queue: &JobQueue, id: i64, code: Option<String>) -> Result<bool, JobsError> {
     let code = match code.filter(|c| !c.trim().is_empty()) {
         Some(c) => Some(
             engine::sender::ConnectionCode::parse(c.trim())
-                .map_err(|_| {
-                    JobsError::Invalid("the connection code must be 8 letters or digits".into())
-                })?
+                .map_err(|_| JobsError::Invalid("the connection code must be 8 letters or digits".into()))?
                 .as_str()
                 .to_owned(),
         ),
@@ -155,12 +121,7 @@ pub async fn retry(
             "job {id} no longer holds a session with the sender: give a new connection code from its Send page"
         )));
     }
-    if plan.state == jobs::state::INCOMPLETE
-        && plan
-            .tables
-            .iter()
-            .all(|t| t.state == jobs::table_state::DONE)
-    {
+    if plan.state == jobs::state::INCOMPLETE && plan.tables.iter().all(|t| t.state == jobs::table_state::DONE) {
         return Err(JobsError::Invalid(format!(
             "every table of job {id} ran to its end; the rows refused stay refused (fix them and start a new job)"
         )));

@@ -24,9 +24,7 @@ pub struct Workers {
 /// One job run, on its own task (so jobs use every core), stopped if the worker drops it.
 async fn handle(task: RunJob, ctx: Data<RunnerContext>) -> Result<(), BoxDynError> {
     let ctx = ctx.0.clone();
-    let mut run = AbortOnDrop(tokio::spawn(
-        async move { runner::run(&ctx, task.job).await },
-    ));
+    let mut run = AbortOnDrop(tokio::spawn(async move { runner::run(&ctx, task.job).await }));
     (&mut run.0).await.map_err(|e| Box::new(e) as BoxDynError)
 }
 
@@ -67,10 +65,7 @@ impl Workers {
     /// Stops taking jobs and ends the runs in flight.
     pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
-        if tokio::time::timeout(Duration::from_secs(10), &mut self.task)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(Duration::from_secs(10), &mut self.task).await.is_err() {
             self.task.abort();
         }
     }
@@ -100,11 +95,7 @@ async fn supervise(queue: JobQueue, ctx: RunnerContext, mut asked: watch::Receiv
 }
 
 /// One apalis worker under a new name, until it is asked to stop or stops on its own.
-async fn run_once(
-    queue: &JobQueue,
-    ctx: &RunnerContext,
-    mut asked: watch::Receiver<bool>,
-) -> Stopped {
+async fn run_once(queue: &JobQueue, ctx: &RunnerContext, mut asked: watch::Receiver<bool>) -> Stopped {
     let name = format!("dbt-{}-{:08x}", std::process::id(), rand::random::<u32>());
     let concurrency = ctx.config.concurrency.max(1);
     let signal = async move {

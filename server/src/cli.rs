@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use clap::Args;
 use engine::client::{
-    Client, ClientError, ClientOptions, Progress, TransferAllOptions, TransferOptions,
-    TransferResult,
+    Client, ClientError, ClientOptions, Progress, TransferAllOptions, TransferOptions, TransferResult,
 };
 use engine::history::{self, Channel, TableStrategy};
 use engine::protocol::WireFilter;
@@ -42,19 +41,10 @@ pub struct PullArgs {
     #[command(flatten)]
     pub sender: SenderArgs,
     /// The local database to write into.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://data/db-transfer.sqlite"
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/db-transfer.sqlite")]
     pub database_url: String,
     /// Tables to pull (comma-separated); parents are pulled before the tables that reference them.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        conflicts_with = "all",
-        required_unless_present = "all"
-    )]
+    #[arg(long, value_delimiter = ',', conflicts_with = "all", required_unless_present = "all")]
     pub tables: Vec<String>,
     /// Pull every table the sender offers.
     #[arg(long)]
@@ -79,40 +69,23 @@ pub struct PullArgs {
 }
 
 fn parse_table_strategy(raw: &str) -> Result<(String, Strategy), String> {
-    let (table, strategy) = raw
-        .split_once('=')
-        .ok_or_else(|| format!("{raw:?}: expected TABLE=STRATEGY"))?;
+    let (table, strategy) = raw.split_once('=').ok_or_else(|| format!("{raw:?}: expected TABLE=STRATEGY"))?;
     Ok((table.trim().to_owned(), strategy.trim().parse()?))
 }
 
 fn scalar(raw: &str) -> serde_json::Value {
-    raw.trim()
-        .parse::<i64>()
-        .map(serde_json::Value::from)
-        .unwrap_or_else(|_| json!(raw.trim()))
+    raw.trim().parse::<i64>().map(serde_json::Value::from).unwrap_or_else(|_| json!(raw.trim()))
 }
 
 pub fn parse_filter(raw: &str) -> Result<WireFilter, String> {
     let filter = if let Some(range) = raw.strip_prefix("range:") {
-        let (from, to) = range
-            .split_once("..")
-            .ok_or("a range is FROM..TO (either bound may be empty)")?;
+        let (from, to) = range.split_once("..").ok_or("a range is FROM..TO (either bound may be empty)")?;
         let bound = |s: &str| (!s.trim().is_empty()).then(|| scalar(s));
-        WireFilter::KeyRange {
-            from: bound(from),
-            to: bound(to),
-        }
+        WireFilter::KeyRange { from: bound(from), to: bound(to) }
     } else if let Some(keys) = raw.strip_prefix("keys:") {
-        WireFilter::Keys {
-            keys: keys
-                .split(',')
-                .filter(|k| !k.trim().is_empty())
-                .map(|k| vec![scalar(k)])
-                .collect(),
-        }
+        WireFilter::Keys { keys: keys.split(',').filter(|k| !k.trim().is_empty()).map(|k| vec![scalar(k)]).collect() }
     } else {
-        serde_json::from_str(raw)
-            .map_err(|e| format!("not a filter ({e}); use range:FROM..TO, keys:A,B or JSON"))?
+        serde_json::from_str(raw).map_err(|e| format!("not a filter ({e}); use range:FROM..TO, keys:A,B or JSON"))?
     };
     filter.to_filter()?;
     Ok(filter)
@@ -140,10 +113,7 @@ fn failure(e: &ClientError) -> Failure {
         ClientError::InvalidUrl(_) => 2,
         _ => 5,
     };
-    Failure {
-        code,
-        message: e.to_string(),
-    }
+    Failure { code, message: e.to_string() }
 }
 
 fn kind(e: &ClientError) -> &'static str {
@@ -170,44 +140,25 @@ fn kind(e: &ClientError) -> &'static str {
 }
 
 async fn connect(args: &SenderArgs) -> Result<Client, Failure> {
-    let options = ClientOptions {
-        timeout: Duration::from_secs(args.timeout.max(1)),
-        ..ClientOptions::default()
-    };
-    Client::connect(&args.from, &args.code, options)
-        .await
-        .map_err(|e| report_error(args.json, None, &e))
+    let options = ClientOptions { timeout: Duration::from_secs(args.timeout.max(1)), ..ClientOptions::default() };
+    Client::connect(&args.from, &args.code, options).await.map_err(|e| report_error(args.json, None, &e))
 }
 
 fn report_error(json: bool, table: Option<&str>, e: &ClientError) -> Failure {
     if json {
-        println!(
-            "{}",
-            json!({"event": "error", "table": table, "kind": kind(e), "message": e.to_string()})
-        );
+        println!("{}", json!({"event": "error", "table": table, "kind": kind(e), "message": e.to_string()}));
     }
     failure(e)
 }
 
 pub async fn tables(args: SenderArgs) -> Result<(), Failure> {
     let client = connect(&args).await?;
-    let tables = client
-        .list_tables()
-        .await
-        .map_err(|e| report_error(args.json, None, &e))?;
+    let tables = client.list_tables().await.map_err(|e| report_error(args.json, None, &e))?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&tables).expect("tables serialize")
-        );
+        println!("{}", serde_json::to_string(&tables).expect("tables serialize"));
     } else {
         for t in &tables {
-            println!(
-                "{:<40} {:>14}{}",
-                t.name,
-                t.rows,
-                if t.rows_exact { "" } else { " (estimate)" }
-            );
+            println!("{:<40} {:>14}{}", t.name, t.rows, if t.rows_exact { "" } else { " (estimate)" });
         }
     }
     client.disconnect().await;
@@ -216,38 +167,19 @@ pub async fn tables(args: SenderArgs) -> Result<(), Failure> {
 
 pub async fn schema(args: SenderArgs, table: String) -> Result<(), Failure> {
     let client = connect(&args).await?;
-    let schema = client
-        .get_schema(&table)
-        .await
-        .map_err(|e| report_error(args.json, Some(&table), &e))?;
+    let schema = client.get_schema(&table).await.map_err(|e| report_error(args.json, Some(&table), &e))?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&schema).expect("schemas serialize")
-        );
+        println!("{}", serde_json::to_string(&schema).expect("schemas serialize"));
     } else {
         println!("{}", schema.name);
         for c in &schema.columns {
-            let key = if schema.primary_key.contains(&c.name) {
-                " PK"
-            } else {
-                ""
-            };
+            let key = if schema.primary_key.contains(&c.name) { " PK" } else { "" };
             let null = if c.nullable { "" } else { " NOT NULL" };
-            let default = c
-                .default
-                .as_deref()
-                .map(|d| format!(" DEFAULT {d}"))
-                .unwrap_or_default();
+            let default = c.default.as_deref().map(|d| format!(" DEFAULT {d}")).unwrap_or_default();
             println!("  {:<32} {}{null}{default}{key}", c.name, c.data_type);
         }
         for fk in &schema.foreign_keys {
-            println!(
-                "  FK ({}) → {}({})",
-                fk.columns.join(", "),
-                fk.ref_table,
-                fk.ref_columns.join(", ")
-            );
+            println!("  FK ({}) → {}({})", fk.columns.join(", "), fk.ref_table, fk.ref_columns.join(", "));
         }
     }
     client.disconnect().await;
@@ -264,11 +196,7 @@ struct Reporter {
 impl Reporter {
     fn new(json: bool) -> Reporter {
         let bars = (!json && std::io::stderr().is_terminal()).then(MultiProgress::new);
-        Reporter {
-            json,
-            bars,
-            open: Mutex::new(HashMap::new()),
-        }
+        Reporter { json, bars, open: Mutex::new(HashMap::new()) }
     }
 
     fn report(&self, event: Progress) {
@@ -277,15 +205,7 @@ impl Reporter {
                 Progress::Started { table, total } => {
                     json!({"event": "started", "table": table, "total": total})
                 }
-                Progress::Page {
-                    table,
-                    done,
-                    total,
-                    created,
-                    updated,
-                    skipped,
-                    errors,
-                } => json!({
+                Progress::Page { table, done, total, created, updated, skipped, errors } => json!({
                     "event": "page", "table": table, "done": done, "total": total,
                     "created": created, "updated": updated, "skipped": skipped, "errors": errors,
                 }),
@@ -306,11 +226,7 @@ impl Reporter {
                 } else {
                     "{prefix:>24} {spinner} {pos} rows {per_sec}"
                 };
-                bar.set_style(
-                    ProgressStyle::with_template(template)
-                        .expect("a valid template")
-                        .progress_chars("=> "),
-                );
+                bar.set_style(ProgressStyle::with_template(template).expect("a valid template").progress_chars("=> "));
                 bar.set_prefix(table.clone());
                 open.insert(table, bar);
             }
@@ -338,88 +254,51 @@ fn summary_line(r: &TransferResult) -> String {
         r.updated,
         r.skipped,
         r.errors.len(),
-        if r.created_table {
-            ", table created"
-        } else {
-            ""
-        },
-        if r.resumed > 0 {
-            format!(", resumed {}×", r.resumed)
-        } else {
-            String::new()
-        },
+        if r.created_table { ", table created" } else { "" },
+        if r.resumed > 0 { format!(", resumed {}×", r.resumed) } else { String::new() },
     )
 }
 
 pub async fn pull(args: PullArgs) -> Result<(), Failure> {
     let json = args.sender.json;
     if args.filter.is_some() && (args.all || args.tables.len() != 1) {
-        return Err(Failure {
-            code: 2,
-            message: "--filter needs exactly one table in --tables".into(),
-        });
+        return Err(Failure { code: 2, message: "--filter needs exactly one table in --tables".into() });
     }
     let db = engine::Db::connect_and_migrate(&args.database_url)
         .await
-        .map_err(|e| Failure {
-            code: 5,
-            message: format!("the local database: {e}"),
-        })?;
+        .map_err(|e| Failure { code: 5, message: format!("the local database: {e}") })?;
     let local = Tables::new(db.clone(), engine::Exclusions::default());
     let client = connect(&args.sender).await?;
     let history_tables: Vec<TableStrategy> = if args.all {
-        vec![TableStrategy {
-            table: "*".into(),
-            strategy: args.strategy,
-        }]
+        vec![TableStrategy { table: "*".into(), strategy: args.strategy }]
     } else {
         args.tables
             .iter()
             .map(|t| TableStrategy {
                 table: t.clone(),
-                strategy: args
-                    .table_strategies
-                    .iter()
-                    .find(|(n, _)| n == t)
-                    .map(|(_, s)| *s)
-                    .unwrap_or(args.strategy),
+                strategy: args.table_strategies.iter().find(|(n, _)| n == t).map(|(_, s)| *s).unwrap_or(args.strategy),
             })
             .collect()
     };
-    let who = format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    );
+    let who = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
     let site = engine::address::display_site(client.socket_url());
     let record = history::begin(&db, &who, Channel::Cli, &site, &history_tables)
         .await
-        .map_err(|e| Failure {
-            code: 5,
-            message: format!("the local database: {e}"),
-        })?;
+        .map_err(|e| Failure { code: 5, message: format!("the local database: {e}") })?;
     let reporter = Reporter::new(json);
     let progress = |event: Progress| reporter.report(event);
     let results = match &args.filter {
         Some(filter) => {
             let table = args.tables[0].clone();
-            let strategy = args
-                .table_strategies
-                .iter()
-                .find(|(t, _)| *t == table)
-                .map(|(_, s)| *s)
-                .unwrap_or(args.strategy);
+            let strategy =
+                args.table_strategies.iter().find(|(t, _)| *t == table).map(|(_, s)| *s).unwrap_or(args.strategy);
             let options = TransferOptions {
                 strategy,
                 batch_size: args.batch_size,
                 create_missing_tables: args.create_missing,
                 filter: filter.clone(),
             };
-            vec![(
-                table.clone(),
-                client
-                    .transfer_recorded(&local, &table, &options, record, &progress)
-                    .await,
-            )]
+            vec![(table.clone(), client.transfer_recorded(&local, &table, &options, record, &progress).await)]
         }
         None => {
             let options = TransferAllOptions {
@@ -430,14 +309,10 @@ pub async fn pull(args: PullArgs) -> Result<(), Failure> {
                 batch_size: args.batch_size,
             };
             // Each page's counts go to the history record in the page's own transaction.
-            match client
-                .transfer_all_recorded(&local, &options, record, &progress)
-                .await
-            {
+            match client.transfer_all_recorded(&local, &options, record, &progress).await {
                 Ok(results) => results,
                 Err(e) => {
-                    let _ =
-                        history::finish(&db, record, &who, "failed", Some(&e.to_string())).await;
+                    let _ = history::finish(&db, record, &who, "failed", Some(&e.to_string())).await;
                     return Err(report_error(json, None, &e));
                 }
             }
@@ -466,11 +341,7 @@ pub async fn pull(args: PullArgs) -> Result<(), Failure> {
             Err(e) => {
                 let f = failure(e);
                 // A lost connection or refused code outranks a table that failed on its own.
-                worst = worst.max(if f.code >= 3 && f.code <= 4 {
-                    f.code
-                } else {
-                    1
-                });
+                worst = worst.max(if f.code >= 3 && f.code <= 4 { f.code } else { 1 });
                 if json {
                     tables.push(json!({"table": table, "ok": false, "kind": kind(e), "message": e.to_string()}));
                 } else {
@@ -489,17 +360,11 @@ pub async fn pull(args: PullArgs) -> Result<(), Failure> {
     }
     db.close().await;
     if json {
-        println!(
-            "{}",
-            json!({"event": "summary", "ok": worst == 0, "tables": tables})
-        );
+        println!("{}", json!({"event": "summary", "ok": worst == 0, "tables": tables}));
     }
     match worst {
         0 => Ok(()),
-        code => Err(Failure {
-            code,
-            message: "some tables or rows were not transferred (see above)".into(),
-        }),
+        code => Err(Failure { code, message: "some tables or rows were not transferred (see above)".into() }),
     }
 }
 

@@ -138,12 +138,9 @@ impl ServeConfig {
 
 /// A cookie name: 1–64 letters, digits, `_` or `-`.
 pub fn parse_cookie_name(raw: &str) -> Result<String, String> {
-    let ok = !raw.is_empty() && raw.len() <= 64 && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(raw.to_owned())
-    } else {
-        Err(format!("{raw:?}: a cookie name is 1-64 letters, digits, '_' or '-'"))
-    }
+    let ok =
+        !raw.is_empty() && raw.len() <= 64 && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok { Ok(raw.to_owned()) } else { Err(format!("{raw:?}: a cookie name is 1-64 letters, digits, '_' or '-'")) }
 }
 
 /// `""`, or `/segment[/segment…]` of URL-safe characters without a trailing slash.

@@ -76,8 +76,10 @@ impl Instance {
             site: app::state::SiteInfo { public_url: config.public_url.clone(), project: config.project.clone() },
             jobs: queue.clone(),
         };
-        let workers =
-            jobs::Workers::start(queue, jobs::runner::RunnerContext { tables: state.tables.clone(), config: jobs_config });
+        let workers = jobs::Workers::start(
+            queue,
+            jobs::runner::RunnerContext { tables: state.tables.clone(), config: jobs_config },
+        );
         let sender = state.sender.clone();
         let guard = GuardConfig {
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
@@ -91,7 +93,8 @@ impl Instance {
             base_path: config.base_path.clone(),
             grace: Duration::from_secs(config.send_grace_secs),
         };
-        let router = build_router(state, options, guard, base, live, config.cookies_secure(), config.session_cookie.clone());
+        let router =
+            build_router(state, options, guard, base, live, config.cookies_secure(), config.session_cookie.clone());
 
         let cleaner = tokio::spawn(DbSessionStore::new(db.clone()).delete_expired_every(Duration::from_secs(600)));
         let (shutdown, shutdown_rx) = oneshot::channel::<()>();

@@ -1,11 +1,11 @@
 //! The axum router of one instance: Leptos pages and server functions, static files, and the guard layers.
 
 use app::state::AppState;
-use app::{shell, App, BasePath};
-use axum::middleware::from_fn_with_state;
+use app::{App, BasePath, shell};
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 

@@ -20,21 +20,21 @@ use std::sync::Arc;
 
 use app::session::ClientIp;
 use app::state::AppState;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use engine::protocol::{
-    self, ClientMessage, ErrorCode, Operation, ServerMessage, INITIAL_CREDITS, MAX_CREDITS, MAX_TEXT_MESSAGE,
-    PROTOCOL_VERSION, SUBPROTOCOL, CLOSE_REFUSED_BASE, CLOSE_STOPPED, MAX_JSON_PAGE_ROWS, PageFormat,
+    self, CLOSE_REFUSED_BASE, CLOSE_STOPPED, ClientMessage, ErrorCode, INITIAL_CREDITS, MAX_CREDITS,
+    MAX_JSON_PAGE_ROWS, MAX_TEXT_MESSAGE, Operation, PROTOCOL_VERSION, PageFormat, SUBPROTOCOL, ServerMessage,
 };
 use engine::sender::{Admission, ConnectionCode, Refusal};
 use engine::{EngineError, PageRequest, Position, TableSchema};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{Semaphore, mpsc};
 
 pub const PATH: &str = "/db-transfer/websocket";
 /// Frames past this are refused by the WebSocket layer itself (close code 1009).
@@ -71,9 +71,10 @@ async fn upgrade(
     // (it always sends Origin) is admitted and told why at once in a close frame: code 4000 + the HTTP status.
     let browser = headers.contains_key(header::ORIGIN);
     match admit(&state, ip, &headers, &offered).await {
-        Ok(admission) => {
-            ws.protocols([SUBPROTOCOL]).max_message_size(MAX_FRAME).on_upgrade(move |socket| serve(socket, state, admission))
-        }
+        Ok(admission) => ws
+            .protocols([SUBPROTOCOL])
+            .max_message_size(MAX_FRAME)
+            .on_upgrade(move |socket| serve(socket, state, admission)),
         Err((status, message)) if browser => ws.protocols([SUBPROTOCOL]).on_upgrade(move |mut socket| async move {
             let frame = CloseFrame { code: CLOSE_REFUSED_BASE + status.as_u16(), reason: message.into() };
             let _ = socket.send(Message::Close(Some(frame))).await;
@@ -155,9 +156,11 @@ fn unparsable(raw: &str, e: serde_json::Error) -> ServerMessage {
     let request = value.as_ref().filter(|v| v["type"] == "request");
     let id = request.and_then(|v| v["id"].as_u64());
     match request.and_then(|v| v["op"]["name"].as_str()) {
-        Some(name) if !protocol::OPERATIONS.contains(&name) => {
-            error(id, ErrorCode::UnknownOperation, format!("unknown operation {:?}", name.chars().take(40).collect::<String>()))
-        }
+        Some(name) if !protocol::OPERATIONS.contains(&name) => error(
+            id,
+            ErrorCode::UnknownOperation,
+            format!("unknown operation {:?}", name.chars().take(40).collect::<String>()),
+        ),
         _ => error(id, ErrorCode::BadMessage, format!("not a protocol message: {e}")),
     }
 }
@@ -471,12 +474,15 @@ async fn run(
         }
         Operation::Fetch { table, limit, cursor, offset, filter, format } => {
             let position = match (cursor, offset) {
-                (Some(_), Some(_)) => return Err(EngineError::BadRequest("give a cursor or an offset, not both".into())),
+                (Some(_), Some(_)) => {
+                    return Err(EngineError::BadRequest("give a cursor or an offset, not both".into()));
+                }
                 (Some(c), None) => Position::After(protocol::decode_cursor(&c).map_err(EngineError::BadRequest)?),
                 (None, Some(n)) => Position::Offset(n),
                 (None, None) => Position::Start,
             };
-            let filter = filter.map(|f| f.to_filter()).transpose().map_err(EngineError::BadRequest)?.unwrap_or_default();
+            let filter =
+                filter.map(|f| f.to_filter()).transpose().map_err(EngineError::BadRequest)?.unwrap_or_default();
             let limit = limit.unwrap_or(protocol::DEFAULT_PAGE_ROWS);
             if format == PageFormat::Json && limit > MAX_JSON_PAGE_ROWS {
                 return Err(EngineError::BadRequest(format!("json pages hold at most {MAX_JSON_PAGE_ROWS} rows")));
@@ -499,7 +505,18 @@ async fn run(
                 let next = exported.next.as_ref().map(protocol::encode_cursor);
                 let compressed = engine::page::compress_bytes(&exported.data);
                 drop(exported.data);
-                return Ok(page_messages(state, session_id, receiver_id, credits, id, exported.rows, exported.has_more, next, compressed).await);
+                return Ok(page_messages(
+                    state,
+                    session_id,
+                    receiver_id,
+                    credits,
+                    id,
+                    exported.rows,
+                    exported.has_more,
+                    next,
+                    compressed,
+                )
+                .await);
             }
             let exported = state.tables.export_records(&table, &request).await?;
             let next = exported.next.as_ref().map(protocol::encode_cursor);
@@ -511,7 +528,8 @@ async fn run(
             }
             let compressed = exported.page.compress();
             let rows = exported.page.rows.len();
-            Ok(page_messages(state, session_id, receiver_id, credits, id, rows, exported.has_more, next, compressed).await)
+            Ok(page_messages(state, session_id, receiver_id, credits, id, rows, exported.has_more, next, compressed)
+                .await)
         }
     }
 }

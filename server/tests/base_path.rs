@@ -4,7 +4,7 @@ mod support;
 
 use engine::EngineKind;
 use reqwest::StatusCode;
-use support::{spawn_app_with, ADMIN, PASSWORD};
+use support::{ADMIN, PASSWORD, spawn_app_with};
 
 #[tokio::test]
 async fn redirects_links_assets_and_login_carry_the_base_path() {

@@ -7,11 +7,13 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use engine::client::{Client, ClientError, ClientOptions, FetchFrom, FetchOptions, TransferAllOptions, TransferOptions};
+use engine::client::{
+    Client, ClientError, ClientOptions, FetchFrom, FetchOptions, TransferAllOptions, TransferOptions,
+};
 use engine::protocol::WireFilter;
-use engine::testing::{TestDb, ENGINES};
+use engine::testing::{ENGINES, TestDb};
 use engine::{Db, EngineKind, Strategy, Tables, Value};
-use support::{spawn_app, TestApp};
+use support::{TestApp, spawn_app};
 
 const CHILDREN: i64 = 2_500;
 
@@ -61,8 +63,9 @@ async fn sender(kind: EngineKind) -> TestApp {
          INSERT INTO parents VALUES (1, 'one'), (2, 'two'), (3, 'three');",
     )
     .await;
-    let values: Vec<String> =
-        (1..=CHILDREN).map(|i| format!("({i}, {}, {})", i % 3 + 1, if i % 10 == 0 { "NULL".into() } else { format!("'note {i}'") })).collect();
+    let values: Vec<String> = (1..=CHILDREN)
+        .map(|i| format!("({i}, {}, {})", i % 3 + 1, if i % 10 == 0 { "NULL".into() } else { format!("'note {i}'") }))
+        .collect();
     exec(&app.instance.db, &format!("INSERT INTO children VALUES {}", values.join(", "))).await;
     engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     app
@@ -86,7 +89,9 @@ async fn every_operation_answers_exactly() {
     for kind in ENGINES {
         let app = sender(kind).await;
         // As people type it: no scheme (http here: the client assumes https only for bare hosts it cannot try).
-        let client = Client::connect(&format!("http://{}/", app.instance.addr), &code(&app).to_lowercase(), options()).await.unwrap();
+        let client = Client::connect(&format!("http://{}/", app.instance.addr), &code(&app).to_lowercase(), options())
+            .await
+            .unwrap();
         let names: Vec<String> = client.list_tables().await.unwrap().into_iter().map(|t| t.name).collect();
         assert_eq!(names, ["children", "parents"], "{kind:?}");
         let schema = client.get_schema("children").await.unwrap();
@@ -106,7 +111,10 @@ async fn every_operation_answers_exactly() {
             }
         }
         assert_eq!(seen, (1..=CHILDREN).collect::<Vec<_>>(), "{kind:?}");
-        let offset = client.fetch_records("children", &FetchOptions { limit: 3, from: FetchFrom::Offset(10), filter: WireFilter::All }).await.unwrap();
+        let offset = client
+            .fetch_records("children", &FetchOptions { limit: 3, from: FetchFrom::Offset(10), filter: WireFilter::All })
+            .await
+            .unwrap();
         assert_eq!(ids(&offset.records), [11, 12, 13]);
         let filtered = FetchOptions {
             limit: 100,
@@ -118,7 +126,8 @@ async fn every_operation_answers_exactly() {
         assert_eq!(page.records.rows[0][2], Value::Null, "row 2400 has no note");
 
         let (sha, n) = client.checksum("parents").await.unwrap();
-        let local = Tables::new(app.instance.db.clone(), engine::Exclusions::default()).checksum("parents").await.unwrap();
+        let local =
+            Tables::new(app.instance.db.clone(), engine::Exclusions::default()).checksum("parents").await.unwrap();
         assert_eq!((sha, n), local);
         assert!(matches!(client.get_schema("dbt_admins").await, Err(ClientError::TableNotFound(_))));
         assert!(matches!(client.get_count("nope").await, Err(ClientError::TableNotFound(_))));
@@ -183,8 +192,12 @@ async fn transfer_all_lands_exact_rows_with_per_table_strategies() {
         let app = sender(kind).await;
         let target = TestDb::new(kind).await;
         // Here already: parents 1 with another name, and 4 that the sender lacks.
-        exec(&target.db, "CREATE TABLE parents (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
-                          INSERT INTO parents VALUES (1, 'mine'), (4, 'four')").await;
+        exec(
+            &target.db,
+            "CREATE TABLE parents (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+                          INSERT INTO parents VALUES (1, 'mine'), (4, 'four')",
+        )
+        .await;
         let local = Tables::new(target.db.clone(), engine::Exclusions::default());
         let client = Client::connect(&app.url, &code(&app), options()).await.unwrap();
         let events = std::sync::Mutex::new(Vec::new());
@@ -199,7 +212,11 @@ async fn transfer_all_lands_exact_rows_with_per_table_strategies() {
         let order: Vec<&str> = results.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(order, ["parents", "children"], "parents first");
         let parents = results[0].1.as_ref().unwrap();
-        assert_eq!((parents.created, parents.updated, parents.skipped, parents.created_table), (2, 1, 0, false), "{kind:?}");
+        assert_eq!(
+            (parents.created, parents.updated, parents.skipped, parents.created_table),
+            (2, 1, 0, false),
+            "{kind:?}"
+        );
         let children = results[1].1.as_ref().unwrap();
         assert_eq!((children.rows, children.pages, children.created, children.created_table), (2500, 3, 2500, true));
         assert!(children.errors.is_empty());
@@ -213,7 +230,10 @@ async fn transfer_all_lands_exact_rows_with_per_table_strategies() {
         let sql = "SELECT CAST(id AS TEXT), CAST(parent_id AS TEXT), note FROM children ORDER BY children.id";
         assert_same_rows(rows(&target.db, sql).await, rows(&app.instance.db, sql).await, &format!("{kind:?}"));
         let events = events.into_inner().unwrap();
-        let pages = events.iter().filter(|e| matches!(e, engine::client::Progress::Page { table, .. } if table == "children")).count();
+        let pages = events
+            .iter()
+            .filter(|e| matches!(e, engine::client::Progress::Page { table, .. } if table == "children"))
+            .count();
         assert_eq!(pages, 3, "a progress event per page");
         client.disconnect().await;
         app.stop().await;
@@ -281,7 +301,11 @@ async fn a_dropped_connection_is_resumed_and_the_table_ends_exact() {
 async fn cli(args: &[&str]) -> (i32, Vec<String>) {
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_db-transfer")).args(&args).env("RUST_LOG", "warn").output().unwrap()
+        std::process::Command::new(env!("CARGO_BIN_EXE_db-transfer"))
+            .args(&args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
     })
     .await
     .unwrap();
@@ -307,13 +331,30 @@ async fn the_cli_pulls_with_json_output_and_meaningful_exit_codes() {
 
     let pull_code = code(&app);
     let args = [
-        "pull", "--from", &app.url, "--code", &pull_code, "--database-url", &target.url, "--tables", "children,parents",
-        "--create-missing", "--table-strategy", "parents=overwrite", "--batch-size", "1000", "--json",
+        "pull",
+        "--from",
+        &app.url,
+        "--code",
+        &pull_code,
+        "--database-url",
+        &target.url,
+        "--tables",
+        "children,parents",
+        "--create-missing",
+        "--table-strategy",
+        "parents=overwrite",
+        "--batch-size",
+        "1000",
+        "--json",
     ];
     let (status, out) = cli(&args).await;
     assert_eq!(status, 0, "{out:?}");
     let events: Vec<serde_json::Value> = out.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let kinds: Vec<(&str, &str)> = events.iter().filter(|e| e["event"] != "summary").map(|e| (e["event"].as_str().unwrap(), e["table"].as_str().unwrap())).collect();
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e["event"] != "summary")
+        .map(|e| (e["event"].as_str().unwrap(), e["table"].as_str().unwrap()))
+        .collect();
     assert_eq!(kinds.first(), Some(&("started", "parents")), "parents first");
     assert_eq!(kinds.iter().filter(|k| **k == ("page", "children")).count(), 3);
     let summary = events.last().unwrap();
@@ -331,16 +372,31 @@ async fn the_cli_pulls_with_json_output_and_meaningful_exit_codes() {
 
     // A filtered pull of one table: only those rows (skip: the rest are there already).
     let (status, out) = cli(&[
-        "pull", "--from", &app.url, "--code", &code(&app), "--database-url", &target.url, "--tables", "children",
-        "--filter", "range:10..14", "--json",
+        "pull",
+        "--from",
+        &app.url,
+        "--code",
+        &code(&app),
+        "--database-url",
+        &target.url,
+        "--tables",
+        "children",
+        "--filter",
+        "range:10..14",
+        "--json",
     ])
     .await;
     assert_eq!(status, 0);
     let summary: serde_json::Value = serde_json::from_str(out.last().unwrap()).unwrap();
-    assert_eq!((summary["tables"][0]["result"]["rows"].clone(), summary["tables"][0]["result"]["skipped"].clone()), (5.into(), 5.into()));
+    assert_eq!(
+        (summary["tables"][0]["result"]["rows"].clone(), summary["tables"][0]["result"]["skipped"].clone()),
+        (5.into(), 5.into())
+    );
 
     // The same code twice: refused (exit 3), said in JSON.
-    let (status, out) = cli(&["pull", "--from", &app.url, "--code", &pull_code, "--database-url", &target.url, "--all", "--json"]).await;
+    let (status, out) =
+        cli(&["pull", "--from", &app.url, "--code", &pull_code, "--database-url", &target.url, "--all", "--json"])
+            .await;
     assert_eq!(status, 3);
     let error: serde_json::Value = serde_json::from_str(&out[0]).unwrap();
     assert_eq!(error["kind"], "code_used");
@@ -357,9 +413,13 @@ async fn postgresql_pulls_travel_as_binary_copy_and_refused_rows_are_still_repor
     let app = sender(EngineKind::Postgres).await;
     let target = TestDb::new(EngineKind::Postgres).await;
     // Same types as the sender, but a rule the sender's rows break now and then.
-    exec(&target.db, "CREATE TABLE parents (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+    exec(
+        &target.db,
+        "CREATE TABLE parents (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
                       CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL, note TEXT,
-                                             CONSTRAINT no_sevens CHECK (id NOT IN (1407, 1420)))").await;
+                                             CONSTRAINT no_sevens CHECK (id NOT IN (1407, 1420)))",
+    )
+    .await;
     let local = Tables::new(target.db.clone(), engine::Exclusions::default());
     let client = Client::connect(&app.url, &code(&app), options()).await.unwrap();
     let parents = client.transfer(&local, "parents", &TransferOptions::default(), &|_| {}).await.unwrap();
@@ -382,7 +442,15 @@ async fn postgresql_pulls_travel_as_binary_copy_and_refused_rows_are_still_repor
     let plain = client.transfer(&local, "children", &options, &|_| {}).await.unwrap();
     assert!(!plain.notes.iter().any(|n| n == engine::client::BINARY_COPY_NOTE));
     assert_eq!(plain.created, CHILDREN as u64);
-    assert_same_rows(rows(&other.db, "SELECT CAST(id AS TEXT), CAST(parent_id AS TEXT), note FROM children ORDER BY children.id").await,
-        rows(&app.instance.db, "SELECT CAST(id AS TEXT), CAST(parent_id AS TEXT), note FROM children ORDER BY children.id").await, "ordinary");
+    assert_same_rows(
+        rows(&other.db, "SELECT CAST(id AS TEXT), CAST(parent_id AS TEXT), note FROM children ORDER BY children.id")
+            .await,
+        rows(
+            &app.instance.db,
+            "SELECT CAST(id AS TEXT), CAST(parent_id AS TEXT), note FROM children ORDER BY children.id",
+        )
+        .await,
+        "ordinary",
+    );
     app.stop().await;
 }

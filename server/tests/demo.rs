@@ -4,7 +4,7 @@ mod support;
 
 use engine::Db;
 use reqwest::StatusCode;
-use server::demo::{self, DemoArgs, DEMO_ADMIN};
+use server::demo::{self, DEMO_ADMIN, DemoArgs};
 
 async fn count(db: &Db, sql: &str) -> i64 {
     let Db::Sqlite(pool) = db else { panic!("demo runs on SQLite") };
@@ -29,7 +29,8 @@ async fn demo_pair_is_seeded_signed_in_and_switched_on_and_restarts_cleanly() {
     }
     assert_eq!(count(&first.sender.db, "SELECT count(*) FROM users WHERE bio IS NULL").await, 12, "NULLs seeded");
     assert_eq!(
-        count(&first.receiver.db, "SELECT count(*) FROM sqlite_master WHERE name IN ('users','posts','comments')").await,
+        count(&first.receiver.db, "SELECT count(*) FROM sqlite_master WHERE name IN ('users','posts','comments')")
+            .await,
         0,
         "the receiver starts empty"
     );

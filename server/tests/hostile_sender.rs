@@ -17,7 +17,8 @@ use support::hostile_sender::{
 use support::{spawn_app, spawn_app_with};
 
 /// What refusing the bomb says: its shape and what it would cost (200 columns × 32 bytes + 24 a row).
-const BOMB_REFUSAL: &str = "malformed page: 60000 rows × 200 columns would take 385440000 bytes in memory, over the limit of 335544320";
+const BOMB_REFUSAL: &str =
+    "malformed page: 60000 rows × 200 columns would take 386400016 bytes in memory, over the limit of 335544320";
 const HUGE: u64 = 1 << 60;
 
 fn hostile_tables() -> Vec<FakeTable> {
@@ -33,11 +34,7 @@ fn hostile_tables() -> Vec<FakeTable> {
             }],
         ),
         // The header says 5 rows, the page holds 2.
-        FakeTable::keyed(
-            "liar",
-            5,
-            vec![Answer::page(5, good_page(&[(1, 10), (2, 20)]))],
-        ),
+        FakeTable::keyed("liar", 5, vec![Answer::page(5, good_page(&[(1, 10), (2, 20)]))]),
         FakeTable {
             name: "hostile".into(),
             schema: keyed_schema("hostile", &["id", "x\0y"]),
@@ -52,54 +49,29 @@ fn hostile_tables() -> Vec<FakeTable> {
                 body: good_page(&[(1, 1)]),
             }],
         ),
-        FakeTable::keyed(
-            "good",
-            2,
-            vec![Answer::page(2, good_page(&[(1, 10), (2, 20)]))],
-        ),
+        FakeTable::keyed("good", 2, vec![Answer::page(2, good_page(&[(1, 10), (2, 20)]))]),
     ]
 }
 
 async fn scalar(db: &Db, sql: &str) -> i64 {
     match db {
-        Db::Postgres(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-            .fetch_one(p)
-            .await
-            .unwrap(),
-        Db::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-            .fetch_one(p)
-            .await
-            .unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(p).await.unwrap(),
+        Db::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(p).await.unwrap(),
     }
 }
 
 async fn exec(db: &Db, sql: &str) {
     match db {
-        Db::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(p)
-            .await
-            .map(|_| ())
-            .unwrap(),
-        Db::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(p)
-            .await
-            .map(|_| ())
-            .unwrap(),
+        Db::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()).unwrap(),
+        Db::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()).unwrap(),
     }
 }
 
 /// Rows of `table` in the target, or `None` when it does not exist.
 async fn rows_in(db: &Db, table: &str) -> Option<i64> {
-    let exists = scalar(
-        db,
-        &format!("SELECT count(*) FROM information_schema.tables WHERE table_name = '{table}'"),
-    )
-    .await;
-    if exists == 0 {
-        None
-    } else {
-        Some(scalar(db, &format!("SELECT count(*) FROM \"{table}\"")).await)
-    }
+    let exists =
+        scalar(db, &format!("SELECT count(*) FROM information_schema.tables WHERE table_name = '{table}'")).await;
+    if exists == 0 { None } else { Some(scalar(db, &format!("SELECT count(*) FROM \"{table}\"")).await) }
 }
 
 /// Runs the real binary; its exit code and its `--json` lines.
@@ -115,20 +87,14 @@ async fn cli(args: &[&str]) -> (i32, Vec<J>) {
     .await
     .unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
-    let lines = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| json!({"text": l})))
-        .collect();
+    let lines = stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| json!({"text": l}))).collect();
     (output.status.code().unwrap_or(-1), lines)
 }
 
 /// What the pull said about its one table: (ok, kind, message).
 fn outcome(lines: &[J]) -> (bool, String, String) {
-    let summary = lines
-        .iter()
-        .rev()
-        .find(|l| l["event"] == "summary")
-        .unwrap_or_else(|| panic!("no summary: {lines:?}"));
+    let summary =
+        lines.iter().rev().find(|l| l["event"] == "summary").unwrap_or_else(|| panic!("no summary: {lines:?}"));
     let t = &summary["tables"][0];
     (
         t["ok"].as_bool().unwrap(),
@@ -163,33 +129,15 @@ async fn the_cli_refuses_each_hostile_answer_with_the_reason_and_writes_nothing(
 
     let (status, lines) = pull("bomb").await;
     assert_eq!(status, 1, "{lines:?}");
-    assert_eq!(
-        outcome(&lines),
-        (
-            false,
-            "protocol".into(),
-            format!("protocol error: a bad page: {BOMB_REFUSAL}")
-        )
-    );
-    assert_eq!(
-        rows_in(&target.db, "bomb").await,
-        Some(0),
-        "the table was created, nothing written"
-    );
+    assert_eq!(outcome(&lines), (false, "protocol".into(), format!("protocol error: a bad page: {BOMB_REFUSAL}")));
+    assert_eq!(rows_in(&target.db, "bomb").await, Some(0), "the table was created, nothing written");
 
     let (status, lines) = pull("hostile").await;
     assert_eq!(status, 1, "{lines:?}");
     let (ok, _, message) = outcome(&lines);
     assert!(!ok);
-    assert!(
-        message.contains(r#"invalid column name "x\0y": it contains a NUL character"#),
-        "{message}"
-    );
-    assert_eq!(
-        rows_in(&target.db, "hostile").await,
-        None,
-        "no table was created"
-    );
+    assert!(message.contains(r#"invalid column name "x\0y": it contains a NUL character"#), "{message}");
+    assert_eq!(rows_in(&target.db, "hostile").await, None, "no table was created");
 
     // A header announcing an exabyte: the receiver breaks off the connection at once (it reserves nothing).
     let (status, lines) = pull("huge_frame").await;
@@ -198,9 +146,8 @@ async fn the_cli_refuses_each_hostile_answer_with_the_reason_and_writes_nothing(
     assert_eq!((ok, kind.as_str()), (false, "disconnected"));
     let max = engine::protocol::MAX_PAGE_FRAME;
     assert!(
-        message.contains(&format!(
-            "the sender broke the protocol: a page header announcing {HUGE} bytes (at most {max})"
-        )),
+        message
+            .contains(&format!("the sender broke the protocol: a page header announcing {HUGE} bytes (at most {max})")),
         "{message}"
     );
     assert_eq!(rows_in(&target.db, "huge_frame").await, Some(0));
@@ -209,10 +156,7 @@ async fn the_cli_refuses_each_hostile_answer_with_the_reason_and_writes_nothing(
     let (status, lines) = pull("good").await;
     assert_eq!(status, 0, "{lines:?}");
     assert!(outcome(&lines).0);
-    assert_eq!(
-        scalar(&target.db, "SELECT CAST(sum(v) AS bigint) FROM good").await,
-        30
-    );
+    assert_eq!(scalar(&target.db, "SELECT CAST(sum(v) AS bigint) FROM good").await, 30);
 }
 
 #[tokio::test]
@@ -236,11 +180,7 @@ async fn the_cli_refuses_a_page_whose_header_disagrees_with_its_rows() {
     assert_eq!(status, 1, "{lines:?}");
     assert_eq!(
         outcome(&lines),
-        (
-            false,
-            "protocol".into(),
-            "protocol error: the header said 5 rows, the page holds 2".into()
-        )
+        (false, "protocol".into(), "protocol error: the header said 5 rows, the page holds 2".into())
     );
     assert_eq!(rows_in(&target.db, "liar").await, Some(0));
 }
@@ -264,39 +204,20 @@ async fn the_cli_refuses_a_sender_that_answers_hello_with_something_else() {
     let mut script = Script::new(hostile_tables());
     script.welcome = Some(json!({"type": "response", "id": 0, "result": {"welcome": true}}));
     let sender = HostileSender::start(script).await;
-    let (status, lines) = cli(&[
-        "tables",
-        "--from",
-        &sender.url,
-        "--code",
-        "ABCD2345",
-        "--json",
-    ])
-    .await;
+    let (status, lines) = cli(&["tables", "--from", &sender.url, "--code", "ABCD2345", "--json"]).await;
     assert_eq!(status, 5, "{lines:?}");
     assert_eq!(lines[0]["kind"], "protocol", "{lines:?}");
-    assert_eq!(
-        lines[0]["message"],
-        "protocol error: no welcome after hello"
-    );
+    assert_eq!(lines[0]["message"], "protocol error: no welcome after hello");
     assert_eq!(sender.fetches(), 0);
 }
 
 #[tokio::test]
 async fn the_cli_refuses_a_pg_copy_stream_that_disagrees_with_its_header() {
     // Header: 3 rows; stream: 2 tuples.
-    let tables = vec![FakeTable::keyed(
-        "copied",
-        3,
-        vec![Answer::page(3, copy_page(&[(1, 10), (2, 20)]))],
-    )];
+    let tables = vec![FakeTable::keyed("copied", 3, vec![Answer::page(3, copy_page(&[(1, 10), (2, 20)]))])];
     let sender = HostileSender::start(Script::new(tables).with_pg_copy()).await;
     let target = TestDb::new(EngineKind::Postgres).await;
-    exec(
-        &target.db,
-        "CREATE TABLE copied (id bigint PRIMARY KEY, v bigint)",
-    )
-    .await;
+    exec(&target.db, "CREATE TABLE copied (id bigint PRIMARY KEY, v bigint)").await;
     let (status, lines) = cli(&[
         "pull",
         "--from",
@@ -313,10 +234,7 @@ async fn the_cli_refuses_a_pg_copy_stream_that_disagrees_with_its_header() {
     assert_eq!(status, 1, "{lines:?}");
     let (ok, kind, message) = outcome(&lines);
     assert_eq!((ok, kind.as_str()), (false, "import"));
-    assert!(
-        message.contains("the page header says 3 rows, the COPY data holds 2"),
-        "{message}"
-    );
+    assert!(message.contains("the page header says 3 rows, the COPY data holds 2"), "{message}");
     assert_eq!(rows_in(&target.db, "copied").await, Some(0));
 }
 
@@ -329,12 +247,7 @@ fn job_request(sender_url: &str, tables: &[&str]) -> J {
 }
 
 async fn start_job(client: &reqwest::Client, url: &str, body: &J) -> i64 {
-    let response = client
-        .post(format!("{url}/api/jobs/start"))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
+    let response = client.post(format!("{url}/api/jobs/start")).json(body).send().await.unwrap();
     assert_eq!(response.status(), 200);
     response.text().await.unwrap().parse().unwrap()
 }
@@ -343,21 +256,9 @@ async fn start_job(client: &reqwest::Client, url: &str, body: &J) -> i64 {
 async fn ended_job(client: &reqwest::Client, url: &str, id: i64) -> J {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let jobs: Vec<J> = client
-            .post(format!("{url}/api/jobs/list"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let job = jobs
-            .into_iter()
-            .find(|j| j["id"] == id)
-            .expect("the job is listed");
-        if ["finished", "incomplete", "failed", "cancelled"]
-            .contains(&job["state"].as_str().unwrap())
-        {
+        let jobs: Vec<J> = client.post(format!("{url}/api/jobs/list")).send().await.unwrap().json().await.unwrap();
+        let job = jobs.into_iter().find(|j| j["id"] == id).expect("the job is listed");
+        if ["finished", "incomplete", "failed", "cancelled"].contains(&job["state"].as_str().unwrap()) {
             return job;
         }
         assert!(Instant::now() < deadline, "job {id} never ended: {job:#}");
@@ -371,12 +272,7 @@ async fn a_background_job_fails_on_a_bomb_page_with_the_reason_and_the_next_job_
     let receiver = spawn_app_with(EngineKind::Postgres, |c| c.job_retries = 0).await;
     receiver.login_ok().await;
 
-    let id = start_job(
-        &receiver.client,
-        &receiver.url,
-        &job_request(&sender.url, &["bomb"]),
-    )
-    .await;
+    let id = start_job(&receiver.client, &receiver.url, &job_request(&sender.url, &["bomb"])).await;
     let job = ended_job(&receiver.client, &receiver.url, id).await;
     assert_eq!(job["state"], "failed", "{job:#}");
     let table = &job["tables"][0];
@@ -385,51 +281,24 @@ async fn a_background_job_fails_on_a_bomb_page_with_the_reason_and_the_next_job_
     assert_eq!(table["rows"], 0);
     assert_eq!(rows_in(&receiver.instance.db, "bomb").await, Some(0));
 
-    let id = start_job(
-        &receiver.client,
-        &receiver.url,
-        &job_request(&sender.url, &["huge_frame"]),
-    )
-    .await;
+    let id = start_job(&receiver.client, &receiver.url, &job_request(&sender.url, &["huge_frame"])).await;
     let job = ended_job(&receiver.client, &receiver.url, id).await;
     assert_eq!(job["state"], "failed", "{job:#}");
-    assert!(
-        job.to_string()
-            .contains("a page header announcing 1152921504606846976 bytes"),
-        "{job:#}"
-    );
+    assert!(job.to_string().contains("a page header announcing 1152921504606846976 bytes"), "{job:#}");
     assert_eq!(rows_in(&receiver.instance.db, "huge_frame").await, Some(0));
 
     // The worker goes on: a good job finishes with exact rows.
-    let id = start_job(
-        &receiver.client,
-        &receiver.url,
-        &job_request(&sender.url, &["good"]),
-    )
-    .await;
+    let id = start_job(&receiver.client, &receiver.url, &job_request(&sender.url, &["good"])).await;
     let job = ended_job(&receiver.client, &receiver.url, id).await;
     assert_eq!(job["state"], "finished", "{job:#}");
-    assert_eq!(
-        scalar(
-            &receiver.instance.db,
-            "SELECT CAST(sum(v) AS bigint) FROM good"
-        )
-        .await,
-        30
-    );
+    assert_eq!(scalar(&receiver.instance.db, "SELECT CAST(sum(v) AS bigint) FROM good").await, 30);
     receiver.stop().await;
 }
 
 /// Starts a history record, as the Receive page does before its first page.
 async fn begin(app: &support::TestApp, table: &str) -> i64 {
     let body = json!({"sender": "http://sender.example", "tables": [{"table": table, "strategy": "skip"}]});
-    let response = app
-        .client
-        .post(app.at("/api/receive/begin-transfer"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.post(app.at("/api/receive/begin-transfer")).json(&body).send().await.unwrap();
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
@@ -450,28 +319,17 @@ async fn post(app: &support::TestApp, endpoint: &str, body: Vec<u8>) -> (u16, St
 async fn the_browser_relay_refuses_a_bomb_and_a_lying_copy_page_and_goes_on_serving() {
     let app = spawn_app(EngineKind::Postgres).await;
     app.login_ok().await;
-    exec(
-        &app.instance.db,
-        "CREATE TABLE items (id bigint PRIMARY KEY, v bigint)",
-    )
-    .await;
+    exec(&app.instance.db, "CREATE TABLE items (id bigint PRIMARY KEY, v bigint)").await;
     let transfer = begin(&app, "items").await;
     let import = |page: Vec<u8>| {
-        let page = app::api::receive::ImportPage {
-            transfer,
-            table: "items".into(),
-            strategy: engine::Strategy::Skip,
-            page,
-        };
+        let page =
+            app::api::receive::ImportPage { transfer, table: "items".into(), strategy: engine::Strategy::Skip, page };
         postcard::to_allocvec(&page).unwrap()
     };
 
     let (status, body) = post(&app, "/api/receive/import-page", import(bomb_page())).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body.contains(&format!("the relayed page was refused: {BOMB_REFUSAL}")),
-        "{body}"
-    );
+    assert!(body.contains(&format!("the relayed page was refused: {BOMB_REFUSAL}")), "{body}");
 
     let schema_json = keyed_schema("items", &["id", "v"]).to_string();
     let copy = app::api::receive::ImportCopyPage {
@@ -482,36 +340,16 @@ async fn the_browser_relay_refuses_a_bomb_and_a_lying_copy_page_and_goes_on_serv
         schema_json,
         page: copy_page(&[(1, 10), (2, 20)]),
     };
-    let (status, body) = post(
-        &app,
-        "/api/receive/import-copy-page",
-        postcard::to_allocvec(&copy).unwrap(),
-    )
-    .await;
+    let (status, body) = post(&app, "/api/receive/import-copy-page", postcard::to_allocvec(&copy).unwrap()).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body.contains("the page header says 3 rows, the COPY data holds 2"),
-        "{body}"
-    );
-    assert_eq!(
-        rows_in(&app.instance.db, "items").await,
-        Some(0),
-        "nothing of either landed"
-    );
+    assert!(body.contains("the page header says 3 rows, the COPY data holds 2"), "{body}");
+    assert_eq!(rows_in(&app.instance.db, "items").await, Some(0), "nothing of either landed");
 
     // The next, good page lands.
-    let (status, body) = post(
-        &app,
-        "/api/receive/import-page",
-        import(good_page(&[(1, 10), (2, 20)])),
-    )
-    .await;
+    let (status, body) = post(&app, "/api/receive/import-page", import(good_page(&[(1, 10), (2, 20)]))).await;
     assert_eq!(status, 200, "{body}");
     let result: J = serde_json::from_str(&body).unwrap();
     assert_eq!(result["created"], 2);
-    assert_eq!(
-        scalar(&app.instance.db, "SELECT CAST(sum(v) AS bigint) FROM items").await,
-        30
-    );
+    assert_eq!(scalar(&app.instance.db, "SELECT CAST(sum(v) AS bigint) FROM items").await, 30);
     app.stop().await;
 }

@@ -25,16 +25,8 @@ const PAGE: i64 = 2_000;
 
 async fn exec(db: &Db, sql: &str) {
     match db {
-        Db::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(p)
-            .await
-            .map(|_| ())
-            .unwrap(),
-        Db::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(p)
-            .await
-            .map(|_| ())
-            .unwrap(),
+        Db::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()).unwrap(),
+        Db::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()).unwrap(),
     }
 }
 
@@ -79,21 +71,13 @@ async fn sender(rows: i64) -> TestApp {
         ),
     )
     .await;
-    engine::settings::set_transfers_enabled(&app.instance.db, true)
-        .await
-        .unwrap();
+    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     app
 }
 
 fn code(sender: &TestApp) -> String {
     let session = sender.instance.sender.create_session("admin");
-    sender
-        .instance
-        .sender
-        .new_code(&session, Duration::from_secs(300))
-        .unwrap()
-        .as_str()
-        .to_owned()
+    sender.instance.sender.new_code(&session, Duration::from_secs(300)).unwrap().as_str().to_owned()
 }
 
 /// A running `db-transfer pull --json`, its JSON events read on a thread of their own.
@@ -131,8 +115,7 @@ impl Pull {
         let (tx, events) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let event = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                let event = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
                 if tx.send(event).is_err() {
                     return;
                 }
@@ -164,27 +147,19 @@ impl Pull {
     fn kill(mut self) {
         self.child.kill().unwrap();
         let status = self.child.wait().unwrap();
-        assert_eq!(
-            std::os::unix::process::ExitStatusExt::signal(&status),
-            Some(9),
-            "killed, not exited: {status}"
-        );
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9), "killed, not exited: {status}");
     }
 
     /// Runs to the end; the exit code and the summary event.
     async fn finish(mut self) -> (i32, J) {
         let summary = self.until("summary", |e| e["event"] == "summary").await;
-        let status = tokio::task::spawn_blocking(move || self.child.wait().unwrap())
-            .await
-            .unwrap();
+        let status = tokio::task::spawn_blocking(move || self.child.wait().unwrap()).await.unwrap();
         (status.code().unwrap_or(-1), summary)
     }
 }
 
 fn is_page_of(event: &J, table: &str, done_at_least: i64) -> bool {
-    event["event"] == "page"
-        && event["table"] == table
-        && event["done"].as_i64().unwrap() >= done_at_least
+    event["event"] == "page" && event["table"] == table && event["done"].as_i64().unwrap() >= done_at_least
 }
 
 fn is_started(event: &J, table: &str) -> bool {
@@ -218,28 +193,11 @@ struct Left {
 }
 
 async fn left(target: &TestDb) -> Left {
-    let table = count(
-        &target.db,
-        "SELECT count(*) FROM pg_class WHERE relname = 'items' AND relkind = 'r'",
-    )
-    .await
-        == 1;
-    let rows = if table {
-        count(&target.db, "SELECT count(*) FROM items").await
-    } else {
-        0
-    };
-    let foreign_key = count(
-        &target.db,
-        "SELECT count(*) FROM pg_constraint WHERE conname = 'items_parent_id_fkey'",
-    )
-    .await
-        == 1;
-    Left {
-        table,
-        rows,
-        foreign_key,
-    }
+    let table = count(&target.db, "SELECT count(*) FROM pg_class WHERE relname = 'items' AND relkind = 'r'").await == 1;
+    let rows = if table { count(&target.db, "SELECT count(*) FROM items").await } else { 0 };
+    let foreign_key =
+        count(&target.db, "SELECT count(*) FROM pg_constraint WHERE conname = 'items_parent_id_fkey'").await == 1;
+    Left { table, rows, foreign_key }
 }
 
 /// Starts a pull and SIGKILLs it at `at`; returns what the target held afterwards.
@@ -256,30 +214,21 @@ async fn pull_killed(sender: &TestApp, target: &TestDb, at: KillAt) -> Left {
             pull.kill();
         }
         KillAt::AfterCreate => {
-            pull.until("items started", |e| is_started(e, "items"))
-                .await;
+            pull.until("items started", |e| is_started(e, "items")).await;
             pull.kill();
         }
         KillAt::Rows(n) => {
-            pull.until("items page", |e| is_page_of(e, "items", n))
-                .await;
+            pull.until("items page", |e| is_page_of(e, "items", n)).await;
             pull.kill();
         }
         KillAt::DuringConstraints => {
-            pull.until("items started", |e| is_started(e, "items"))
-                .await;
+            pull.until("items started", |e| is_started(e, "items")).await;
             // ROW EXCLUSIVE does not stop the pages (which take the same lock) but does stop ALTER TABLE … ADD
             // FOREIGN KEY and CREATE INDEX, so the pull waits in its constraints step until the kill.
-            let Db::Postgres(pool) = &target.db else {
-                unreachable!()
-            };
+            let Db::Postgres(pool) = &target.db else { unreachable!() };
             let mut lock = pool.begin().await.unwrap();
-            sqlx::query("LOCK TABLE items IN ROW EXCLUSIVE MODE")
-                .execute(&mut *lock)
-                .await
-                .unwrap();
-            pull.until("the last items page", |e| is_page_of(e, "items", ROWS))
-                .await;
+            sqlx::query("LOCK TABLE items IN ROW EXCLUSIVE MODE").execute(&mut *lock).await.unwrap();
+            pull.until("the last items page", |e| is_page_of(e, "items", ROWS)).await;
             let deadline = Instant::now() + Duration::from_secs(60);
             while count(
                 &target.db,
@@ -295,23 +244,14 @@ async fn pull_killed(sender: &TestApp, target: &TestDb, at: KillAt) -> Left {
             lock.commit().await.unwrap();
         }
         KillAt::AfterFinished => {
-            pull.until("items finished", |e| {
-                e["event"] == "finished" && e["table"] == "items"
-            })
-            .await;
+            pull.until("items finished", |e| e["event"] == "finished" && e["table"] == "items").await;
             pull.kill();
         }
         KillAt::SenderMidPage(n) => {
-            pull.until("items page", |e| is_page_of(e, "items", n))
-                .await;
-            let Db::Postgres(pool) = &sender.instance.db else {
-                unreachable!()
-            };
+            pull.until("items page", |e| is_page_of(e, "items", n)).await;
+            let Db::Postgres(pool) = &sender.instance.db else { unreachable!() };
             let mut lock = pool.begin().await.unwrap();
-            sqlx::query("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
-                .execute(&mut *lock)
-                .await
-                .unwrap();
+            sqlx::query("LOCK TABLE items IN ACCESS EXCLUSIVE MODE").execute(&mut *lock).await.unwrap();
             let deadline = Instant::now() + Duration::from_secs(60);
             while count(
                 &sender.instance.db,
@@ -336,21 +276,11 @@ async fn pull_killed(sender: &TestApp, target: &TestDb, at: KillAt) -> Left {
 
 /// Every row of `items` once and exact, and the source's key, unique constraint, foreign key and index.
 async fn assert_equal(sender: &TestApp, target: &TestDb, context: &str) {
-    const FINGERPRINT: &str =
-        "SELECT count(*)::text || ' ' || md5(string_agg(t::text, '|' ORDER BY id)) FROM items t";
+    const FINGERPRINT: &str = "SELECT count(*)::text || ' ' || md5(string_agg(t::text, '|' ORDER BY id)) FROM items t";
     let want = text(&sender.instance.db, FINGERPRINT).await;
-    assert_eq!(
-        text(&target.db, FINGERPRINT).await,
-        want,
-        "{context}: rows of items"
-    );
-    const PARENTS: &str =
-        "SELECT count(*)::text || ' ' || md5(string_agg(t::text, '|' ORDER BY id)) FROM parents t";
-    assert_eq!(
-        text(&target.db, PARENTS).await,
-        text(&sender.instance.db, PARENTS).await,
-        "{context}: rows of parents"
-    );
+    assert_eq!(text(&target.db, FINGERPRINT).await, want, "{context}: rows of items");
+    const PARENTS: &str = "SELECT count(*)::text || ' ' || md5(string_agg(t::text, '|' ORDER BY id)) FROM parents t";
+    assert_eq!(text(&target.db, PARENTS).await, text(&sender.instance.db, PARENTS).await, "{context}: rows of parents");
     const SHAPE: &str = "SELECT string_agg(x, '; ' ORDER BY x) FROM (
            SELECT conname || ' ' || pg_get_constraintdef(oid) AS x FROM pg_constraint
             WHERE conrelid IN ('items'::regclass, 'parents'::regclass)
@@ -358,11 +288,7 @@ async fn assert_equal(sender: &TestApp, target: &TestDb, context: &str) {
            SELECT indexrelid::regclass::text || ' ' || pg_get_indexdef(indexrelid) FROM pg_index
             WHERE indrelid IN ('items'::regclass, 'parents'::regclass)) s";
     let shape = text(&target.db, SHAPE).await;
-    assert_eq!(
-        shape,
-        text(&sender.instance.db, SHAPE).await,
-        "{context}: keys, constraints and indexes"
-    );
+    assert_eq!(shape, text(&sender.instance.db, SHAPE).await, "{context}: keys, constraints and indexes");
 }
 
 /// What a kill at `at` must have left: the phase it landed in (where that is certain).
@@ -390,25 +316,13 @@ async fn scenario(sender: &TestApp, kills: &[KillAt]) -> Vec<(KillAt, Left)> {
         seen.push((at, left));
     }
     let (status, summary) = Pull::start(sender, &target).finish().await;
-    assert_eq!(
-        (status, &summary["ok"]),
-        (0, &J::Bool(true)),
-        "{kills:?}: {summary:#}"
-    );
+    assert_eq!((status, &summary["ok"]), (0, &J::Bool(true)), "{kills:?}: {summary:#}");
     assert_equal(sender, &target, &format!("{kills:?}")).await;
     // Nothing is left pending, and every pull is in the history (the killed ones never got to end theirs).
-    assert_eq!(
-        count(&target.db, "SELECT count(*) FROM dbt_pending_constraints").await,
-        0,
-        "{kills:?}"
-    );
+    assert_eq!(count(&target.db, "SELECT count(*) FROM dbt_pending_constraints").await, 0, "{kills:?}");
     let history = engine::history::list(&target.db, 100).await.unwrap();
     assert_eq!(history.len(), kills.len() + 1, "{kills:?}");
-    assert_eq!(
-        (history[0].outcome.as_str(), history[0].errors),
-        ("finished", 0),
-        "{kills:?}"
-    );
+    assert_eq!((history[0].outcome.as_str(), history[0].errors), ("finished", 0), "{kills:?}");
     // Each row was created by exactly one pull, and counted in that pull's record in the same transaction as
     // the row itself: the killed pulls' records hold what they landed.
     let created: i64 = history.iter().map(|r| r.created).sum();
@@ -421,10 +335,7 @@ async fn a_pull_killed_at_any_point_and_run_again_ends_equal_to_the_source() {
     let sender = sender(ROWS).await;
     let started = Instant::now();
     let scenarios = [
-        vec![
-            KillAt::SenderMidPage(ROWS / 4),
-            KillAt::SenderMidPage(ROWS / 2),
-        ],
+        vec![KillAt::SenderMidPage(ROWS / 4), KillAt::SenderMidPage(ROWS / 2)],
         vec![KillAt::BeforeCreate],
         vec![KillAt::AfterCreate],
         // Five kills in the data (the first run creates the table), as in the report of a target that differed.
@@ -454,27 +365,18 @@ async fn a_pull_into_sqlite_killed_before_its_indexes_gets_them_on_the_next_run(
     const SMALL: i64 = 20_000;
     let sender = sender(SMALL).await;
     let target = TestDb::new(EngineKind::Sqlite).await;
-    const INDEX: &str =
-        "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'items_parent_note'";
+    const INDEX: &str = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'items_parent_note'";
     let pull = Pull::start(&sender, &target);
-    pull.until("items started", |e| is_started(e, "items"))
-        .await;
+    pull.until("items started", |e| is_started(e, "items")).await;
     pull.kill();
     assert_eq!(count(&target.db, INDEX).await, 0, "killed before the index");
 
     let (status, summary) = Pull::start(&sender, &target).finish().await;
     assert_eq!((status, &summary["ok"]), (0, &J::Bool(true)), "{summary:#}");
-    assert_eq!(
-        count(&target.db, INDEX).await,
-        1,
-        "the next run added the index"
-    );
+    assert_eq!(count(&target.db, INDEX).await, 1, "the next run added the index");
     let fks = "SELECT count(*) FROM pragma_foreign_key_list('items') WHERE \"table\" = 'parents'";
     assert_eq!(count(&target.db, fks).await, 1);
-    assert_eq!(
-        count(&target.db, "SELECT count(*) FROM dbt_pending_constraints").await,
-        0
-    );
+    assert_eq!(count(&target.db, "SELECT count(*) FROM dbt_pending_constraints").await, 0);
     let want = text(
         &sender.instance.db,
         "SELECT string_agg(id || ':' || code || ':' || COALESCE(note, '-') || ':' || b::int, ',' ORDER BY id) FROM items",

@@ -6,7 +6,7 @@ mod support;
 
 use engine::testing::ENGINES;
 use engine::{EngineKind, Page, PageColumn, Value, ValueKind};
-use serde_json::{json, Value as J};
+use serde_json::{Value as J, json};
 use support::spawn_app;
 
 /// 40 rows of 100 KB that do not compress: a 4 MB relayed page.
@@ -73,10 +73,12 @@ async fn a_relayed_page_lands_whole_and_hostile_ones_are_refused() {
         assert!(compressed.len() > 3_000_000, "bigger than axum's 2 MB default: {}", compressed.len());
 
         let transfer = begin(&app).await;
-        let (status, result) = post_import(&app, import_body(transfer, "blobs", engine::Strategy::Skip, compressed.clone())).await;
+        let (status, result) =
+            post_import(&app, import_body(transfer, "blobs", engine::Strategy::Skip, compressed.clone())).await;
         assert_eq!(status, 200, "{kind:?}: {result}");
         assert_eq!((result["created"].clone(), result["skipped"].clone()), (json!(40), json!(0)), "{kind:?}");
-        let (status, again) = post_import(&app, import_body(transfer, "blobs", engine::Strategy::Skip, compressed.clone())).await;
+        let (status, again) =
+            post_import(&app, import_body(transfer, "blobs", engine::Strategy::Skip, compressed.clone())).await;
         assert_eq!((status, again["skipped"].clone()), (200, json!(40)));
         // Exactly the bytes that were sent, row for row.
         let tables = engine::Tables::new(app.instance.db.clone(), engine::Exclusions::default());
@@ -84,12 +86,17 @@ async fn a_relayed_page_lands_whole_and_hostile_ones_are_refused() {
         assert_eq!(exported.page.rows, page.rows, "{kind:?}");
 
         // A truncated page is refused whole: nothing of it lands.
-        let (status, error) =
-            post_import(&app, import_body(transfer, "blobs", engine::Strategy::Overwrite, compressed[..compressed.len() / 2].to_vec())).await;
+        let (status, error) = post_import(
+            &app,
+            import_body(transfer, "blobs", engine::Strategy::Overwrite, compressed[..compressed.len() / 2].to_vec()),
+        )
+        .await;
         assert_eq!(status, 400, "{error}");
         assert!(error.to_string().contains("the relayed page was refused"), "{error}");
         // The app's own tables are not there for anyone, whatever the page.
-        let (status, error) = post_import(&app, import_body(transfer, "dbt_admins", engine::Strategy::Overwrite, compressed.clone())).await;
+        let (status, error) =
+            post_import(&app, import_body(transfer, "dbt_admins", engine::Strategy::Overwrite, compressed.clone()))
+                .await;
         assert_eq!(status, 400);
         assert!(error.to_string().contains("table not found"), "{error}");
 
@@ -99,11 +106,17 @@ async fn a_relayed_page_lands_whole_and_hostile_ones_are_refused() {
         assert_eq!(ended.status(), 200);
         let history: J = app.client.post(app.at("/api/receive/history")).send().await.unwrap().json().await.unwrap();
         assert_eq!(
-            (history[0]["rows"].clone(), history[0]["created"].clone(), history[0]["skipped"].clone(), history[0]["outcome"].clone()),
+            (
+                history[0]["rows"].clone(),
+                history[0]["created"].clone(),
+                history[0]["skipped"].clone(),
+                history[0]["outcome"].clone()
+            ),
             (json!(80), json!(40), json!(40), json!("finished"))
         );
         assert_eq!(history[0]["admin"], "admin");
-        let (status, error) = post_import(&app, import_body(transfer, "blobs", engine::Strategy::Skip, compressed)).await;
+        let (status, error) =
+            post_import(&app, import_body(transfer, "blobs", engine::Strategy::Skip, compressed)).await;
         assert_eq!(status, 400);
         assert!(error.to_string().contains("not running"), "{error}");
         app.stop().await;
@@ -122,7 +135,8 @@ async fn a_missing_table_is_created_from_the_senders_schema_and_listed_with_exac
     .execute(pool)
     .await
     .unwrap();
-    let schema = engine::Tables::new(source.db.clone(), engine::Exclusions::default()).get_schema("kids").await.unwrap();
+    let schema =
+        engine::Tables::new(source.db.clone(), engine::Exclusions::default()).get_schema("kids").await.unwrap();
     for kind in ENGINES {
         let app = spawn_app(kind).await;
         app.login_ok().await;
@@ -139,7 +153,8 @@ async fn a_missing_table_is_created_from_the_senders_schema_and_listed_with_exac
         let (status, again) = call("/api/receive/create-table", json!({ "schema": schema })).await;
         assert_eq!(status, 400);
         assert!(again.to_string().contains("already exists"), "{again}");
-        let listed = app.client.post(app.at("/api/receive/local-tables")).send().await.unwrap().json::<J>().await.unwrap();
+        let listed =
+            app.client.post(app.at("/api/receive/local-tables")).send().await.unwrap().json::<J>().await.unwrap();
         assert_eq!(listed, json!([{"name": "kids", "rows": 0, "rows_exact": true}]), "{kind:?}");
         let local = app
             .client
@@ -153,7 +168,8 @@ async fn a_missing_table_is_created_from_the_senders_schema_and_listed_with_exac
             .unwrap();
         assert_eq!(local["primary_key"], json!(["id"]), "{kind:?}");
         assert_eq!(local["columns"].as_array().unwrap().len(), 3);
-        let missing = app.client.post(app.at("/api/receive/local-schema")).form(&[("table", "nope")]).send().await.unwrap();
+        let missing =
+            app.client.post(app.at("/api/receive/local-schema")).form(&[("table", "nope")]).send().await.unwrap();
         assert_eq!(missing.json::<J>().await.unwrap(), J::Null, "a missing table is None, not an error");
         app.stop().await;
     }
@@ -194,11 +210,13 @@ fn copy_body(transfer: i64, table: &str, rows: u64, schema: &engine::TableSchema
 async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole() {
     let source = engine::testing::TestDb::new(EngineKind::Postgres).await;
     let engine::Db::Postgres(src) = &source.db else { unreachable!() };
-    sqlx::raw_sql("CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric(8,2));
-                   INSERT INTO items SELECT g, 'item ' || g, g * 1.5 FROM generate_series(1, 300) g")
-        .execute(src)
-        .await
-        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric(8,2));
+                   INSERT INTO items SELECT g, 'item ' || g, g * 1.5 FROM generate_series(1, 300) g",
+    )
+    .execute(src)
+    .await
+    .unwrap();
     let from = engine::Tables::new(source.db.clone(), engine::Exclusions::default());
     let schema = from.get_schema("items").await.unwrap();
     let page = from.export_binary_copy("items", &engine::PageRequest::first(1000)).await.unwrap();
@@ -211,11 +229,21 @@ async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole(
         .execute(dst)
         .await
         .unwrap();
-    let ready = app.client.post(app.at("/api/receive/copy-ready")).json(&json!({"table": "items", "schema": schema, "strategy": "skip"})).send().await.unwrap();
+    let ready = app
+        .client
+        .post(app.at("/api/receive/copy-ready"))
+        .json(&json!({"table": "items", "schema": schema, "strategy": "skip"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.text().await.unwrap(), "true");
     let transfer = begin(&app).await;
     let post = |body: Vec<u8>| {
-        app.client.post(app.at("/api/receive/import-copy-page")).header("content-type", "application/octet-stream").body(body).send()
+        app.client
+            .post(app.at("/api/receive/import-copy-page"))
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
     };
     // Prices up to 450 break the receiver's rule: PostgreSQL refuses the page, nothing lands, the browser is told
     // to send it as an ordinary page.
@@ -236,7 +264,10 @@ async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole(
     // Hostile: a row count that lies, a truncated stream, a schema of other types, another table's schema.
     for (body, expected) in [
         (copy_body(transfer, "items", 299, &schema, bytes.clone()), "malformed page"),
-        (copy_body(transfer, "items", 300, &schema, bytes[..bytes.len() - 10].to_vec()), "the relayed page was refused"),
+        (
+            copy_body(transfer, "items", 300, &schema, bytes[..bytes.len() - 10].to_vec()),
+            "the relayed page was refused",
+        ),
         (copy_body(transfer, "other", 300, &schema, bytes.clone()), "schema is of another table"),
     ] {
         let response = post(body).await.unwrap();

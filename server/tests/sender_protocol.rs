@@ -10,8 +10,8 @@ use engine::protocol::SUBPROTOCOL;
 use engine::testing::ENGINES;
 use engine::{EngineKind, Page};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value as J};
-use support::{spawn_app, spawn_app_with, TestApp};
+use serde_json::{Value as J, json};
+use support::{TestApp, spawn_app, spawn_app_with};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
@@ -111,7 +111,8 @@ async fn a_receiver_runs_the_full_request_set() {
         let caps = request(&mut ws, 1, json!({"name": "capabilities"})).await;
         assert_eq!(caps["result"]["protocol"], 1);
         let tables = request(&mut ws, 2, json!({"name": "list_tables"})).await;
-        let names: Vec<&str> = tables["result"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> =
+            tables["result"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["items", "secrets"], "{kind:?}: the app's own tables are not listed");
         let schema = request(&mut ws, 3, json!({"name": "schema", "table": "items"})).await;
         assert_eq!(schema["result"]["primary_key"], json!(["id"]));
@@ -135,17 +136,31 @@ async fn a_receiver_runs_the_full_request_set() {
         }
         assert_eq!(ids, (1..=25).map(engine::Value::Int).collect::<Vec<_>>(), "{kind:?}");
 
-        send(&mut ws, json!({"type": "request", "id": 40, "op": {"name": "fetch", "table": "items",
-            "filter": {"kind": "key_range", "from": 3, "to": 5}}})).await;
+        send(
+            &mut ws,
+            json!({"type": "request", "id": 40, "op": {"name": "fetch", "table": "items",
+            "filter": {"kind": "key_range", "from": 3, "to": 5}}}),
+        )
+        .await;
         let (_, page) = next_page(&mut ws).await;
-        assert_eq!(page.rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), (3..=5).map(engine::Value::Int).collect::<Vec<_>>());
-        send(&mut ws, json!({"type": "request", "id": 41, "op": {"name": "fetch", "table": "items",
-            "filter": {"kind": "keys", "keys": [[7], [24], [99]]}}})).await;
+        assert_eq!(
+            page.rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+            (3..=5).map(engine::Value::Int).collect::<Vec<_>>()
+        );
+        send(
+            &mut ws,
+            json!({"type": "request", "id": 41, "op": {"name": "fetch", "table": "items",
+            "filter": {"kind": "keys", "keys": [[7], [24], [99]]}}}),
+        )
+        .await;
         let (_, page) = next_page(&mut ws).await;
         assert_eq!(page.rows.len(), 2);
 
         let checksum = request(&mut ws, 42, json!({"name": "checksum", "table": "items"})).await;
-        let local = engine::Tables::new(app.instance.db.clone(), engine::Exclusions::default()).checksum("items").await.unwrap();
+        let local = engine::Tables::new(app.instance.db.clone(), engine::Exclusions::default())
+            .checksum("items")
+            .await
+            .unwrap();
         assert_eq!(checksum["result"]["sha256"], local.0);
         assert_eq!(checksum["result"]["rows"], 25);
 
@@ -225,7 +240,9 @@ async fn codes_are_single_use_and_refusals_are_distinct_http_errors() {
     let code = new_code(&app, &session);
     // A browser page of another site (the receiver's) is welcome: the code is the authentication.
     let mut request = format!("ws://{}/db-transfer/websocket", app.instance.addr).into_client_request().unwrap();
-    request.headers_mut().insert("sec-websocket-protocol", format!("{SUBPROTOCOL}, code.{}", code.to_lowercase()).parse().unwrap());
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", format!("{SUBPROTOCOL}, code.{}", code.to_lowercase()).parse().unwrap());
     request.headers_mut().insert("origin", "https://receiver.example".parse().unwrap());
     let _first = tokio_tungstenite::connect_async(request).await.expect("case-insensitive, cross-origin");
     let used = open(&app, &format!("{SUBPROTOCOL}, code.{code}")).await.unwrap_err();
@@ -362,7 +379,12 @@ async fn json_pages_serve_previews_without_credits() {
         let mut ids = Vec::new();
         let mut cursor = J::Null;
         for id in 1..=10 {
-            let reply = request(&mut ws, id, json!({"name": "fetch", "table": "items", "limit": 4, "cursor": cursor, "format": "json"})).await;
+            let reply = request(
+                &mut ws,
+                id,
+                json!({"name": "fetch", "table": "items", "limit": 4, "cursor": cursor, "format": "json"}),
+            )
+            .await;
             let result = &reply["result"];
             assert_eq!(result["columns"][0]["name"], "id", "{kind:?}");
             ids.extend(result["rows"].as_array().unwrap().iter().map(|r| r[0].as_i64().unwrap()));
@@ -372,10 +394,19 @@ async fn json_pages_serve_previews_without_credits() {
             cursor = result["next"].clone();
         }
         assert_eq!(ids, (1..=25).collect::<Vec<_>>(), "{kind:?}");
-        let keys = request(&mut ws, 20, json!({"name": "fetch", "table": "items", "format": "json",
-            "filter": {"kind": "keys", "keys": [[7], [9]]}})).await;
-        assert_eq!(keys["result"]["rows"].as_array().unwrap().iter().map(|r| r[0].as_i64().unwrap()).collect::<Vec<_>>(), [7, 9]);
-        let big = request(&mut ws, 21, json!({"name": "fetch", "table": "items", "limit": 1001, "format": "json"})).await;
+        let keys = request(
+            &mut ws,
+            20,
+            json!({"name": "fetch", "table": "items", "format": "json",
+            "filter": {"kind": "keys", "keys": [[7], [9]]}}),
+        )
+        .await;
+        assert_eq!(
+            keys["result"]["rows"].as_array().unwrap().iter().map(|r| r[0].as_i64().unwrap()).collect::<Vec<_>>(),
+            [7, 9]
+        );
+        let big =
+            request(&mut ws, 21, json!({"name": "fetch", "table": "items", "limit": 1001, "format": "json"})).await;
         assert_eq!(big["code"], "bad_request");
         assert!(big["message"].as_str().unwrap().contains("at most 1000"), "{big}");
         app.stop().await;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use engine::client::{Client, ClientOptions, TransferAllOptions};
-use engine::testing::{TestDb, ENGINES};
+use engine::testing::{ENGINES, TestDb};
 use engine::{Db, EngineKind, Strategy, Tables};
 use support::spawn_app;
 
@@ -37,12 +37,14 @@ async fn rows(db: &Db, table: &str, columns: &[&str]) -> Vec<Vec<Option<String>>
     };
     let sql = format!("SELECT {} FROM {from}", select.join(", "));
     let mut out: Vec<Vec<Option<String>>> = match db {
-        Db::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql.clone())).fetch_all(p).await.map(|rs| {
-            rs.iter().map(|r| (0..r.len()).map(|i| r.get::<Option<String>, _>(i)).collect()).collect()
-        }),
-        Db::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sql.clone())).fetch_all(p).await.map(|rs| {
-            rs.iter().map(|r| (0..r.len()).map(|i| r.get::<Option<String>, _>(i)).collect()).collect()
-        }),
+        Db::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .fetch_all(p)
+            .await
+            .map(|rs| rs.iter().map(|r| (0..r.len()).map(|i| r.get::<Option<String>, _>(i)).collect()).collect()),
+        Db::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .fetch_all(p)
+            .await
+            .map(|rs| rs.iter().map(|r| (0..r.len()).map(|i| r.get::<Option<String>, _>(i)).collect()).collect()),
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"));
     out.sort();
@@ -74,7 +76,11 @@ fn fixture(kind: EngineKind) -> (Vec<(&'static str, Vec<&'static str>)>, String)
         sql.push_str(&format!("INSERT INTO keyed VALUES ({i}, 'note {i}');"));
     }
     for i in 1..=60 {
-        sql.push_str(&format!("INSERT INTO child VALUES ({i}, {}, {});", i % 7 + 1, if i % 5 == 0 { "NULL".into() } else { format!("'c{i}'") }));
+        sql.push_str(&format!(
+            "INSERT INTO child VALUES ({i}, {}, {});",
+            i % 7 + 1,
+            if i % 5 == 0 { "NULL".into() } else { format!("'c{i}'") }
+        ));
         sql.push_str(&format!("INSERT INTO composite VALUES ({}, 'k{}', 'v{i}');", i % 4, i));
         // Keyless rows repeat: each must arrive as many times as it is there.
         sql.push_str(&format!("INSERT INTO keyless VALUES ({}, 'y{}');", i % 9, i % 3));
@@ -123,9 +129,13 @@ async fn every_shape_lands_exactly_on_every_engine_pair_at_the_cli_defaults() {
             let local = Tables::new(target.db.clone(), engine::Exclusions::default());
             let session = app.instance.sender.create_session("admin");
             let code = app.instance.sender.new_code(&session, Duration::from_secs(300)).unwrap();
-            let client = Client::connect(&app.url, code.as_str(), ClientOptions { timeout: Duration::from_secs(60), ..ClientOptions::default() })
-                .await
-                .unwrap();
+            let client = Client::connect(
+                &app.url,
+                code.as_str(),
+                ClientOptions { timeout: Duration::from_secs(60), ..ClientOptions::default() },
+            )
+            .await
+            .unwrap();
             let options = TransferAllOptions {
                 tables: None,
                 strategies: HashMap::new(),
@@ -144,10 +154,18 @@ async fn every_shape_lands_exactly_on_every_engine_pair_at_the_cli_defaults() {
                 assert_eq!(rows(&target.db, table, columns).await, want, "{context}: {table}: exact rows");
             }
             let wide = by_name["wide"].as_ref().unwrap();
-            assert!(wide.pages >= 3, "{context}: 20 MB of rows cut by bytes into pages of at most 8 MiB: {} pages", wide.pages);
+            assert!(
+                wide.pages >= 3,
+                "{context}: 20 MB of rows cut by bytes into pages of at most 8 MiB: {} pages",
+                wide.pages
+            );
             if to == EngineKind::Postgres {
                 let Db::Postgres(pool) = &target.db else { unreachable!() };
-                let catalog: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_catalog.pg_description WHERE objoid = 0").fetch_one(pool).await.unwrap();
+                let catalog: i64 =
+                    sqlx::query_scalar("SELECT count(*) FROM pg_catalog.pg_description WHERE objoid = 0")
+                        .fetch_one(pool)
+                        .await
+                        .unwrap();
                 assert_eq!(catalog, 0, "{context}: nothing written into the catalog");
             }
             client.disconnect().await;
@@ -177,10 +195,15 @@ async fn a_refused_binary_page_is_redone_with_exactly_its_rows() {
     let local = Tables::new(target.db.clone(), engine::Exclusions::default());
     let session = app.instance.sender.create_session("admin");
     let code = app.instance.sender.new_code(&session, Duration::from_secs(300)).unwrap();
-    let client = Client::connect(&app.url, code.as_str(), ClientOptions { timeout: Duration::from_secs(60), ..ClientOptions::default() })
-        .await
-        .unwrap();
-    let options = engine::client::TransferOptions { batch_size: CLI_BATCH, ..engine::client::TransferOptions::default() };
+    let client = Client::connect(
+        &app.url,
+        code.as_str(),
+        ClientOptions { timeout: Duration::from_secs(60), ..ClientOptions::default() },
+    )
+    .await
+    .unwrap();
+    let options =
+        engine::client::TransferOptions { batch_size: CLI_BATCH, ..engine::client::TransferOptions::default() };
     let result = client.transfer(&local, "docs", &options, &|_| {}).await.unwrap();
     assert_eq!((result.created, result.errors.len()), (2499, 1), "{:?}", result.errors);
     assert!(result.errors[0].reason.contains("check constraint"), "{:?}", result.errors);

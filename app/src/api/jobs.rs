@@ -42,7 +42,9 @@ pub async fn start_job(request: JobRequest) -> Result<i64, ApiError> {
     let credential = match (request.code, request.resume_token) {
         (Some(code), None) => Credential::Code(code.trim().to_owned()),
         (None, Some(token)) => Credential::Resume(token),
-        _ => return Err(super::respond(ApiError::BadRequest("give either a connection code or a resume token".into()))),
+        _ => {
+            return Err(super::respond(ApiError::BadRequest("give either a connection code or a resume token".into())));
+        }
     };
     let submission = jobs::Submission {
         admin: admin.username,
@@ -80,7 +82,9 @@ pub async fn retry_job(id: i64, code: Option<String>) -> Result<(), ApiError> {
     crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
     if !jobs::retry(&state.db, &state.jobs, id, code).await.map_err(|e| jobs_error("retrying a job", e))? {
-        return Err(super::respond(ApiError::BadRequest(format!("job {id} cannot be retried: it is not failed, incomplete or cancelled"))));
+        return Err(super::respond(ApiError::BadRequest(format!(
+            "job {id} cannot be retried: it is not failed, incomplete or cancelled"
+        ))));
     }
     Ok(())
 }

@@ -135,7 +135,10 @@ pub async fn finish_transfer(transfer: i64, outcome: String, message: Option<Str
     let admin = crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
     if !engine::history::OUTCOMES.contains(&outcome.as_str()) {
-        return Err(super::respond(ApiError::BadRequest(format!("unknown outcome {:?}", outcome.chars().take(40).collect::<String>()))));
+        return Err(super::respond(ApiError::BadRequest(format!(
+            "unknown outcome {:?}",
+            outcome.chars().take(40).collect::<String>()
+        ))));
     }
     let ended = engine::history::finish(&state.db, transfer, &admin.username, &outcome, message.as_deref())
         .await
@@ -158,22 +161,35 @@ pub async fn transfer_history() -> Result<Vec<TransferRecord>, ApiError> {
 /// hostile-safe), written in one transaction with the strategy, and counted into the transfer's history record
 /// (`transfer`, from [`begin_transfer`]). A malformed page is refused whole.
 #[server(endpoint = "receive/import-page", input = Postcard, output = Json)]
-pub async fn import_page(transfer: i64, table: String, strategy: Strategy, page: Vec<u8>) -> Result<ImportResult, ApiError> {
+pub async fn import_page(
+    transfer: i64,
+    table: String,
+    strategy: Strategy,
+    page: Vec<u8>,
+) -> Result<ImportResult, ApiError> {
     let admin = crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
     if page.len() > MAX_RELAYED_PAGE_BYTES {
-        return Err(super::respond(ApiError::BadRequest(format!("a page may hold at most {MAX_RELAYED_PAGE_BYTES} bytes"))));
+        return Err(super::respond(ApiError::BadRequest(format!(
+            "a page may hold at most {MAX_RELAYED_PAGE_BYTES} bytes"
+        ))));
     }
     let running = engine::history::is_running(&state.db, transfer, &admin.username)
         .await
         .map_err(|e| super::respond(ApiError::internal("reading a transfer", e)))?;
     if !running {
-        return Err(super::respond(ApiError::BadRequest(format!("transfer {transfer} is not running (finished or not yours)"))));
+        return Err(super::respond(ApiError::BadRequest(format!(
+            "transfer {transfer} is not running (finished or not yours)"
+        ))));
     }
     let _turn = PAGE_IMPORTS.acquire().await.map_err(|e| super::respond(ApiError::internal("waiting to import", e)))?;
     let decoded = engine::Page::decompress(&page)
         .map_err(|e| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}"))))?;
-    let result = state.tables.import_records(&table, &decoded, strategy).await.map_err(|e| engine_error("importing a page", e))?;
+    let result = state
+        .tables
+        .import_records(&table, &decoded, strategy)
+        .await
+        .map_err(|e| engine_error("importing a page", e))?;
     let counted = engine::history::add_page(&state.db, transfer, &admin.username, decoded.rows.len() as u64, &result)
         .await
         .map_err(|e| super::respond(ApiError::internal("recording a transfer", e)))?;
@@ -193,7 +209,12 @@ pub async fn copy_ready(table: String, schema: TableSchema, strategy: Strategy) 
     if schema.name != table {
         return Err(super::respond(ApiError::BadRequest("the schema is of another table".into())));
     }
-    match state.tables.prepare_binary_copy(&table, &schema, strategy).await.map_err(|e| engine_error("checking a table", e))? {
+    match state
+        .tables
+        .prepare_binary_copy(&table, &schema, strategy)
+        .await
+        .map_err(|e| engine_error("checking a table", e))?
+    {
         Ok(_) => Ok(true),
         Err(why) => {
             tracing::debug!(table, "ordinary pages: {why}");
@@ -217,7 +238,9 @@ pub async fn import_copy_page(
     let admin = crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
     if page.len() > MAX_RELAYED_PAGE_BYTES || schema_json.len() > 1024 * 1024 {
-        return Err(super::respond(ApiError::BadRequest(format!("a page may hold at most {MAX_RELAYED_PAGE_BYTES} bytes"))));
+        return Err(super::respond(ApiError::BadRequest(format!(
+            "a page may hold at most {MAX_RELAYED_PAGE_BYTES} bytes"
+        ))));
     }
     let schema: TableSchema = serde_json::from_str(&schema_json)
         .map_err(|e| super::respond(ApiError::BadRequest(format!("the table's schema was refused: {e}"))))?;
@@ -228,17 +251,32 @@ pub async fn import_copy_page(
         .await
         .map_err(|e| super::respond(ApiError::internal("reading a transfer", e)))?;
     if !running {
-        return Err(super::respond(ApiError::BadRequest(format!("transfer {transfer} is not running (finished or not yours)"))));
+        return Err(super::respond(ApiError::BadRequest(format!(
+            "transfer {transfer} is not running (finished or not yours)"
+        ))));
     }
-    let plan = match state.tables.prepare_binary_copy(&table, &schema, strategy).await.map_err(|e| engine_error("checking a table", e))? {
+    let plan = match state
+        .tables
+        .prepare_binary_copy(&table, &schema, strategy)
+        .await
+        .map_err(|e| engine_error("checking a table", e))?
+    {
         Ok(plan) => plan,
-        Err(why) => return Err(super::respond(ApiError::BadRequest(format!("binary COPY pages cannot go into {table:?}: {why}")))),
+        Err(why) => {
+            return Err(super::respond(ApiError::BadRequest(format!(
+                "binary COPY pages cannot go into {table:?}: {why}"
+            ))));
+        }
     };
     let _turn = PAGE_IMPORTS.acquire().await.map_err(|e| super::respond(ApiError::internal("waiting to import", e)))?;
     let data = engine::page::decompress_bytes(&page)
         .map_err(|e| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}"))))?;
     let rows = usize::try_from(rows).unwrap_or(usize::MAX);
-    let Some(result) = state.tables.import_binary_copy(&plan, &data, rows, None).await.map_err(|e| engine_error("importing a page", e))?
+    let Some(result) = state
+        .tables
+        .import_binary_copy(&plan, &data, rows, None)
+        .await
+        .map_err(|e| engine_error("importing a page", e))?
     else {
         return Ok(None);
     };

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::{system_status, SetTransfersEnabled, InstanceStatus};
+use crate::api::{InstanceStatus, SetTransfersEnabled, system_status};
 use crate::layout::{AdminLayout, Section};
 use crate::{paths, use_base_path};
 

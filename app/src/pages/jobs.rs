@@ -2,11 +2,11 @@
 //! table's rows, rate and errors, with cancel and retry. A form starts a job with a fresh connection code; the
 //! Receive page starts them with its own sender session ("Run on the server").
 
-use engine::jobs::{JobTableView, JobView};
 use engine::Strategy;
+use engine::jobs::{JobTableView, JobView};
 use leptos::prelude::*;
 
-use crate::api::jobs::{list_jobs, CancelJob, RetryJob, StartJob};
+use crate::api::jobs::{CancelJob, RetryJob, StartJob, list_jobs};
 use crate::layout::{AdminLayout, Section};
 use crate::pages::receive::history::when;
 use crate::pages::receive::strategy_name;
@@ -48,7 +48,12 @@ fn JobCard(id: i64, list: Memo<Vec<JobView>>, refresh: Callback<()>) -> impl Int
         }
     });
     let error = move || {
-        cancel.value().get().and_then(Result::err).or_else(|| retry.value().get().and_then(Result::err)).map(|e| e.to_string())
+        cancel
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| retry.value().get().and_then(Result::err))
+            .map(|e| e.to_string())
     };
     let table_row = move |t: JobTableView, now: i64| {
         view! {
@@ -168,7 +173,9 @@ fn NewJobForm(refresh: Callback<()>) -> impl IntoView {
         });
     };
     let outcome = move || match start.value().get() {
-        _ if form_error.get().is_some() => form_error.get().map(|e| view! { <span class="error">{e}</span> }.into_any()),
+        _ if form_error.get().is_some() => {
+            form_error.get().map(|e| view! { <span class="error">{e}</span> }.into_any())
+        }
         Some(Ok(id)) => Some(view! { <span class="ok">{format!("Job {id} queued.")}</span> }.into_any()),
         Some(Err(e)) => Some(view! { <span class="error">{e.to_string()}</span> }.into_any()),
         None => None,
@@ -215,7 +222,9 @@ pub fn JobsPage() -> impl IntoView {
     // Live: the list is asked for again every second while the page is open.
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
-        if let Ok(handle) = set_interval_with_handle(move || tick.update(|t| *t += 1), std::time::Duration::from_secs(1)) {
+        if let Ok(handle) =
+            set_interval_with_handle(move || tick.update(|t| *t += 1), std::time::Duration::from_secs(1))
+        {
             on_cleanup(move || handle.clear());
         }
     });

@@ -90,17 +90,17 @@ mod imp {
     use std::collections::HashMap;
     use std::rc::Rc;
 
-    use engine::protocol::{ErrorCode, Operation, PageFormat, WireFilter};
     use engine::history::TableStrategy;
+    use engine::protocol::{ErrorCode, Operation, PageFormat, WireFilter};
     use engine::{ImportResult, Strategy, TableInfo, TableSchema};
     use futures::channel::mpsc;
     use futures::{SinkExt, StreamExt};
     use leptos::prelude::*;
 
     use crate::api::receive as local;
-    use engine::address::{display_site, sender_socket_url};
     use crate::receiver::link::{LinkError, RemotePage, SenderLink};
     use crate::receiver::model::*;
+    use engine::address::{display_site, sender_socket_url};
 
     thread_local! {
         static LINK: RefCell<Option<Rc<SenderLink>>> = const { RefCell::new(None) };
@@ -126,7 +126,9 @@ mod imp {
         };
         let code = code.trim().to_ascii_uppercase();
         if code.len() != 8 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return state.connect_error.set(Some("A connection code is 8 letters and digits, as shown on the sender's Send page.".into()));
+            return state
+                .connect_error
+                .set(Some("A connection code is 8 letters and digits, as shown on the sender's Send page.".into()));
         }
         state.link.set(LinkState::Connecting);
         let identity = match local::receiver_identity().await {
@@ -176,7 +178,9 @@ mod imp {
 
     async fn gloo_timers_sleep(ms: i32) {
         let promise = js_sys::Promise::new(&mut |resolve, _| {
-            let _ = web_sys::window().expect("a window").set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+            let _ = web_sys::window()
+                .expect("a window")
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
         });
         let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
     }
@@ -276,7 +280,9 @@ mod imp {
         let remote: Result<serde_json::Value, _> = link.call(Operation::Checksum { table: t.name.clone() }).await;
         let here = local::local_checksum(t.name.clone()).await;
         match (remote, here) {
-            (Ok(r), Ok(Some(h))) if r["sha256"].as_str() == Some(h.sha256.as_str()) => (Comparison::Same, sender_rows, String::new()),
+            (Ok(r), Ok(Some(h))) if r["sha256"].as_str() == Some(h.sha256.as_str()) => {
+                (Comparison::Same, sender_rows, String::new())
+            }
             (Ok(_), Ok(_)) => (Comparison::Different, sender_rows, "equal counts, different content".into()),
             (Err(e), _) => (Comparison::Unknown, sender_rows, e.to_string()),
             (_, Err(e)) => (Comparison::Unknown, sender_rows, e.to_string()),
@@ -289,7 +295,9 @@ mod imp {
         let Ok(local_tables) = local::local_tables().await else { return };
         let counts: HashMap<String, i64> = local_tables.into_iter().map(|t| (t.name, t.rows)).collect();
         for name in names {
-            let Some(row) = state.tables.with_untracked(|rows| rows.iter().find(|r| r.name == name).cloned()) else { continue };
+            let Some(row) = state.tables.with_untracked(|rows| rows.iter().find(|r| r.name == name).cloned()) else {
+                continue;
+            };
             state.tables.update(|rows| {
                 if let Some(r) = rows.iter_mut().find(|r| r.name == name) {
                     r.local_rows = counts.get(&name).copied();
@@ -308,13 +316,8 @@ mod imp {
     }
 
     pub async fn start_bulk(state: ReceiveState) {
-        let picked: Vec<(String, Strategy)> = state
-            .tables
-            .get_untracked()
-            .into_iter()
-            .filter(|r| r.picked)
-            .map(|r| (r.name, r.strategy))
-            .collect();
+        let picked: Vec<(String, Strategy)> =
+            state.tables.get_untracked().into_iter().filter(|r| r.picked).map(|r| (r.name, r.strategy)).collect();
         if picked.is_empty() {
             return state.transfer_error.set(Some("Pick at least one table.".into()));
         }
@@ -339,7 +342,9 @@ mod imp {
             match link.call::<TableSchema>(Operation::Schema { table: name.clone() }).await {
                 Ok(s) if &s.name == name => schemas.push(s),
                 Ok(s) => {
-                    return state.transfer_error.set(Some(format!("The sender answered for {name:?} with the schema of {:?}.", s.name)));
+                    return state
+                        .transfer_error
+                        .set(Some(format!("The sender answered for {name:?} with the schema of {:?}.", s.name)));
                 }
                 Err(e) => return state.transfer_error.set(Some(e.to_string())),
             }
@@ -350,7 +355,10 @@ mod imp {
             sender_url: link.socket_url().to_owned(),
             code: None,
             resume_token: Some(link.resume_token().to_owned()),
-            tables: order.into_iter().map(|t| engine::history::TableStrategy { strategy: strategies[&t], table: t }).collect(),
+            tables: order
+                .into_iter()
+                .map(|t| engine::history::TableStrategy { strategy: strategies[&t], table: t })
+                .collect(),
             create_missing: state.create_missing.get_untracked(),
             batch_size: state.page_rows.get_untracked().clamp(1, engine::PageRequest::MAX_LIMIT),
         };
@@ -407,7 +415,10 @@ mod imp {
             LinkState::Connected { site, .. } => site,
             _ => String::new(),
         };
-        let recorded: Vec<TableStrategy> = tables.iter().map(|(table, strategy)| TableStrategy { table: table.clone(), strategy: *strategy }).collect();
+        let recorded: Vec<TableStrategy> = tables
+            .iter()
+            .map(|(table, strategy)| TableStrategy { table: table.clone(), strategy: *strategy })
+            .collect();
         let transfer = match local::begin_transfer(site, recorded).await {
             Ok(id) => id,
             Err(e) => {
@@ -418,14 +429,17 @@ mod imp {
         };
         let mut notes = Vec::new();
         let mut failed_rows = Vec::new();
-        let outcome = transfer_tables(state, &link, tables, filter, create_missing, transfer, &mut notes, &mut failed_rows).await;
+        let outcome =
+            transfer_tables(state, &link, tables, filter, create_missing, transfer, &mut notes, &mut failed_rows).await;
         let outcome_name = match outcome {
             Outcome::Finished => "finished",
             Outcome::Incomplete => "incomplete",
             Outcome::Cancelled => "cancelled",
             Outcome::Failed => "failed",
         };
-        if let Err(e) = local::finish_transfer(transfer, outcome_name.to_owned(), state.transfer_error.get_untracked()).await {
+        if let Err(e) =
+            local::finish_transfer(transfer, outcome_name.to_owned(), state.transfer_error.get_untracked()).await
+        {
             notes.push(format!("the history could not record the end: {e}"));
         }
         let rows = state.progress.get_untracked().iter().map(|p| p.done).sum();
@@ -470,7 +484,8 @@ mod imp {
         let (order, cycle_note) = engine::order::foreign_key_order(&schemas);
         notes.extend(cycle_note);
         let strategies: HashMap<String, Strategy> = tables.into_iter().collect();
-        let known: HashMap<String, TableRow> = state.tables.get_untracked().into_iter().map(|r| (r.name.clone(), r)).collect();
+        let known: HashMap<String, TableRow> =
+            state.tables.get_untracked().into_iter().map(|r| (r.name.clone(), r)).collect();
         let filtered = filter != WireFilter::All;
         state.progress.set(
             order
@@ -530,7 +545,19 @@ mod imp {
             } else {
                 local::copy_ready(name.clone(), schema.clone(), strategies[name]).await.unwrap_or(false)
             };
-            let result = transfer_table(state, link, name, schema, copy, strategies[name], &filter, transfer, failed_rows, notes).await;
+            let result = transfer_table(
+                state,
+                link,
+                name,
+                schema,
+                copy,
+                strategies[name],
+                &filter,
+                transfer,
+                failed_rows,
+                notes,
+            )
+            .await;
             let complete = matches!(result, Ok(true));
             match result {
                 Ok(true) => set_state(state, name, TableState::Done, ""),
@@ -553,11 +580,7 @@ mod imp {
                 }
             }
         }
-        if outcome == Outcome::Finished && incomplete {
-            Outcome::Incomplete
-        } else {
-            outcome
-        }
+        if outcome == Outcome::Finished && incomplete { Outcome::Incomplete } else { outcome }
     }
 
     fn set_running(state: ReceiveState, name: &str) {
@@ -668,9 +691,16 @@ mod imp {
                     let result: ImportResult = if copy {
                         // The header's row count goes along only to be checked against the COPY data.
                         let rows = page.rows as u64;
-                        let copied = local::import_copy_page(transfer, name.to_owned(), strategy, rows, schema_json.clone(), page.bytes)
-                            .await
-                            .map_err(|e| format!("Importing a page of {name} failed: {e}"))?;
+                        let copied = local::import_copy_page(
+                            transfer,
+                            name.to_owned(),
+                            strategy,
+                            rows,
+                            schema_json.clone(),
+                            page.bytes,
+                        )
+                        .await
+                        .map_err(|e| format!("Importing a page of {name} failed: {e}"))?;
                         match copied {
                             Some(result) => {
                                 copied_pages += 1;
@@ -694,7 +724,8 @@ mod imp {
                                     let part = local::import_page(transfer, name.to_owned(), strategy, again.bytes)
                                         .await
                                         .map_err(|e| format!("Importing a page of {name} failed: {e}"))?;
-                                    let held = (part.created + part.updated + part.skipped) as usize + part.errors.len();
+                                    let held =
+                                        (part.created + part.updated + part.skipped) as usize + part.errors.len();
                                     done.created += part.created;
                                     done.updated += part.updated;
                                     done.skipped += part.skipped;
@@ -719,7 +750,11 @@ mod imp {
                             seen_notes.push(n.clone());
                         }
                     }
-                    failed.extend(result.errors.iter().map(|e| FailedRow { table: name.to_owned(), key: e.key.clone(), reason: e.reason.clone() }));
+                    failed.extend(result.errors.iter().map(|e| FailedRow {
+                        table: name.to_owned(),
+                        key: e.key.clone(),
+                        reason: e.reason.clone(),
+                    }));
                     state.progress.update(|all| {
                         if let Some(p) = all.iter_mut().find(|p| p.name == name) {
                             p.add_page(&result);
@@ -797,10 +832,17 @@ mod imp {
             Ok(p) => p,
             Err(e) => return state.detail_error.set(Some(e.to_string())),
         };
-        let columns = page["columns"].as_array().map(|c| c.iter().map(|c| c["name"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default();
+        let columns = page["columns"]
+            .as_array()
+            .map(|c| c.iter().map(|c| c["name"].as_str().unwrap_or_default().to_owned()).collect())
+            .unwrap_or_default();
         let rows = page["rows"]
             .as_array()
-            .map(|rows| rows.iter().map(|r| r.as_array().map(|r| r.iter().map(cell_text).collect()).unwrap_or_default()).collect())
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| r.as_array().map(|r| r.iter().map(cell_text).collect()).unwrap_or_default())
+                    .collect()
+            })
             .unwrap_or_default();
         let has_more = page["has_more"] == true;
         state.preview_next.set(page["next"].as_str().map(str::to_owned));

@@ -16,8 +16,8 @@ use std::rc::Rc;
 
 use engine::demux::{Demux, Incoming, PageHeader};
 use engine::protocol::{
-    ClientMessage, ErrorCode, Operation, ReceiverInfo, ServerMessage, CLOSE_REFUSED_BASE, CLOSE_STOPPED, PROTOCOL_VERSION,
-    SUBPROTOCOL,
+    CLOSE_REFUSED_BASE, CLOSE_STOPPED, ClientMessage, ErrorCode, Operation, PROTOCOL_VERSION, ReceiverInfo,
+    SUBPROTOCOL, ServerMessage,
 };
 use futures::channel::{mpsc, oneshot};
 use futures::future::Either;
@@ -57,8 +57,12 @@ impl std::fmt::Display for LinkError {
                 "Cannot reach a DB Transfer sender at {site}: check the URL (and its http/https), that the site is up and that transfers are switched on there."
             ),
             LinkError::Stopped(why) => write!(f, "The sender ended the session: {why}."),
-            LinkError::Closed { code, reason } if reason.is_empty() => write!(f, "The connection to the sender closed (code {code})."),
-            LinkError::Closed { code, reason } => write!(f, "The connection to the sender closed (code {code}): {reason}."),
+            LinkError::Closed { code, reason } if reason.is_empty() => {
+                write!(f, "The connection to the sender closed (code {code}).")
+            }
+            LinkError::Closed { code, reason } => {
+                write!(f, "The connection to the sender closed (code {code}): {reason}.")
+            }
             LinkError::Remote { message, .. } => write!(f, "The sender answered: {message}"),
             LinkError::Protocol(what) => write!(f, "The sender sent something unexpected: {what}"),
             LinkError::TooLarge { bytes, limit } => write!(
@@ -136,12 +140,14 @@ impl SenderLink {
             match ws.next().await {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerMessage>(&text) {
                     Ok(ServerMessage::Welcome { max_message_bytes, resume_token, .. }) => {
-                        break Ok((max_message_bytes, resume_token))
+                        break Ok((max_message_bytes, resume_token));
                     }
                     Ok(ServerMessage::Error { message, .. }) => break Err(LinkError::Refused(message)),
                     _ => break Err(LinkError::Protocol("no welcome after hello".into())),
                 },
-                Some(Ok(Message::Bytes(_))) => break Err(LinkError::Protocol("a binary frame before the welcome".into())),
+                Some(Ok(Message::Bytes(_))) => {
+                    break Err(LinkError::Protocol("a binary frame before the welcome".into()));
+                }
                 Some(Err(WebSocketError::ConnectionClose(ev))) => break Err(close_error(ev.code, ev.reason, &site)),
                 Some(Err(_)) => continue,
                 None => break Err(LinkError::Unreachable(site.clone())),
@@ -151,7 +157,14 @@ impl SenderLink {
         let shared = Rc::new(Shared { pending: RefCell::default(), closed: RefCell::default() });
         let (out, outgoing) = mpsc::unbounded::<Option<String>>();
         leptos::task::spawn_local(pump(ws, outgoing, shared.clone(), site));
-        Ok(SenderLink { out, shared, next_id: Cell::new(1), max_message, resume_token, socket_url: socket_url.to_owned() })
+        Ok(SenderLink {
+            out,
+            shared,
+            next_id: Cell::new(1),
+            max_message,
+            resume_token,
+            socket_url: socket_url.to_owned(),
+        })
     }
 
     /// The secret that lets another receiver (this site's server) take this session over once the socket closes.
@@ -186,9 +199,9 @@ impl SenderLink {
             return Err(self.closed().unwrap_or(LinkError::Closed { code: 1000, reason: String::new() }));
         }
         match futures::future::select(rx, Deadline::after_secs(REQUEST_TIMEOUT_SECS)).await {
-            Either::Left((reply, _)) => {
-                reply.unwrap_or_else(|_| Err(self.closed().unwrap_or(LinkError::Closed { code: 1000, reason: String::new() })))
-            }
+            Either::Left((reply, _)) => reply.unwrap_or_else(|_| {
+                Err(self.closed().unwrap_or(LinkError::Closed { code: 1000, reason: String::new() }))
+            }),
             Either::Right(_) => {
                 // A sender that answers nothing in this long will not answer at all: end the link, so every other
                 // request fails now too and the page says why.
@@ -210,7 +223,9 @@ impl SenderLink {
     /// A request whose reply is JSON, decoded into `T`.
     pub async fn call<T: serde::de::DeserializeOwned>(&self, op: Operation) -> Result<T, LinkError> {
         match self.request(op).await? {
-            Reply::Json(v) => serde_json::from_value(v).map_err(|e| LinkError::Protocol(format!("a reply of the wrong shape: {e}"))),
+            Reply::Json(v) => {
+                serde_json::from_value(v).map_err(|e| LinkError::Protocol(format!("a reply of the wrong shape: {e}")))
+            }
             Reply::Page(_) => Err(LinkError::Protocol("a page where a reply was expected".into())),
         }
     }

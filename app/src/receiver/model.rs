@@ -292,11 +292,8 @@ pub fn build_filter(kind: &str, from: &str, to: &str, keys: &str) -> Result<Wire
             Ok(WireFilter::KeyRange { from, to })
         }
         "keys" => {
-            let keys: Vec<Vec<serde_json::Value>> = keys
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|l| l.split(',').map(key_value).collect())
-                .collect();
+            let keys: Vec<Vec<serde_json::Value>> =
+                keys.lines().filter(|l| !l.trim().is_empty()).map(|l| l.split(',').map(key_value).collect()).collect();
             if keys.is_empty() {
                 return Err("Enter at least one key, one per line.".into());
             }
@@ -314,7 +311,9 @@ pub fn cell_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => "NULL".into(),
         serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Object(o) if o.contains_key("hex") => format!("\\x{}", o["hex"].as_str().unwrap_or_default()),
+        serde_json::Value::Object(o) if o.contains_key("hex") => {
+            format!("\\x{}", o["hex"].as_str().unwrap_or_default())
+        }
         other => other.to_string(),
     }
 }

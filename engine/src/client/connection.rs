@@ -13,15 +13,15 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::ClientError;
 use crate::demux::{Demux, Incoming, PageHeader};
 use crate::protocol::{
-    ClientMessage, ErrorCode, Operation, ReceiverInfo, ServerMessage, CLOSE_STOPPED, MAX_PAGE_FRAME, PROTOCOL_VERSION,
-    SUBPROTOCOL,
+    CLOSE_STOPPED, ClientMessage, ErrorCode, MAX_PAGE_FRAME, Operation, PROTOCOL_VERSION, ReceiverInfo, SUBPROTOCOL,
+    ServerMessage,
 };
 
 /// A page as it arrived, still compressed.
@@ -87,15 +87,18 @@ impl Connection {
             Credential::Code(code) => format!("{}{}", crate::protocol::CODE_PROTOCOL_PREFIX, code),
             Credential::Resume(token) => format!("{}{}", crate::protocol::RESUME_PROTOCOL_PREFIX, token),
         };
-        let protocols = HeaderValue::from_str(&format!("{SUBPROTOCOL}, {credential}"))
-            .map_err(|_| ClientError::InvalidCode)?;
+        let protocols =
+            HeaderValue::from_str(&format!("{SUBPROTOCOL}, {credential}")).map_err(|_| ClientError::InvalidCode)?;
         request.headers_mut().insert("sec-websocket-protocol", protocols);
-        request.headers_mut().insert("user-agent", HeaderValue::from_static(concat!("db-transfer/", env!("CARGO_PKG_VERSION"))));
+        request
+            .headers_mut()
+            .insert("user-agent", HeaderValue::from_static(concat!("db-transfer/", env!("CARGO_PKG_VERSION"))));
         // Nagle off: a credit and the next request are small writes in a row, and the second would wait for the
         // sender's (delayed) ACK of the first — 40 ms a page, which held pulls to ~11k rows/s.
         // A frame may hold any page this client would decode (tungstenite's default limit, 16 MiB, refused a
         // legal page larger than that as "Message too long").
-        let config = WebSocketConfig::default().max_frame_size(Some(MAX_PAGE_FRAME)).max_message_size(Some(MAX_PAGE_FRAME));
+        let config =
+            WebSocketConfig::default().max_frame_size(Some(MAX_PAGE_FRAME)).max_message_size(Some(MAX_PAGE_FRAME));
         let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
         let (mut ws, _) = match tokio::time::timeout(timeout, connecting).await {
             Err(_) => return Err(ClientError::ConnectTimeout(timeout.as_secs())),
@@ -111,7 +114,8 @@ impl Connection {
         ws.send(Message::Text(serde_json::to_string(&hello).expect("messages serialize").into()))
             .await
             .map_err(|e| ClientError::Unreachable(e.to_string()))?;
-        let welcome = tokio::time::timeout(timeout, ws.next()).await.map_err(|_| ClientError::Timeout(timeout.as_secs()))?;
+        let welcome =
+            tokio::time::timeout(timeout, ws.next()).await.map_err(|_| ClientError::Timeout(timeout.as_secs()))?;
         let (resume_token, max_message) = match welcome {
             Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerMessage>(t.as_str()) {
                 Ok(ServerMessage::Welcome { resume_token, max_message_bytes, .. }) => (resume_token, max_message_bytes),
@@ -138,7 +142,9 @@ impl Connection {
 
     pub(crate) fn ended(&self) -> Option<ClientError> {
         let p = self.pending.lock().expect("pending lock");
-        p.ended.as_ref().map(|(reason, stopped)| ClientError::Disconnected { reason: reason.clone(), stopped: *stopped })
+        p.ended
+            .as_ref()
+            .map(|(reason, stopped)| ClientError::Disconnected { reason: reason.clone(), stopped: *stopped })
     }
 
     pub(crate) async fn request(&self, id: u64, op: Operation) -> Result<Reply, ClientError> {
@@ -163,7 +169,9 @@ impl Connection {
         }
         match tokio::time::timeout(self.timeout, rx).await {
             Ok(Ok(reply)) => reply,
-            Ok(Err(_)) => Err(self.ended().unwrap_or(ClientError::Disconnected { reason: "closed".into(), stopped: false })),
+            Ok(Err(_)) => {
+                Err(self.ended().unwrap_or(ClientError::Disconnected { reason: "closed".into(), stopped: false }))
+            }
             Err(_) => {
                 // No reply in time: the connection is not to be trusted any more (a half-open one answers nothing
                 // ever). It ends here, so a resume opens a new one instead of waiting on this.
@@ -193,7 +201,12 @@ impl Connection {
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn pump(ws: Socket, mut outgoing: mpsc::UnboundedReceiver<Message>, pending: Arc<Mutex<Pending>>, silence: Duration) {
+async fn pump(
+    ws: Socket,
+    mut outgoing: mpsc::UnboundedReceiver<Message>,
+    pending: Arc<Mutex<Pending>>,
+    silence: Duration,
+) {
     let (mut sink, mut stream) = ws.split();
     let mut demux = Demux::default();
     // A few pings within the silence bound: a live sender's pong (or any message) comes well before it.

@@ -1,8 +1,8 @@
 //! What the programmatic client can fail with: each variant is a distinct situation a script may react to
 //! (ask for a new code, retry later, create the table, report the rows).
 
-use crate::protocol::ErrorCode;
 use crate::EngineError;
+use crate::protocol::ErrorCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

@@ -18,8 +18,8 @@ mod connection;
 mod error;
 mod transfer;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::RwLock;
@@ -27,11 +27,13 @@ use tokio::sync::RwLock;
 pub use connection::RawPage;
 use connection::{Connection, Credential, Reply};
 pub use error::ClientError;
-pub use transfer::{JobControl, Progress, TransferAllOptions, TransferOptions, TransferResult, BINARY_COPY_NOTE, END_CURSOR};
+pub use transfer::{
+    BINARY_COPY_NOTE, END_CURSOR, JobControl, Progress, TransferAllOptions, TransferOptions, TransferResult,
+};
 
+use crate::Page;
 use crate::protocol::{Operation, PageFormat, ReceiverInfo, WireFilter};
 use crate::schema::{TableInfo, TableSchema};
-use crate::Page;
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -124,17 +126,35 @@ impl Client {
     pub async fn connect(url: &str, code: &str, options: ClientOptions) -> Result<Client, ClientError> {
         let socket_url = crate::address::client_socket_url(url).map_err(ClientError::InvalidUrl)?;
         let code = crate::sender::ConnectionCode::parse(code).map_err(|_| ClientError::InvalidCode)?;
-        let connection = Connection::open(&socket_url, Credential::Code(code.as_str()), &options.receiver_info, options.timeout).await?;
-        Ok(Client { socket_url, options, connection: RwLock::new(Arc::new(connection)), next_id: AtomicU64::new(1), pg_copy: Default::default() })
+        let connection =
+            Connection::open(&socket_url, Credential::Code(code.as_str()), &options.receiver_info, options.timeout)
+                .await?;
+        Ok(Client {
+            socket_url,
+            options,
+            connection: RwLock::new(Arc::new(connection)),
+            next_id: AtomicU64::new(1),
+            pg_copy: Default::default(),
+        })
     }
 
     /// Connects again to a sender session this site already joined (a background job after a restart, or the
     /// browser handing its session to the server): the sender must still hold the session, and the previous
     /// socket must be gone ("still connected" is retried briefly).
-    pub async fn connect_resuming(url: &str, resume_token: &str, options: ClientOptions) -> Result<Client, ClientError> {
+    pub async fn connect_resuming(
+        url: &str,
+        resume_token: &str,
+        options: ClientOptions,
+    ) -> Result<Client, ClientError> {
         let socket_url = crate::address::client_socket_url(url).map_err(ClientError::InvalidUrl)?;
         let connection = open_resuming(&socket_url, resume_token, &options).await?;
-        Ok(Client { socket_url, options, connection: RwLock::new(Arc::new(connection)), next_id: AtomicU64::new(1), pg_copy: Default::default() })
+        Ok(Client {
+            socket_url,
+            options,
+            connection: RwLock::new(Arc::new(connection)),
+            next_id: AtomicU64::new(1),
+            pg_copy: Default::default(),
+        })
     }
 
     /// The token that lets this receiver back in after a drop (secret: whoever holds it is this receiver).
@@ -168,7 +188,9 @@ impl Client {
 
     async fn call<T: serde::de::DeserializeOwned>(&self, op: Operation) -> Result<T, ClientError> {
         match self.request(op).await? {
-            Reply::Json(v) => serde_json::from_value(v).map_err(|e| ClientError::Protocol(format!("a reply of the wrong shape: {e}"))),
+            Reply::Json(v) => {
+                serde_json::from_value(v).map_err(|e| ClientError::Protocol(format!("a reply of the wrong shape: {e}")))
+            }
             Reply::Page(_) => Err(ClientError::Protocol("a page where a reply was expected".into())),
         }
     }
@@ -224,7 +246,12 @@ impl Client {
     }
 
     /// [`Client::fetch_raw`] in a given format (`Binary` or `PgCopy`; `Json` pages are not raw).
-    pub async fn fetch_raw_as(&self, table: &str, options: &FetchOptions, format: PageFormat) -> Result<RawPage, ClientError> {
+    pub async fn fetch_raw_as(
+        &self,
+        table: &str,
+        options: &FetchOptions,
+        format: PageFormat,
+    ) -> Result<RawPage, ClientError> {
         let (cursor, offset) = match &options.from {
             FetchFrom::Start => (None, None),
             FetchFrom::Cursor(c) => (Some(c.clone()), None),
@@ -252,7 +279,11 @@ impl Client {
         let raw = self.fetch_raw(table, options).await?;
         let records = Page::decompress(&raw.bytes).map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
         if records.rows.len() != raw.rows {
-            return Err(ClientError::Protocol(format!("the header said {} rows, the page holds {}", raw.rows, records.rows.len())));
+            return Err(ClientError::Protocol(format!(
+                "the header said {} rows, the page holds {}",
+                raw.rows,
+                records.rows.len()
+            )));
         }
         Ok(Records { records, has_more: raw.has_more, next: raw.next })
     }

@@ -72,23 +72,9 @@ pub struct TransferResult {
 /// Reported while a transfer runs, for callers that draw their own progress.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
-    Started {
-        table: String,
-        total: Option<u64>,
-    },
-    Page {
-        table: String,
-        done: u64,
-        total: Option<u64>,
-        created: u64,
-        updated: u64,
-        skipped: u64,
-        errors: u64,
-    },
-    Finished {
-        table: String,
-        result: TransferResult,
-    },
+    Started { table: String, total: Option<u64> },
+    Page { table: String, done: u64, total: Option<u64>, created: u64, updated: u64, skipped: u64, errors: u64 },
+    Finished { table: String, result: TransferResult },
 }
 
 /// A background job's hold on one table's transfer (see [`Client::transfer_for_job`]).
@@ -111,8 +97,7 @@ pub struct JobControl<'a> {
 pub const END_CURSOR: &str = "!end";
 
 /// Said in a table's notes when its pages travelled as PostgreSQL binary COPY.
-pub const BINARY_COPY_NOTE: &str =
-    "pages travelled as PostgreSQL binary COPY (same column types on both sides)";
+pub const BINARY_COPY_NOTE: &str = "pages travelled as PostgreSQL binary COPY (same column types on both sides)";
 
 /// Resumes at most this many times per page before giving up.
 const RESUME_ATTEMPTS: u32 = 3;
@@ -120,8 +105,7 @@ const RESUME_ATTEMPTS: u32 = 3;
 /// An ordinary page, decoded (hostile-safe), refused when its header's row count is not what it holds: the
 /// sender is broken or lying, and the counts of what was imported must not depend on its word.
 fn decode(raw: &RawPage) -> Result<Page, ClientError> {
-    let page = Page::decompress(&raw.bytes)
-        .map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
+    let page = Page::decompress(&raw.bytes).map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
     if page.rows.len() != raw.rows {
         return Err(ClientError::Protocol(format!(
             "the header said {} rows, the page holds {}",
@@ -164,8 +148,7 @@ impl Client {
         options: &TransferOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<TransferResult, ClientError> {
-        self.transfer_inner(local, table, options, None, None, progress)
-            .await
+        self.transfer_inner(local, table, options, None, None, progress).await
     }
 
     /// [`Client::transfer`] that adds each page's counts to the history record `record` in the page's own
@@ -178,8 +161,7 @@ impl Client {
         record: i64,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<TransferResult, ClientError> {
-        self.transfer_inner(local, table, options, None, Some(record), progress)
-            .await
+        self.transfer_inner(local, table, options, None, Some(record), progress).await
     }
 
     /// Transfers one table of a background job: starts after the job's last committed page, writes the job's
@@ -193,15 +175,7 @@ impl Client {
         job: &JobControl<'_>,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<TransferResult, ClientError> {
-        self.transfer_inner(
-            local,
-            table,
-            options,
-            Some(job),
-            Some(job.transfer_id),
-            progress,
-        )
-        .await
+        self.transfer_inner(local, table, options, Some(job), Some(job.transfer_id), progress).await
     }
 
     async fn transfer_inner(
@@ -215,11 +189,8 @@ impl Client {
     ) -> Result<TransferResult, ClientError> {
         let started = Instant::now();
         let schema = self.get_schema(table).await?;
-        let mut result = TransferResult {
-            table: table.to_owned(),
-            strategy: options.strategy,
-            ..TransferResult::default()
-        };
+        let mut result =
+            TransferResult { table: table.to_owned(), strategy: options.strategy, ..TransferResult::default() };
         let db = local.db();
         if !local.table_exists(table).await? {
             if !options.create_missing_tables || job.is_some() {
@@ -227,53 +198,36 @@ impl Client {
             }
             // Created with its "constraints pending" mark (one transaction): if this process dies after, the
             // next transfer into it still adds its constraints after the data.
-            result
-                .notes
-                .extend(local.create_table(&schema).await?.notes);
+            result.notes.extend(local.create_table(&schema).await?.notes);
             result.created_table = true;
         }
         // This transfer created the table, or one that did stopped before its constraints were added.
         let constraints_after_data = result.created_table
             || job.is_some_and(|j| j.created_table)
-            || history::constraints_pending(db, table)
-                .await
-                .map_err(EngineError::from)?;
+            || history::constraints_pending(db, table).await.map_err(EngineError::from)?;
         let total = match options.filter {
             WireFilter::All => Some(self.get_count(table).await?.max(0) as u64),
             _ => None,
         };
-        progress(Progress::Started {
-            table: table.to_owned(),
-            total,
-        });
+        progress(Progress::Started { table: table.to_owned(), total });
 
         let limit = options.batch_size.clamp(1, crate::PageRequest::MAX_LIMIT);
         let fetch_from = |cursor: &Option<String>| FetchOptions {
             limit,
-            from: cursor
-                .clone()
-                .map(FetchFrom::Cursor)
-                .unwrap_or(FetchFrom::Start),
+            from: cursor.clone().map(FetchFrom::Cursor).unwrap_or(FetchFrom::Start),
             filter: options.filter.clone(),
         };
         // PostgreSQL to PostgreSQL with the same column types: pages travel as binary COPY and go into COPY as
         // they are (no decoding on either side). Anything else, or a sender that refuses, uses ordinary pages.
         let mut copy_plan = None;
         if options.filter == WireFilter::All && self.sender_offers_pg_copy().await {
-            match local
-                .prepare_binary_copy(table, &schema, options.strategy)
-                .await?
-            {
+            match local.prepare_binary_copy(table, &schema, options.strategy).await? {
                 Ok(plan) => copy_plan = Some(plan),
                 Err(why) => tracing::debug!(table, "ordinary pages: {why}"),
             }
         }
         let format = |copy: bool| {
-            if copy {
-                PageFormat::PgCopy
-            } else {
-                PageFormat::Binary
-            }
+            if copy { PageFormat::PgCopy } else { PageFormat::Binary }
         };
         let stopped = || job.is_some_and(|j| (j.stop)());
         // The cursor the page in hand was fetched from (what its checkpoint expects to find).
@@ -286,30 +240,14 @@ impl Client {
         let mut current = if data_done {
             None
         } else {
-            let first = self
-                .fetch_resuming(
-                    table,
-                    &fetch_from(&from),
-                    format(copy_plan.is_some()),
-                    &mut resumed,
-                )
-                .await;
+            let first = self.fetch_resuming(table, &fetch_from(&from), format(copy_plan.is_some()), &mut resumed).await;
             match first {
-                Err(ClientError::Remote {
-                    code: crate::protocol::ErrorCode::BadRequest,
-                    message,
-                }) if copy_plan.is_some() => {
+                Err(ClientError::Remote { code: crate::protocol::ErrorCode::BadRequest, message })
+                    if copy_plan.is_some() =>
+                {
                     tracing::debug!(table, "the sender refused binary COPY pages: {message}");
                     copy_plan = None;
-                    Some(
-                        self.fetch_resuming(
-                            table,
-                            &fetch_from(&from),
-                            PageFormat::Binary,
-                            &mut resumed,
-                        )
-                        .await?,
-                    )
+                    Some(self.fetch_resuming(table, &fetch_from(&from), PageFormat::Binary, &mut resumed).await?)
                 }
                 other => Some(other?),
             }
@@ -339,10 +277,7 @@ impl Client {
                         .map_err(|e| ClientError::Protocol(format!("a bad page: {e}")))?;
                     // The import checks the stream holds exactly the header's tuples before it writes any.
                     let rows = page_in_hand.rows;
-                    if let Some(done) = local
-                        .import_binary_copy(plan, &data, rows, checkpoint(rows).as_ref())
-                        .await?
-                    {
+                    if let Some(done) = local.import_binary_copy(plan, &data, rows, checkpoint(rows).as_ref()).await? {
                         return Ok((done, rows));
                     }
                     // PostgreSQL refused a row: the same rows again as ordinary pages, imported row by row where
@@ -354,7 +289,10 @@ impl Client {
                     let mut at = from.clone();
                     while imported < rows {
                         let mut again_resumed = 0;
-                        let want = FetchOptions { limit: u32::try_from(rows - imported).unwrap_or(u32::MAX), ..fetch_from(&at) };
+                        let want = FetchOptions {
+                            limit: u32::try_from(rows - imported).unwrap_or(u32::MAX),
+                            ..fetch_from(&at)
+                        };
                         let again = self.fetch_resuming(table, &want, PageFormat::Binary, &mut again_resumed).await?;
                         let page = decode(&again)?;
                         let held = page.rows.len();
@@ -365,12 +303,17 @@ impl Client {
                                 job: j.job,
                                 position: j.position,
                                 expected: at.clone(),
-                                next: Some(if last { next.clone() } else { part_next.clone() }.unwrap_or_else(|| END_CURSOR.to_owned())),
+                                next: Some(
+                                    if last { next.clone() } else { part_next.clone() }
+                                        .unwrap_or_else(|| END_CURSOR.to_owned()),
+                                ),
                             }),
                             transfer_id,
                             rows: held as u64,
                         });
-                        let part = local.import_records_checkpointed(table, &page, options.strategy, part_checkpoint.as_ref()).await?;
+                        let part = local
+                            .import_records_checkpointed(table, &page, options.strategy, part_checkpoint.as_ref())
+                            .await?;
                         done.created += part.created;
                         done.updated += part.updated;
                         done.skipped += part.skipped;
@@ -391,12 +334,7 @@ impl Client {
                 let page = decode(&page_in_hand)?;
                 let rows = page.rows.len();
                 let done = local
-                    .import_records_checkpointed(
-                        table,
-                        &page,
-                        options.strategy,
-                        checkpoint(rows).as_ref(),
-                    )
+                    .import_records_checkpointed(table, &page, options.strategy, checkpoint(rows).as_ref())
                     .await
                     .map_err(ClientError::from)?;
                 Ok::<_, ClientError>((done, rows))
@@ -405,15 +343,9 @@ impl Client {
             let mut prefetch_resumed = 0;
             let prefetch = async {
                 match &next {
-                    Some(_) => Some(
-                        self.fetch_resuming(
-                            table,
-                            &fetch_from(&next),
-                            format(copy),
-                            &mut prefetch_resumed,
-                        )
-                        .await,
-                    ),
+                    Some(_) => {
+                        Some(self.fetch_resuming(table, &fetch_from(&next), format(copy), &mut prefetch_resumed).await)
+                    }
                     None => None,
                 }
             };
@@ -425,10 +357,7 @@ impl Client {
             };
             let ((imported, import_took), fetched) = tokio::join!(timed_import, prefetch);
             result.import_seconds += import_took.as_secs_f64();
-            result.wait_seconds += iteration
-                .elapsed()
-                .saturating_sub(import_took)
-                .as_secs_f64();
+            result.wait_seconds += iteration.elapsed().saturating_sub(import_took).as_secs_f64();
             resumed += prefetch_resumed;
             let (imported, rows) = imported?;
             result.rows += rows as u64;
@@ -458,16 +387,11 @@ impl Client {
             result.notes.push(BINARY_COPY_NOTE.to_owned());
         }
         if constraints_after_data {
-            result
-                .notes
-                .extend(local.create_constraints_after_data(&schema).await?.notes);
+            result.notes.extend(local.create_constraints_after_data(&schema).await?.notes);
         }
         result.resumed = resumed;
         result.seconds = started.elapsed().as_secs_f64();
-        progress(Progress::Finished {
-            table: table.to_owned(),
-            result: result.clone(),
-        });
+        progress(Progress::Finished { table: table.to_owned(), result: result.clone() });
         Ok(result)
     }
 
@@ -480,8 +404,7 @@ impl Client {
         options: &TransferAllOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Vec<(String, Result<TransferResult, ClientError>)>, ClientError> {
-        self.transfer_all_inner(local, options, None, progress)
-            .await
+        self.transfer_all_inner(local, options, None, progress).await
     }
 
     /// [`Client::transfer_all`] with each page counted into the history record `record`
@@ -493,8 +416,7 @@ impl Client {
         record: i64,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Vec<(String, Result<TransferResult, ClientError>)>, ClientError> {
-        self.transfer_all_inner(local, options, Some(record), progress)
-            .await
+        self.transfer_all_inner(local, options, Some(record), progress).await
     }
 
     async fn transfer_all_inner(
@@ -506,12 +428,7 @@ impl Client {
     ) -> Result<Vec<(String, Result<TransferResult, ClientError>)>, ClientError> {
         let names: Vec<String> = match &options.tables {
             Some(t) => t.clone(),
-            None => self
-                .list_tables()
-                .await?
-                .into_iter()
-                .map(|t| t.name)
-                .collect(),
+            None => self.list_tables().await?.into_iter().map(|t| t.name).collect(),
         };
         let mut schemas = Vec::with_capacity(names.len());
         for name in &names {
@@ -524,11 +441,7 @@ impl Client {
         let mut results = Vec::with_capacity(order.len());
         for name in order {
             let table_options = TransferOptions {
-                strategy: options
-                    .strategies
-                    .get(&name)
-                    .copied()
-                    .unwrap_or(options.default_strategy),
+                strategy: options.strategies.get(&name).copied().unwrap_or(options.default_strategy),
                 batch_size: if options.batch_size == 0 {
                     TransferOptions::default().batch_size
                 } else {
@@ -537,9 +450,7 @@ impl Client {
                 create_missing_tables: options.create_missing_tables,
                 filter: WireFilter::All,
             };
-            let outcome = self
-                .transfer_inner(local, &name, &table_options, None, record, progress)
-                .await;
+            let outcome = self.transfer_inner(local, &name, &table_options, None, record, progress).await;
             let fatal = matches!(&outcome, Err(ClientError::Disconnected { .. }));
             results.push((name, outcome));
             if fatal {

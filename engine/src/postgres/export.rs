@@ -88,7 +88,8 @@ pub async fn export(pool: &PgPool, schema: &TableSchema, req: &PageRequest) -> R
     let mut page = query.collector();
     let mut fetched = q.fetch(pool);
     while let Some(row) = fetched.try_next().await.map_err(|e| request_value_error(e, schema))? {
-        let values = schema.columns.iter().enumerate().map(|(i, c)| decode(&row, i, c.kind)).collect::<Result<Vec<_>, _>>()?;
+        let values =
+            schema.columns.iter().enumerate().map(|(i, c)| decode(&row, i, c.kind)).collect::<Result<Vec<_>, _>>()?;
         let row_id = if query.by_row_id { Some(Value::Text(row.try_get::<String, _>(ncols)?)) } else { None };
         if !page.push(values, row_id) {
             break;
@@ -154,14 +155,20 @@ pub use crate::pg_copy::refusal as binary_copy_refusal;
 
 /// The page as binary COPY: `COPY (SELECT … ORDER BY key LIMIT n+1) TO STDOUT (FORMAT binary)`, cut to n tuples,
 /// the next cursor read from the last one's key fields.
-pub async fn export_binary_copy(pool: &PgPool, schema: &TableSchema, req: &PageRequest) -> Result<BinaryCopyPage, EngineError> {
+pub async fn export_binary_copy(
+    pool: &PgPool,
+    schema: &TableSchema,
+    req: &PageRequest,
+) -> Result<BinaryCopyPage, EngineError> {
     use super::binary_copy;
 
     if let Some(why) = binary_copy_refusal(schema) {
         return Err(EngineError::BadRequest(why));
     }
     if req.filter != crate::request::RowFilter::All || matches!(req.position, crate::request::Position::Offset(_)) {
-        return Err(EngineError::BadRequest("binary COPY pages walk the whole table by cursor (no filter, no offset)".into()));
+        return Err(EngineError::BadRequest(
+            "binary COPY pages walk the whole table by cursor (no filter, no offset)".into(),
+        ));
     }
     if let crate::request::Position::After(cursor) = &req.position
         && cursor.0.iter().any(|v| matches!(v, Value::Text(t) if t.contains('\0')))
@@ -170,14 +177,18 @@ pub async fn export_binary_copy(pool: &PgPool, schema: &TableSchema, req: &PageR
     }
     let query = KeysetQuery::build(schema, req, &mut LiteralSpelling { schema })?;
     let select: Vec<String> = schema.columns.iter().map(|c| format!("src.{}", quote(&c.name))).collect();
-    let sql = format!("COPY ({}) TO STDOUT (FORMAT binary)", query.sql(&select, &format!("{} AS src", super::inspect::rows_sql(schema)?)));
+    let sql = format!(
+        "COPY ({}) TO STDOUT (FORMAT binary)",
+        query.sql(&select, &format!("{} AS src", super::inspect::rows_sql(schema)?))
+    );
     let mut conn = super::careful::Careful::acquire(pool).await?;
     let (data, cut) = read_copy_page(&mut conn, &sql, schema).await?;
     if !cut {
         // A COPY left unfinished at the byte budget leaves its connection unusable: that one is closed.
         conn.release();
     }
-    let tuples = binary_copy::scan(&data, schema.columns.len()).map_err(|e| EngineError::BadRequest(format!("COPY output: {e}")))?;
+    let tuples = binary_copy::scan(&data, schema.columns.len())
+        .map_err(|e| EngineError::BadRequest(format!("COPY output: {e}")))?;
     let limit = query.limit as usize;
     let has_more = cut || tuples.starts.len() > limit;
     let rows = tuples.starts.len().min(limit);
@@ -189,7 +200,9 @@ pub async fn export_binary_copy(pool: &PgPool, schema: &TableSchema, req: &PageR
                 let ty = &schema.columns[index].data_type;
                 let value = binary_copy::field(&data, tuples.starts[last], index)
                     .and_then(|b| binary_copy::key_value(b, ty))
-                    .ok_or_else(|| EngineError::BadRequest(format!("key column {k:?} of the last row could not be read")))?;
+                    .ok_or_else(|| {
+                        EngineError::BadRequest(format!("key column {k:?} of the last row could not be read"))
+                    })?;
                 values.push(value);
             }
             Some(crate::request::Cursor(values))
@@ -203,7 +216,11 @@ pub async fn export_binary_copy(pool: &PgPool, schema: &TableSchema, req: &PageR
 /// Reads a `COPY … TO STDOUT (FORMAT binary)` page, stopping once it holds whole tuples past
 /// [`PageRequest::MAX_PAGE_BYTES`]: the stream comes back cut after the last whole tuple within the budget (at
 /// least one), with its trailer, and `true` (the COPY was abandoned midway: the caller closes the connection).
-async fn read_copy_page(conn: &mut sqlx::PgConnection, sql: &str, schema: &TableSchema) -> Result<(Vec<u8>, bool), EngineError> {
+async fn read_copy_page(
+    conn: &mut sqlx::PgConnection,
+    sql: &str,
+    schema: &TableSchema,
+) -> Result<(Vec<u8>, bool), EngineError> {
     use futures_util::TryStreamExt;
     let budget = PageRequest::MAX_PAGE_BYTES;
     let mut data = Vec::new();

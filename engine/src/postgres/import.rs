@@ -13,7 +13,7 @@ use crate::jobs::Checkpoint;
 use crate::page::Page;
 use crate::plan::ImportPlan;
 use crate::request::{ImportResult, RowError, Strategy};
-use crate::value::{float_text, hex, Value, ValueKind};
+use crate::value::{Value, ValueKind, float_text, hex};
 
 /// The page's staging table, named in the session's own temporary schema (never found through `search_path`).
 const STAGE: &str = "pg_temp.dbt_stage";
@@ -76,7 +76,13 @@ async fn copy_into(conn: &mut PgConnection, plan: &ImportPlan, table: &str, data
     copy_in(conn, plan, table, data, "").await
 }
 
-async fn copy_in(conn: &mut PgConnection, plan: &ImportPlan, table: &str, data: &[u8], options: &str) -> Result<(), sqlx::Error> {
+async fn copy_in(
+    conn: &mut PgConnection,
+    plan: &ImportPlan,
+    table: &str,
+    data: &[u8],
+    options: &str,
+) -> Result<(), sqlx::Error> {
     let cols: Vec<String> = plan.columns.iter().map(|c| quote(&c.name)).collect();
     let mut copy = conn.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN{options}", cols.join(", "))).await?;
     copy.send(data).await?;
@@ -104,7 +110,10 @@ pub async fn import(
             }
             if let Err(reason) = copy_field(&mut all, &row[c.page_index], c.kind) {
                 all.truncate(start);
-                result.errors.push(RowError { key: plan.describe_row(row, index), reason: format!("column {:?}: {reason}", c.name) });
+                result.errors.push(RowError {
+                    key: plan.describe_row(row, index),
+                    reason: format!("column {:?}: {reason}", c.name),
+                });
                 continue 'rows;
             }
         }
@@ -210,7 +219,11 @@ async fn import_on(
 /// The staging table for one page: the plan's columns with the target's exact types, dropped at commit.
 async fn create_stage(conn: &mut PgConnection, plan: &ImportPlan) -> Result<(), sqlx::Error> {
     let cols: Vec<String> = plan.columns.iter().map(|c| quote(&c.name)).collect();
-    let sql = format!("CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA", cols.join(", "), plan.table_sql);
+    let sql = format!(
+        "CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA",
+        cols.join(", "),
+        plan.table_sql
+    );
     sqlx::query(sqlx::AssertSqlSafe(sql)).execute(conn).await?;
     Ok(())
 }
@@ -236,13 +249,18 @@ fn int_key(plan: &ImportPlan) -> Option<&crate::plan::PlannedColumn> {
 }
 
 /// [`nothing_can_conflict`] for a page whose integer keys lie in `bounds`.
-async fn nothing_can_conflict_within(conn: &mut PgConnection, plan: &ImportPlan, bounds: Option<(i64, i64)>) -> Result<bool, EngineError> {
+async fn nothing_can_conflict_within(
+    conn: &mut PgConnection,
+    plan: &ImportPlan,
+    bounds: Option<(i64, i64)>,
+) -> Result<bool, EngineError> {
     if plan.strategy == Strategy::Append {
         return Ok(plan.columns.iter().all(|c| !c.identity_always));
     }
     let (Some(column), Some((lo, hi))) = (int_key(plan), bounds) else { return Ok(false) };
     let key = &column.name;
-    let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {} WHERE {k} >= $1 AND {k} <= $2)", plan.table_sql, k = quote(key));
+    let sql =
+        format!("SELECT NOT EXISTS (SELECT 1 FROM {} WHERE {k} >= $1 AND {k} <= $2)", plan.table_sql, k = quote(key));
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(lo).bind(hi).fetch_one(&mut *conn).await?)
 }
 
@@ -260,12 +278,17 @@ pub async fn import_binary_copy(
     use super::binary_copy;
     let tuples = binary_copy::scan(data, plan.columns.len()).map_err(EngineError::MalformedPage)?;
     if tuples.starts.len() != rows || plan.columns.iter().enumerate().any(|(i, c)| c.page_index != i) {
-        return Err(EngineError::MalformedPage(format!("the page header says {rows} rows, the COPY data holds {}", tuples.starts.len())));
+        return Err(EngineError::MalformedPage(format!(
+            "the page header says {rows} rows, the COPY data holds {}",
+            tuples.starts.len()
+        )));
     }
     // Pages come in key order: the first and last tuples bound the page's keys.
     let bounds = int_key(plan).and_then(|column| {
         let index = plan.columns.iter().position(|c| c.name == column.name)?;
-        let key = |start: usize| binary_copy::field(data, start, index).and_then(|b| binary_copy::key_value(b, &column.data_type));
+        let key = |start: usize| {
+            binary_copy::field(data, start, index).and_then(|b| binary_copy::key_value(b, &column.data_type))
+        };
         match (key(*tuples.starts.first()?), key(*tuples.starts.last()?)) {
             (Some(Value::Int(a)), Some(Value::Int(b))) => Some((a.min(b), a.max(b))),
             _ => None,

@@ -18,10 +18,7 @@ pub async fn list_tables(pool: &PgPool) -> Result<Vec<TableInfo>, EngineError> {
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| TableInfo { name: r.get("name"), rows: r.get("rows"), rows_exact: false })
-        .collect())
+    Ok(rows.into_iter().map(|r| TableInfo { name: r.get("name"), rows: r.get("rows"), rows_exact: false }).collect())
 }
 
 /// A table of the current schema as the catalog has it: its oid, its schema's name and whether it is
@@ -66,7 +63,10 @@ pub fn qualified(namespace: &str, table: &str) -> String {
 /// elsewhere (a sender's schema carries no location).
 pub fn table_sql(schema: &TableSchema) -> Result<String, EngineError> {
     let local = schema.local.as_ref().ok_or_else(|| {
-        EngineError::Internal(format!("table {:?}: a schema without its local location reached PostgreSQL SQL", schema.name))
+        EngineError::Internal(format!(
+            "table {:?}: a schema without its local location reached PostgreSQL SQL",
+            schema.name
+        ))
     })?;
     Ok(qualified(&local.namespace, &schema.name))
 }
@@ -136,8 +136,7 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
             let default: Option<String> = r.get("default_expr");
             let generated_flag: String = r.get("generated");
             let identity_flag: String = r.get("identity");
-            let (default, generated) =
-                if generated_flag == "s" { (None, default) } else { (default, None) };
+            let (default, generated) = if generated_flag == "s" { (None, default) } else { (default, None) };
             let identity = match identity_flag.as_str() {
                 "a" => Some(Identity::Always),
                 "d" => Some(Identity::ByDefault),

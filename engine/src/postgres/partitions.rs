@@ -10,7 +10,7 @@ use sqlx::{PgPool, Row};
 use super::export::{decode, request_value_error, select_expr};
 use super::inspect::{qualified, table_sql};
 use crate::error::EngineError;
-use crate::keyset::{page_columns, Collected};
+use crate::keyset::{Collected, page_columns};
 use crate::page::Page;
 use crate::request::{Cursor, ExportedPage, PageRequest, Position, RowFilter};
 use crate::schema::TableSchema;
@@ -54,7 +54,10 @@ fn bad_cursor() -> EngineError {
 
 pub async fn export(pool: &PgPool, schema: &TableSchema, req: &PageRequest) -> Result<ExportedPage, EngineError> {
     if req.filter != RowFilter::All {
-        return Err(EngineError::BadRequest(format!("table {:?} has no key: rows can only be read in full", schema.name)));
+        return Err(EngineError::BadRequest(format!(
+            "table {:?} has no key: rows can only be read in full",
+            schema.name
+        )));
     }
     let limit = req.limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
     let mut select: Vec<String> = schema.columns.iter().map(|c| select_expr(&c.name, c.kind)).collect();
@@ -63,7 +66,8 @@ pub async fn export(pool: &PgPool, schema: &TableSchema, req: &PageRequest) -> R
     let ncols = schema.columns.len();
     let mut page = Collected::new(limit);
     let read = |row: &sqlx::postgres::PgRow| -> Result<(Vec<Value>, Value), EngineError> {
-        let values = schema.columns.iter().enumerate().map(|(i, c)| decode(row, i, c.kind)).collect::<Result<Vec<_>, _>>()?;
+        let values =
+            schema.columns.iter().enumerate().map(|(i, c)| decode(row, i, c.kind)).collect::<Result<Vec<_>, _>>()?;
         let id = format!("{}:{}", row.try_get::<i64, _>(ncols)?, row.try_get::<String, _>(ncols + 1)?);
         Ok((values, Value::Text(id)))
     };

@@ -77,7 +77,8 @@ pub async fn export(pool: &SqlitePool, schema: &TableSchema, req: &PageRequest) 
     let mut page = query.collector();
     let mut fetched = sqlx::query_with(sqlx::AssertSqlSafe(sql), spelling.args).fetch(pool);
     while let Some(row) = fetched.try_next().await? {
-        let values = schema.columns.iter().enumerate().map(|(i, c)| decode(&row, i, c.kind)).collect::<Result<Vec<_>, _>>()?;
+        let values =
+            schema.columns.iter().enumerate().map(|(i, c)| decode(&row, i, c.kind)).collect::<Result<Vec<_>, _>>()?;
         let row_id = if query.by_row_id { Some(Value::Int(row.try_get::<i64, _>(ncols)?)) } else { None };
         if !page.push(values, row_id) {
             break;

@@ -189,7 +189,8 @@ async fn import_chunk(
             0
         };
         let sql = statements.insert(rows.len(), true);
-        let changed = sqlx::query_with(sqlx::AssertSqlSafe(sql), args_of(plan, rows)).execute(&mut *conn).await?.rows_affected();
+        let changed =
+            sqlx::query_with(sqlx::AssertSqlSafe(sql), args_of(plan, rows)).execute(&mut *conn).await?.rows_affected();
         let n = rows.len() as u64;
         Ok(match plan.strategy {
             Strategy::Append => (changed, 0, 0),

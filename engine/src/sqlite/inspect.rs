@@ -110,17 +110,20 @@ pub async fn get_schema(pool: &SqlitePool, table: &str) -> Result<TableSchema, E
         }
     }
 
-    let index_rows = sqlx::query("SELECT name, \"unique\" AS is_unique, origin FROM pragma_index_list($1) ORDER BY name")
-        .bind(table)
-        .fetch_all(pool)
-        .await?;
+    let index_rows =
+        sqlx::query("SELECT name, \"unique\" AS is_unique, origin FROM pragma_index_list($1) ORDER BY name")
+            .bind(table)
+            .fetch_all(pool)
+            .await?;
     let mut unique_constraints = Vec::new();
     let mut indexes = Vec::new();
     for r in index_rows {
         let name: String = r.get("name");
         let origin: String = r.get("origin");
-        let cols: Vec<Option<String>> =
-            sqlx::query_scalar("SELECT name FROM pragma_index_info($1) ORDER BY seqno").bind(&name).fetch_all(pool).await?;
+        let cols: Vec<Option<String>> = sqlx::query_scalar("SELECT name FROM pragma_index_info($1) ORDER BY seqno")
+            .bind(&name)
+            .fetch_all(pool)
+            .await?;
         let cols: Vec<String> = cols.into_iter().flatten().collect();
         match origin.as_str() {
             "u" => unique_constraints.push(UniqueConstraint { name, columns: cols }),
@@ -185,5 +188,7 @@ pub async fn get_schema(pool: &SqlitePool, table: &str) -> Result<TableSchema, E
 }
 
 pub async fn count(pool: &SqlitePool, table: &crate::TableName) -> Result<i64, EngineError> {
-    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {}", table.quoted()))).fetch_one(pool).await?)
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {}", table.quoted())))
+        .fetch_one(pool)
+        .await?)
 }

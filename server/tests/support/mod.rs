@@ -4,8 +4,8 @@
 
 pub mod hostile_sender;
 
-use engine::testing::TestDb;
 use engine::EngineKind;
+use engine::testing::TestDb;
 use server::{Instance, ServeConfig};
 
 pub const ADMIN: &str = "admin";

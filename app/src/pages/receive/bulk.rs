@@ -31,7 +31,8 @@ pub fn BulkTab(state: ReceiveState) -> impl IntoView {
             })
         }
     };
-    let pick_where = move |f: fn(&TableRow) -> bool| state.tables.update(|rows| rows.iter_mut().for_each(|r| r.picked = f(r)));
+    let pick_where =
+        move |f: fn(&TableRow) -> bool| state.tables.update(|rows| rows.iter_mut().for_each(|r| r.picked = f(r)));
     let row = move |r: TableRow| {
         let (name, name2, strategy) = (r.name.clone(), r.name.clone(), r.strategy);
         let status_class = format!("status {}", r.status.label().trim_end_matches('…'));

@@ -1,8 +1,8 @@
 //! The Table Details tab: the sender's schema beside the local one with differences marked, a filtered preview
 //! of the sender's rows, creating the table here, and transferring this one table with the filter.
 
-use engine::schema::{Column, Dialect, TableSchema};
 use engine::Strategy;
+use engine::schema::{Column, Dialect, TableSchema};
 use leptos::prelude::*;
 
 use super::strategy_options;
@@ -75,7 +75,8 @@ pub fn DetailsTab(state: ReceiveState) -> impl IntoView {
             Dialect::Postgres => "PostgreSQL",
             Dialect::Sqlite => "SQLite",
         };
-        let local_head = local.as_ref().map(|l| format!("Here ({})", dialect(l.dialect))).unwrap_or_else(|| "Here".into());
+        let local_head =
+            local.as_ref().map(|l| format!("Here ({})", dialect(l.dialect))).unwrap_or_else(|| "Here".into());
         Some(view! {
             <table id="schema-compare">
                 <thead><tr><th>"Column"</th><th>{format!("Sender ({})", dialect(sender.dialect))}</th><th>{local_head}</th></tr></thead>

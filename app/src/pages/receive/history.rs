@@ -26,7 +26,12 @@ pub(crate) fn when(unix: i64) -> String {
 pub fn HistoryPanel(state: ReceiveState) -> impl IntoView {
     Effect::new(move |_| crate::receiver::control::load_history(state));
     let row = |r: engine::history::TransferRecord| {
-        let tables = r.tables.iter().map(|t| format!("{} ({})", t.table, strategy_name(t.strategy))).collect::<Vec<_>>().join(", ");
+        let tables = r
+            .tables
+            .iter()
+            .map(|t| format!("{} ({})", t.table, strategy_name(t.strategy)))
+            .collect::<Vec<_>>()
+            .join(", ");
         let took = r.finished_at.map(|f| format!("{} s", f - r.started_at)).unwrap_or_default();
         view! {
             <tr class="history-row" data-id=r.id>

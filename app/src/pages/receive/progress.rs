@@ -45,9 +45,14 @@ pub fn ProgressPanel(state: ReceiveState) -> impl IntoView {
         let all = state.progress.get();
         let done: u64 = all.iter().map(|p| p.done).sum();
         let total: Option<u64> = all.iter().map(|p| p.total).sum();
-        let pct = total.filter(|t| *t > 0).map(|t| format!(" ({:.0} %)", done as f64 * 100.0 / t as f64)).unwrap_or_default();
+        let pct =
+            total.filter(|t| *t > 0).map(|t| format!(" ({:.0} %)", done as f64 * 100.0 / t as f64)).unwrap_or_default();
         let finished = all.iter().filter(|p| p.ended.is_some()).count();
-        format!("{done} of {} rows{pct}; {finished} of {} tables over", total.map(|t| t.to_string()).unwrap_or("?".into()), all.len())
+        format!(
+            "{done} of {} rows{pct}; {finished} of {} tables over",
+            total.map(|t| t.to_string()).unwrap_or("?".into()),
+            all.len()
+        )
     };
     let summary = move || {
         state.summary.get().map(|s| {
