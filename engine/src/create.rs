@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::Db;
+use crate::db::{Db, on_pool};
 use crate::error::EngineError;
 use crate::history::{CONSTRAINTS_ADDED_SQL, EXPECT_CONSTRAINTS_SQL};
 use crate::ident::{ColumnName, TableName, quote_literal};
@@ -305,24 +305,14 @@ impl Tables {
                 quoted_list(&index.columns)?
             ));
         }
-        match self.db() {
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                for sql in statements {
-                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
-                }
-                sqlx::query(CONSTRAINTS_ADDED_SQL).bind(table.as_str()).execute(&mut *tx).await?;
-                tx.commit().await?;
+        on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            for sql in statements {
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
             }
-            Db::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                for sql in statements {
-                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
-                }
-                sqlx::query(CONSTRAINTS_ADDED_SQL).bind(table.as_str()).execute(&mut *tx).await?;
-                tx.commit().await?;
-            }
-        }
+            sqlx::query(CONSTRAINTS_ADDED_SQL).bind(table.as_str()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
         Ok(CreateResult { notes })
     }
 

@@ -105,3 +105,18 @@ pub struct ImportResult {
     /// What the import decided on the caller's behalf (e.g. "no primary key or unique constraint: appended").
     pub notes: Vec<String>,
 }
+
+impl ImportResult {
+    /// Adds another import's counts, refused rows and (new) notes to these: the result of several pages as one.
+    pub fn absorb(&mut self, other: ImportResult) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.skipped += other.skipped;
+        self.errors.extend(other.errors);
+        for n in other.notes {
+            if !self.notes.contains(&n) {
+                self.notes.push(n);
+            }
+        }
+    }
+}

@@ -726,11 +726,7 @@ mod imp {
                                         .map_err(|e| format!("Importing a page of {name} failed: {e}"))?;
                                     let held =
                                         (part.created + part.updated + part.skipped) as usize + part.errors.len();
-                                    done.created += part.created;
-                                    done.updated += part.updated;
-                                    done.skipped += part.skipped;
-                                    done.errors.extend(part.errors);
-                                    done.notes.extend(part.notes);
+                                    done.absorb(part);
                                     left = left.saturating_sub(held.max(1));
                                     if !more || next.is_none() {
                                         break;

@@ -314,15 +314,7 @@ impl Client {
                         let part = local
                             .import_records_checkpointed(table, &page, options.strategy, part_checkpoint.as_ref())
                             .await?;
-                        done.created += part.created;
-                        done.updated += part.updated;
-                        done.skipped += part.skipped;
-                        done.errors.extend(part.errors);
-                        for n in part.notes {
-                            if !done.notes.contains(&n) {
-                                done.notes.push(n);
-                            }
-                        }
+                        done.absorb(part);
                         imported += held;
                         if last {
                             break;
