@@ -12,38 +12,10 @@ use engine::client::{
 };
 use engine::protocol::WireFilter;
 use engine::testing::{ENGINES, TestDb};
-use engine::{Db, EngineKind, Strategy, Tables, Value};
-use support::{TestApp, spawn_app};
+use engine::{EngineKind, Strategy, Tables, Value};
+use support::{TestApp, code, exec, rows, spawn_app};
 
 const CHILDREN: i64 = 2_500;
-
-async fn exec(db: &Db, sql: &str) {
-    match db {
-        Db::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()).unwrap(),
-        Db::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()).unwrap(),
-    }
-}
-
-/// `SELECT` text rows, every value cast to text by the query itself.
-async fn rows(db: &Db, sql: &str) -> Vec<Vec<Option<String>>> {
-    use sqlx::Row;
-    match db {
-        Db::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-            .fetch_all(p)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| (0..r.len()).map(|i| r.get::<Option<String>, _>(i)).collect())
-            .collect(),
-        Db::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-            .fetch_all(p)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| (0..r.len()).map(|i| r.get::<Option<String>, _>(i)).collect())
-            .collect(),
-    }
-}
 
 /// Equal row lists, or a panic naming the first difference (not thousands of rows).
 fn assert_same_rows(got: Vec<Vec<Option<String>>>, want: Vec<Vec<Option<String>>>, context: &str) {
@@ -69,11 +41,6 @@ async fn sender(kind: EngineKind) -> TestApp {
     exec(&app.instance.db, &format!("INSERT INTO children VALUES {}", values.join(", "))).await;
     engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     app
-}
-
-fn code(app: &TestApp) -> String {
-    let session = app.instance.sender.create_session("admin");
-    app.instance.sender.new_code(&session, Duration::from_secs(300)).unwrap().as_str().to_owned()
 }
 
 fn options() -> ClientOptions {

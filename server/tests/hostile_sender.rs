@@ -14,7 +14,7 @@ use serde_json::{Value as J, json};
 use support::hostile_sender::{
     Answer, FakeTable, HostileSender, Script, bomb_page, copy_page, good_page, keyed_schema,
 };
-use support::{spawn_app, spawn_app_with};
+use support::{exec, spawn_app, spawn_app_with};
 
 /// What refusing the bomb says: its shape and what it would cost (200 columns × 32 bytes + 24 a row).
 const BOMB_REFUSAL: &str =
@@ -57,13 +57,6 @@ async fn scalar(db: &Db, sql: &str) -> i64 {
     match db {
         Db::Postgres(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(p).await.unwrap(),
         Db::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(p).await.unwrap(),
-    }
-}
-
-async fn exec(db: &Db, sql: &str) {
-    match db {
-        Db::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()).unwrap(),
-        Db::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()).unwrap(),
     }
 }
 

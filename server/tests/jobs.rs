@@ -11,35 +11,7 @@ use std::time::{Duration, Instant};
 use engine::testing::{ENGINES, TestDb};
 use engine::{Db, EngineKind};
 use serde_json::{Value as J, json};
-use support::{ADMIN, PASSWORD, TestApp, spawn_app, spawn_app_with};
-
-async fn exec(db: &Db, sql: &str) {
-    match db {
-        Db::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()).unwrap(),
-        Db::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()).unwrap(),
-    }
-}
-
-/// Text rows of a query that casts every value to text itself.
-async fn rows(db: &Db, sql: &str) -> Vec<Vec<Option<String>>> {
-    use sqlx::Row;
-    match db {
-        Db::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-            .fetch_all(p)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| (0..r.len()).map(|i| r.get::<Option<String>, _>(i)).collect())
-            .collect(),
-        Db::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-            .fetch_all(p)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| (0..r.len()).map(|i| r.get::<Option<String>, _>(i)).collect())
-            .collect(),
-    }
-}
+use support::{ADMIN, PASSWORD, TestApp, code, exec, rows, spawn_app, spawn_app_with};
 
 async fn scalar(db: &Db, sql: &str) -> i64 {
     match db {
@@ -64,11 +36,6 @@ async fn sender(n: i64) -> TestApp {
     .await;
     engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     app
-}
-
-fn code(sender: &TestApp) -> String {
-    let session = sender.instance.sender.create_session("admin");
-    sender.instance.sender.new_code(&session, Duration::from_secs(300)).unwrap().as_str().to_owned()
 }
 
 fn job_request(sender_url: &str, code: &str, tables: &[(&str, &str)], batch: u32) -> J {

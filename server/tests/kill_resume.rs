@@ -17,18 +17,11 @@ use std::time::{Duration, Instant};
 use engine::testing::TestDb;
 use engine::{Db, EngineKind};
 use serde_json::Value as J;
-use support::{TestApp, spawn_app};
+use support::{TestApp, code, exec, spawn_app};
 
 /// Rows of the big table: enough for many pages (and constraints that take a moment), small enough for CI.
 const ROWS: i64 = 100_000;
 const PAGE: i64 = 2_000;
-
-async fn exec(db: &Db, sql: &str) {
-    match db {
-        Db::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()).unwrap(),
-        Db::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()).unwrap(),
-    }
-}
 
 async fn text(db: &Db, sql: &str) -> Option<String> {
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
@@ -73,11 +66,6 @@ async fn sender(rows: i64) -> TestApp {
     .await;
     engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     app
-}
-
-fn code(sender: &TestApp) -> String {
-    let session = sender.instance.sender.create_session("admin");
-    sender.instance.sender.new_code(&session, Duration::from_secs(300)).unwrap().as_str().to_owned()
 }
 
 /// A running `db-transfer pull --json`, its JSON events read on a thread of their own.

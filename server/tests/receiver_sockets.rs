@@ -9,13 +9,13 @@ mod support;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use engine::EngineKind;
 use engine::client::{Client, ClientError, ClientOptions, FetchOptions};
 use engine::protocol::SUBPROTOCOL;
 use engine::testing::ENGINES;
-use engine::{Db, EngineKind};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value as J, json};
-use support::{TestApp, spawn_app_with};
+use support::{TestApp, exec, spawn_app_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -24,13 +24,6 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const OFF: &str = "transfers are switched off on this site";
-
-async fn exec(db: &Db, sql: &str) {
-    match db {
-        Db::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()).unwrap(),
-        Db::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()).unwrap(),
-    }
-}
 
 /// A sender with `items` (200 rows), transfers on, pinging every second and dropping a receiver silent for 3 s.
 async fn sender(kind: EngineKind) -> TestApp {

@@ -11,20 +11,12 @@ use std::time::Duration;
 use engine::client::{Client, ClientOptions, TransferAllOptions};
 use engine::testing::{ENGINES, TestDb};
 use engine::{Db, EngineKind, Strategy, Tables};
-use support::spawn_app;
+use support::{TestApp, code, exec, spawn_app};
 
 /// The CLI's `--batch-size` default (server/src/cli.rs).
 const CLI_BATCH: u32 = 20_000;
 const WIDE_ROWS: usize = 2_500;
 const WIDE_BYTES: usize = 8 * 1024;
-
-async fn exec(db: &Db, sql: &str) {
-    match db {
-        Db::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(drop),
-        Db::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(drop),
-    }
-    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
 
 /// Every row as text (NULL as None), sorted: a multiset comparable across engines.
 async fn rows(db: &Db, table: &str, columns: &[&str]) -> Vec<Vec<Option<String>>> {
@@ -49,6 +41,12 @@ async fn rows(db: &Db, table: &str, columns: &[&str]) -> Vec<Vec<Option<String>>
     .unwrap_or_else(|e| panic!("{sql}: {e}"));
     out.sort();
     out
+}
+
+/// A client on a new code of this sender, with room for wide pages in debug builds.
+async fn connect(app: &TestApp) -> Client {
+    let options = ClientOptions { timeout: Duration::from_secs(60), ..ClientOptions::default() };
+    Client::connect(&app.url, &code(app), options).await.unwrap()
 }
 
 const HOSTILE: &str = r#"we"ird tä ble; --"#;
@@ -127,15 +125,7 @@ async fn every_shape_lands_exactly_on_every_engine_pair_at_the_cli_defaults() {
             let context = format!("{from:?} -> {to:?}");
             let target = TestDb::new(to).await;
             let local = Tables::new(target.db.clone(), engine::Exclusions::default());
-            let session = app.instance.sender.create_session("admin");
-            let code = app.instance.sender.new_code(&session, Duration::from_secs(300)).unwrap();
-            let client = Client::connect(
-                &app.url,
-                code.as_str(),
-                ClientOptions { timeout: Duration::from_secs(60), ..ClientOptions::default() },
-            )
-            .await
-            .unwrap();
+            let client = connect(&app).await;
             let options = TransferAllOptions {
                 tables: None,
                 strategies: HashMap::new(),
@@ -193,15 +183,7 @@ async fn a_refused_binary_page_is_redone_with_exactly_its_rows() {
     let target = TestDb::new(EngineKind::Postgres).await;
     exec(&target.db, &format!("{}, CHECK (body <> 'refuse me'))", ddl.trim_end_matches(')'))).await;
     let local = Tables::new(target.db.clone(), engine::Exclusions::default());
-    let session = app.instance.sender.create_session("admin");
-    let code = app.instance.sender.new_code(&session, Duration::from_secs(300)).unwrap();
-    let client = Client::connect(
-        &app.url,
-        code.as_str(),
-        ClientOptions { timeout: Duration::from_secs(60), ..ClientOptions::default() },
-    )
-    .await
-    .unwrap();
+    let client = connect(&app).await;
     let options =
         engine::client::TransferOptions { batch_size: CLI_BATCH, ..engine::client::TransferOptions::default() };
     let result = client.transfer(&local, "docs", &options, &|_| {}).await.unwrap();

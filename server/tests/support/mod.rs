@@ -4,8 +4,8 @@
 
 pub mod hostile_sender;
 
-use engine::EngineKind;
 use engine::testing::TestDb;
+use engine::{Db, EngineKind};
 use server::{Instance, ServeConfig};
 
 pub const ADMIN: &str = "admin";
@@ -63,4 +63,36 @@ impl TestApp {
     pub async fn stop(self) {
         self.instance.stop().await;
     }
+}
+
+/// Runs SQL (several statements allowed) on a test database; a failure panics with the statement.
+pub async fn exec(db: &Db, sql: &str) {
+    match db {
+        Db::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(drop),
+        Db::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(drop),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Text rows of a query that casts every value to text itself (NULL as `None`).
+pub async fn rows(db: &Db, sql: &str) -> Vec<Vec<Option<String>>> {
+    use sqlx::Row;
+    let text = |r: &dyn Fn(usize) -> Option<String>, n: usize| (0..n).map(r).collect::<Vec<_>>();
+    let rows = match db {
+        Db::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_all(p)
+            .await
+            .map(|rs| rs.iter().map(|r| text(&|i| r.get::<Option<String>, _>(i), r.len())).collect()),
+        Db::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_all(p)
+            .await
+            .map(|rs| rs.iter().map(|r| text(&|i| r.get::<Option<String>, _>(i), r.len())).collect()),
+    };
+    rows.unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// A fresh connection code of a new send session on this sender.
+pub fn code(app: &TestApp) -> String {
+    let session = app.instance.sender.create_session("admin");
+    app.instance.sender.new_code(&session, std::time::Duration::from_secs(300)).unwrap().as_str().to_owned()
 }
