@@ -70,6 +70,17 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The machine-readable code a receiver is told (with the message and the HTTP status).
+    pub fn code(self) -> crate::protocol::RefusalCode {
+        use crate::protocol::RefusalCode;
+        match self {
+            Refusal::Unknown => RefusalCode::InvalidCode,
+            Refusal::Used => RefusalCode::CodeUsed,
+            Refusal::Expired => RefusalCode::CodeExpired,
+            Refusal::SessionEnded => RefusalCode::SessionEnded,
+        }
+    }
+
     pub fn message(self) -> &'static str {
         match self {
             Refusal::Unknown => "invalid connection code",

@@ -4,7 +4,7 @@
 #![no_main]
 
 use engine::demux::Demux;
-use engine::protocol::{ClientMessage, ServerMessage, decode_cursor};
+use engine::protocol::{Capabilities, ChecksumReply, ClientMessage, JsonPage, ServerMessage, decode_cursor};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -40,6 +40,16 @@ fuzz_target!(|data: &[u8]| {
             serde_json::from_str(&json).expect("a serialized message parses");
         assert_eq!(serde_json::to_string(&again).unwrap(), json);
     }
+    // Typed replies: never a panic; what decodes encodes to what decodes to the same reply.
+    if let Ok(caps) = serde_json::from_str::<Capabilities>(text) {
+        let again: Capabilities = serde_json::from_value(serde_json::to_value(&caps).unwrap()).unwrap();
+        assert_eq!(again, caps);
+    }
+    if let Ok(sum) = serde_json::from_str::<ChecksumReply>(text) {
+        let again: ChecksumReply = serde_json::from_value(serde_json::to_value(&sum).unwrap()).unwrap();
+        assert_eq!(again, sum);
+    }
+    let _ = serde_json::from_str::<JsonPage>(text);
     // The receiver's router, fed the text and then the same bytes as a binary frame.
     let mut demux = Demux::default();
     let _ = demux.text(text);

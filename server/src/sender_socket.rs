@@ -28,8 +28,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use engine::protocol::{
-    self, CLOSE_REFUSED_BASE, CLOSE_STOPPED, ClientMessage, ErrorCode, INITIAL_CREDITS, MAX_CREDITS,
-    MAX_JSON_PAGE_ROWS, MAX_TEXT_MESSAGE, Operation, PROTOCOL_VERSION, PageFormat, SUBPROTOCOL, ServerMessage,
+    self, Capabilities, ChecksumReply, ClientMessage, CloseKind, ErrorCode, INITIAL_CREDITS, JsonPage, MAX_CREDITS,
+    MAX_JSON_PAGE_ROWS, MAX_TEXT_MESSAGE, Operation, PROTOCOL_VERSION, PageFormat, REFUSAL_HEADER, RefusalCode,
+    SUBPROTOCOL, ServerMessage,
 };
 use engine::sender::{Admission, ConnectionCode, Refusal};
 use engine::{EngineError, PageRequest, Position, TableSchema};
@@ -46,8 +47,15 @@ pub fn routes(state: AppState) -> Router {
     Router::new().route(PATH, get(upgrade)).with_state(state)
 }
 
-fn refuse(status: StatusCode, message: &str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.to_owned()).into_response()
+/// An HTTP refusal: the status, the code in [`REFUSAL_HEADER`] (what a receiver matches on) and the text (what
+/// people read).
+fn refuse(code: RefusalCode, message: &str) -> Response {
+    let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let headers = [
+        (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+        (header::HeaderName::from_static(REFUSAL_HEADER), code.as_str()),
+    ];
+    (status, headers, message.to_owned()).into_response()
 }
 
 async fn upgrade(
@@ -56,7 +64,7 @@ async fn upgrade(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let Ok(ws) = ws else { return refuse(StatusCode::BAD_REQUEST, "not a WebSocket upgrade request") };
+    let Ok(ws) = ws else { return refuse(RefusalCode::NotWebsocket, "not a WebSocket upgrade request") };
     let offered: Vec<String> = headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
@@ -65,7 +73,10 @@ async fn upgrade(
         .map(|p| p.trim().to_owned())
         .collect();
     if !offered.iter().any(|p| p == SUBPROTOCOL) {
-        return refuse(StatusCode::BAD_REQUEST, "unsupported protocol: the receiver must ask for subprotocol dbt.v1");
+        return refuse(
+            RefusalCode::UnsupportedProtocol,
+            "unsupported protocol: the receiver must ask for subprotocol dbt.v1",
+        );
     }
     // A browser cannot read the status of a refused handshake (it only sees "failed", close 1006), so a browser
     // (it always sends Origin) is admitted and told why at once in a close frame: code 4000 + the HTTP status.
@@ -75,8 +86,9 @@ async fn upgrade(
             .protocols([SUBPROTOCOL])
             .max_message_size(MAX_FRAME)
             .on_upgrade(move |socket| serve(socket, state, admission)),
-        Err((status, message)) if browser => ws.protocols([SUBPROTOCOL]).on_upgrade(move |mut socket| async move {
-            let frame = CloseFrame { code: CLOSE_REFUSED_BASE + status.as_u16(), reason: message.into() };
+        Err((code, message)) if browser => ws.protocols([SUBPROTOCOL]).on_upgrade(move |mut socket| async move {
+            let frame =
+                CloseFrame { code: CloseKind::Refused { status: code.status() }.code(), reason: message.into() };
             let _ = socket.send(Message::Close(Some(frame))).await;
             // Wait (briefly) for the browser's own close: dropping at once may reset a connection with unread data
             // (its hello), and the page would see 1006 instead of the reason.
@@ -89,28 +101,29 @@ async fn upgrade(
             })
             .await;
         }),
-        Err((status, message)) => refuse(status, &message),
+        Err((code, message)) => refuse(code, &message),
     }
 }
 
-/// Checks the toggle, the rate limit and the credential; the error is the HTTP status and what the receiver sees.
+/// Checks the toggle, the rate limit and the credential; the error is the refusal's code (and so its HTTP status)
+/// and what the receiver reads.
 async fn admit(
     state: &AppState,
     ip: std::net::IpAddr,
     headers: &HeaderMap,
     offered: &[String],
-) -> Result<Admission, (StatusCode, String)> {
+) -> Result<Admission, (RefusalCode, String)> {
     match engine::settings::transfers_enabled(&state.db).await {
         Ok(true) => {}
-        Ok(false) => return Err((StatusCode::FORBIDDEN, protocol::TRANSFERS_OFF.into())),
+        Ok(false) => return Err((RefusalCode::TransfersOff, protocol::TRANSFERS_OFF.into())),
         Err(e) => {
             tracing::error!(error = %e, "reading the system toggle");
-            return Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error on the sender".into()));
+            return Err((RefusalCode::Internal, "internal error on the sender".into()));
         }
     }
     if let Err(wait) = state.code_limiter.check(ip) {
         return Err((
-            StatusCode::TOO_MANY_REQUESTS,
+            RefusalCode::RateLimited,
             format!("too many failed attempts; try again in {} s", wait.as_secs().max(1)),
         ));
     }
@@ -122,7 +135,7 @@ async fn admit(
     } else if let Some(token) = offered.iter().find_map(|p| p.strip_prefix(protocol::RESUME_PROTOCOL_PREFIX)) {
         state.sender.resume(token, &ip.to_string())
     } else {
-        return Err((StatusCode::UNAUTHORIZED, "missing connection code".into()));
+        return Err((RefusalCode::MissingCode, "missing connection code".into()));
     };
     match admission {
         Ok(a) => {
@@ -135,12 +148,7 @@ async fn admit(
                 state.code_limiter.record_failure(ip);
                 tracing::warn!(%ip, "refused an unknown connection code");
             }
-            let status = match refusal {
-                Refusal::Unknown => StatusCode::FORBIDDEN,
-                Refusal::Used => StatusCode::CONFLICT,
-                Refusal::Expired | Refusal::SessionEnded => StatusCode::GONE,
-            };
-            Err((status, refusal.message().to_owned()))
+            Err((refusal.code(), refusal.message().to_owned()))
         }
     }
 }
@@ -311,7 +319,7 @@ async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
     // The close frame is queued first: the writer sends controls ahead of anything else, and it ends once both
     // its queues are closed, so queued after them the close could be lost.
     if let Ending::Stopped(reason) = &ending {
-        let close = CloseFrame { code: CLOSE_STOPPED, reason: reason.as_str().into() };
+        let close = CloseFrame { code: CloseKind::Stopped.code(), reason: reason.as_str().into() };
         let _ = control.try_send(Message::Close(Some(close)));
     }
     // Nothing more of this receiver's requests is served, whatever is still queued.
@@ -451,26 +459,14 @@ async fn run(
 ) -> Result<Vec<Message>, EngineError> {
     let respond = |result: serde_json::Value| Ok(vec![text(&ServerMessage::Response { id, result })]);
     match op {
-        Operation::Ping => respond(serde_json::json!("pong")),
-        Operation::Capabilities => respond(serde_json::json!({
-            "protocol": PROTOCOL_VERSION,
-            "engine": state.db.engine().as_str(),
-            "page_encoding": "dbt-page-v1+zstd",
-            "operations": protocol::OPERATIONS,
-            "max_page_rows": PageRequest::MAX_LIMIT,
-            "max_page_bytes": PageRequest::MAX_PAGE_BYTES,
-            "filters": ["all", "key_range", "keys"],
-            "page_formats": match state.db.engine() {
-                engine::EngineKind::Postgres => serde_json::json!(["binary", "json", "pg_copy"]),
-                engine::EngineKind::Sqlite => serde_json::json!(["binary", "json"]),
-            },
-        })),
+        Operation::Ping => respond(json(&"pong")),
+        Operation::Capabilities => respond(json(&Capabilities::of(state.db.engine().into()))),
         Operation::ListTables => respond(json(&state.tables.list_tables().await?)),
         Operation::Schema { table } => respond(json(&state.tables.get_schema(&table).await?)),
-        Operation::Count { table } => respond(serde_json::json!(state.tables.get_count(&table).await?)),
+        Operation::Count { table } => respond(json(&state.tables.get_count(&table).await?)),
         Operation::Checksum { table } => {
             let (sha256, rows) = state.tables.checksum(&table).await?;
-            respond(serde_json::json!({ "sha256": sha256, "rows": rows }))
+            respond(json(&ChecksumReply { sha256, rows }))
         }
         Operation::Fetch { table, limit, cursor, offset, filter, format } => {
             let position = match (cursor, offset) {
@@ -521,10 +517,7 @@ async fn run(
             let exported = state.tables.export_records(&table, &request).await?;
             let next = exported.next.as_ref().map(protocol::encode_cursor);
             if format == PageFormat::Json {
-                let mut result = exported.page.to_json();
-                result["has_more"] = exported.has_more.into();
-                result["next"] = next.into();
-                return respond(result);
+                return respond(json(&JsonPage::from_page(&exported.page, exported.has_more, next)));
             }
             let compressed = exported.page.compress();
             let rows = exported.page.rows.len();

@@ -2,17 +2,20 @@
 //! CLI's `pull`, a background job, and the browser relay's `receive/import-page` server function. A bomb page, a
 //! page whose header disagrees with its body, a schema with a name no engine accepts, a page header announcing
 //! a huge frame, a pg_copy stream shorter than its header: each is refused with an error naming what was wrong,
-//! nothing of it is written, and the receiver goes on serving (the next, good request succeeds).
+//! nothing of it is written, and the receiver goes on serving (the next, good request succeeds). Malformed
+//! capabilities and checksum replies are refused naming what was wrong, and a refusal is read by its code
+//! (`dbt-refusal`), never by its words.
 
 mod support;
 
 use std::time::{Duration, Instant};
 
+use engine::client::{Client, ClientError, ClientOptions};
 use engine::testing::TestDb;
 use engine::{Db, EngineKind};
 use serde_json::{Value as J, json};
 use support::hostile_sender::{
-    Answer, FakeTable, HostileSender, Script, bomb_page, copy_page, good_page, keyed_schema,
+    Answer, FakeTable, HostileSender, Refusal, Script, bomb_page, capabilities, copy_page, good_page, keyed_schema,
 };
 use support::{exec, spawn_app, spawn_app_with};
 
@@ -345,4 +348,148 @@ async fn the_browser_relay_refuses_a_bomb_and_a_lying_copy_page_and_goes_on_serv
     assert_eq!(result["created"], 2);
     assert_eq!(scalar(&app.instance.db, "SELECT CAST(sum(v) AS bigint) FROM items").await, 30);
     app.stop().await;
+}
+
+async fn connect(sender: &HostileSender) -> Result<Client, ClientError> {
+    Client::connect(&sender.url, "ABCD2345", ClientOptions::default()).await
+}
+
+/// The error a connection to a sender with these capabilities ends in.
+async fn connect_with_capabilities(capabilities: J) -> ClientError {
+    let mut script = Script::new(hostile_tables());
+    script.capabilities = capabilities;
+    let sender = HostileSender::start(script).await;
+    let error = connect(&sender).await.err().expect("the connection is refused");
+    assert_eq!(sender.fetches(), 0);
+    error
+}
+
+#[tokio::test]
+async fn a_malformed_capabilities_reply_fails_the_connection_naming_what_was_wrong() {
+    let with = |field: &str, value: J| {
+        let mut c = capabilities(true);
+        match value {
+            J::Null => c.as_object_mut().unwrap().remove(field),
+            v => c.as_object_mut().unwrap().insert(field.into(), v),
+        };
+        c
+    };
+    for (capabilities, said) in [
+        (with("engine", json!(7)), "engine: invalid type: integer `7`, expected a string"),
+        (with("engine", J::Null), "missing field `engine`"),
+        (with("page_formats", json!("pg_copy")), "page_formats: invalid type: string \"pg_copy\", expected a sequence"),
+        (with("page_formats", json!([1])), "page_formats: invalid type: integer `1`, expected a string"),
+        (with("max_page_rows", json!("many")), "max_page_rows: invalid type: string \"many\", expected u32"),
+        (json!("pong"), "invalid type: string \"pong\", expected a map"),
+    ] {
+        match connect_with_capabilities(capabilities).await {
+            ClientError::Protocol(m) => assert_eq!(m, format!("the sender's capabilities reply is malformed: {said}")),
+            other => panic!("{said}: {other:?}"),
+        }
+    }
+
+    // What the CLI says about it.
+    let mut script = Script::new(hostile_tables());
+    script.capabilities = with("engine", json!(7));
+    let sender = HostileSender::start(script).await;
+    let (status, lines) = cli(&["tables", "--from", &sender.url, "--code", "ABCD2345", "--json"]).await;
+    assert_eq!(status, 5, "{lines:?}");
+    assert_eq!(lines[0]["kind"], "protocol", "{lines:?}");
+    assert_eq!(
+        lines[0]["message"],
+        "protocol error: the sender's capabilities reply is malformed: engine: invalid type: integer `7`, expected a string"
+    );
+}
+
+#[tokio::test]
+async fn capabilities_are_typed_and_unknown_engines_and_formats_are_tolerated() {
+    let mut newer = capabilities(true);
+    newer["engine"] = json!("CockroachDB");
+    newer["page_formats"] = json!(["arrow", "pg_copy"]);
+    newer["something_new"] = json!({"a": 1});
+    let mut script = Script::new(hostile_tables());
+    script.capabilities = newer;
+    let sender = HostileSender::start(script).await;
+    let client = connect(&sender).await.unwrap();
+    let caps = client.capabilities();
+    assert_eq!(caps.engine, engine::protocol::EngineId::Other("CockroachDB".into()));
+    assert_eq!(caps.page_formats, [engine::protocol::PageFormat::PgCopy]);
+    assert!(client.sender_offers_pg_copy().await);
+    // The good table still lands through it.
+    assert_eq!(client.get_count("good").await.unwrap(), 2);
+
+    let sender = HostileSender::start(Script::new(hostile_tables())).await;
+    let client = connect(&sender).await.unwrap();
+    assert_eq!(client.capabilities().engine, engine::protocol::EngineId::Postgres);
+    assert!(!client.sender_offers_pg_copy().await);
+}
+
+#[tokio::test]
+async fn a_malformed_checksum_reply_is_refused_naming_what_was_wrong() {
+    let sha = "0123456789abcdef".repeat(4);
+    for (reply, said) in [
+        (json!({"sha256": 5, "rows": 2}), "sha256: invalid type: integer `5`, expected a string"),
+        (json!({"sha256": sha}), "missing field `rows`"),
+        (json!({"sha256": sha, "rows": -2}), "rows: invalid value: integer `-2`, expected u64"),
+        (json!({"sha256": "SAME", "rows": 2}), "sha256: \"SAME\" is not 64 lowercase hex digits"),
+        (json!([sha, 2]), "invalid type: sequence, expected a map"),
+    ] {
+        let mut script = Script::new(hostile_tables());
+        script.checksum = Some(reply);
+        let sender = HostileSender::start(script).await;
+        let client = connect(&sender).await.unwrap();
+        match client.checksum("good").await {
+            Err(ClientError::Protocol(m)) => assert_eq!(m, format!("the sender's checksum reply is malformed: {said}")),
+            other => panic!("{said}: {other:?}"),
+        }
+        // The connection goes on serving.
+        assert_eq!(client.get_count("good").await.unwrap(), 2);
+    }
+    let mut script = Script::new(hostile_tables());
+    script.checksum = Some(json!({"sha256": sha, "rows": 2, "algorithm": "sha256"}));
+    let sender = HostileSender::start(script).await;
+    assert_eq!(connect(&sender).await.unwrap().checksum("good").await.unwrap(), (sha, 2));
+}
+
+#[tokio::test]
+async fn transfers_off_is_recognised_by_its_code_not_its_words() {
+    let refused = |status: u16, code: Option<&'static str>, body: &str| {
+        let mut script = Script::new(hostile_tables());
+        script.refusal = Some(Refusal { status, code, body: body.into() });
+        async move {
+            let sender = HostileSender::start(script).await;
+            let error = connect(&sender).await.err().expect("refused");
+            assert_eq!(sender.connections(), 0);
+            error
+        }
+    };
+    // The code says it, whatever the words.
+    let e = refused(403, Some("transfers_off"), "the admin is on holiday").await;
+    assert!(matches!(e, ClientError::TransfersOff), "{e:?}");
+    // The words alone do not: without the code a 403 is a wrong code; with another code, that one.
+    let e = refused(403, None, "transfers are switched off on this site").await;
+    assert!(matches!(e, ClientError::InvalidCode), "{e:?}");
+    let e = refused(403, Some("invalid_code"), "transfers are switched off on this site").await;
+    assert!(matches!(e, ClientError::InvalidCode), "{e:?}");
+    // A code this client does not know: the status decides, the words are kept to show.
+    let e = refused(410, Some("from_the_future"), "gone fishing").await;
+    assert!(matches!(&e, ClientError::CodeExpired(m) if m == "gone fishing"), "{e:?}");
+    let e = refused(409, Some("session_ended"), "no").await;
+    assert!(matches!(&e, ClientError::CodeExpired(m) if m == "no"), "{e:?}");
+
+    // The CLI and a background job report it as transfers off.
+    let mut script = Script::new(hostile_tables());
+    script.refusal = Some(Refusal { status: 403, code: Some("transfers_off"), body: "closed for lunch".into() });
+    let sender = HostileSender::start(script).await;
+    let (status, lines) = cli(&["tables", "--from", &sender.url, "--code", "ABCD2345", "--json"]).await;
+    assert_eq!(status, 3, "{lines:?}");
+    assert_eq!(lines[0]["kind"], "transfers_off", "{lines:?}");
+
+    let receiver = spawn_app_with(EngineKind::Postgres, |c| c.job_retries = 0).await;
+    receiver.login_ok().await;
+    let id = start_job(&receiver.client, &receiver.url, &job_request(&sender.url, &["good"])).await;
+    let job = ended_job(&receiver.client, &receiver.url, id).await;
+    assert_eq!(job["state"], "failed", "{job:#}");
+    assert_eq!(job["message"], "transfers are switched off on the sender", "{job:#}");
+    receiver.stop().await;
 }

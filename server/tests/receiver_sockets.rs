@@ -492,8 +492,7 @@ async fn a_page_past_16_mib_on_the_wire_reaches_the_client() {
     )
     .await
     .unwrap();
-    let caps: J = client.capabilities().await.unwrap();
-    assert_eq!(caps["max_page_bytes"], engine::PageRequest::MAX_PAGE_BYTES);
+    assert_eq!(client.capabilities().max_page_bytes, Some(engine::PageRequest::MAX_PAGE_BYTES as u64));
     let records = client.fetch_records("big", &FetchOptions::default()).await;
     let records = match records {
         Ok(r) => r,

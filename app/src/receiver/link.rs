@@ -16,8 +16,8 @@ use std::rc::Rc;
 
 use engine::demux::{Demux, Incoming, PageHeader};
 use engine::protocol::{
-    CLOSE_REFUSED_BASE, CLOSE_STOPPED, ClientMessage, ErrorCode, Operation, PROTOCOL_VERSION, ReceiverInfo,
-    SUBPROTOCOL, ServerMessage,
+    Capabilities, ChecksumReply, ClientMessage, CloseKind, ErrorCode, JsonPage, Operation, PROTOCOL_VERSION,
+    PageFormat, ReceiverInfo, SUBPROTOCOL, ServerMessage,
 };
 use futures::channel::{mpsc, oneshot};
 use futures::future::Either;
@@ -115,12 +115,13 @@ pub struct SenderLink {
     socket_url: String,
 }
 
+/// What a close means, by its code ([`CloseKind`]); the reason is only shown.
 fn close_error(code: u16, reason: String, site: &str) -> LinkError {
-    match code {
-        CLOSE_STOPPED => LinkError::Stopped(reason),
-        c if (CLOSE_REFUSED_BASE + 400..CLOSE_REFUSED_BASE + 600).contains(&c) => LinkError::Refused(reason),
+    match CloseKind::from_code(code) {
+        CloseKind::Stopped => LinkError::Stopped(reason),
+        CloseKind::Refused { .. } => LinkError::Refused(reason),
         // 1006: the handshake failed or the connection broke without a close frame.
-        1006 => LinkError::Unreachable(site.to_owned()),
+        _ if code == 1006 => LinkError::Unreachable(site.to_owned()),
         _ => LinkError::Closed { code, reason },
     }
 }
@@ -220,14 +221,35 @@ impl SenderLink {
         fail_all(&self.shared, &LinkError::Cancelled);
     }
 
-    /// A request whose reply is JSON, decoded into `T`.
+    /// A request whose reply is JSON, decoded into `T`: the typed replies of `engine::protocol` —
+    /// [`Capabilities`], `Vec<TableInfo>` (`list_tables`), `TableSchema` (`schema`), `i64` (`count`),
+    /// [`ChecksumReply`], [`JsonPage`] (a `json` fetch) — or a `serde_json::Value` for anything else. A reply of
+    /// another shape is [`LinkError::Protocol`] naming the operation and what was wrong.
     pub async fn call<T: serde::de::DeserializeOwned>(&self, op: Operation) -> Result<T, LinkError> {
+        let name = op.name();
         match self.request(op).await? {
-            Reply::Json(v) => {
-                serde_json::from_value(v).map_err(|e| LinkError::Protocol(format!("a reply of the wrong shape: {e}")))
-            }
-            Reply::Page(_) => Err(LinkError::Protocol("a page where a reply was expected".into())),
+            Reply::Json(v) => serde_json::from_value(v)
+                .map_err(|e| LinkError::Protocol(format!("the {name} reply is malformed: {e}"))),
+            Reply::Page(_) => Err(LinkError::Protocol(format!("a page where a {name} reply was expected"))),
         }
+    }
+
+    /// What the sender serves (its engine, page formats, limits).
+    pub async fn capabilities(&self) -> Result<Capabilities, LinkError> {
+        self.call(Operation::Capabilities).await
+    }
+
+    /// The sender's content checksum of `table`.
+    pub async fn checksum(&self, table: &str) -> Result<ChecksumReply, LinkError> {
+        self.call(Operation::Checksum { table: table.to_owned() }).await
+    }
+
+    /// A preview page: `op` is a `fetch`, asked for in the `json` format whatever its `format` says.
+    pub async fn json_page(&self, mut op: Operation) -> Result<JsonPage, LinkError> {
+        if let Operation::Fetch { format, .. } = &mut op {
+            *format = PageFormat::Json;
+        }
+        self.call(op).await
     }
 
     /// A binary page (a `fetch` without `format`).

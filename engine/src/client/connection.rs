@@ -14,14 +14,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::ClientError;
 use crate::demux::{Demux, Incoming, PageHeader};
 use crate::protocol::{
-    CLOSE_STOPPED, ClientMessage, ErrorCode, MAX_PAGE_FRAME, Operation, PROTOCOL_VERSION, ReceiverInfo, SUBPROTOCOL,
-    ServerMessage,
+    ClientMessage, CloseKind, ErrorCode, MAX_PAGE_FRAME, Operation, PROTOCOL_VERSION, REFUSAL_HEADER, ReceiverInfo,
+    RefusalCode, SUBPROTOCOL, ServerMessage,
 };
 
 /// A page as it arrived, still compressed.
@@ -61,16 +60,22 @@ pub(crate) enum Credential<'a> {
     Resume(&'a str),
 }
 
-fn refusal(status: u16, body: String) -> ClientError {
+/// A refused connection as its error: by the sender's [`RefusalCode`] when it sent one (the words are only
+/// shown, never matched), else by the status alone.
+fn refusal(status: u16, code: Option<RefusalCode>, body: String) -> ClientError {
     // Whatever answered may not be a sender (a wrong URL, an internal service): keep only a short, printable
     // excerpt of its words.
     let body: String = body.chars().filter(|c| !c.is_control()).take(200).collect();
-    match status {
-        403 if body.contains("switched off") => ClientError::TransfersOff,
-        403 => ClientError::InvalidCode,
-        409 => ClientError::CodeUsed,
-        410 => ClientError::CodeExpired(body),
-        429 => ClientError::RateLimited(body),
+    match (code, status) {
+        (Some(RefusalCode::TransfersOff), _) => ClientError::TransfersOff,
+        (Some(RefusalCode::InvalidCode), _) | (None | Some(RefusalCode::Unknown), 403) => ClientError::InvalidCode,
+        (Some(RefusalCode::CodeUsed), _) | (None | Some(RefusalCode::Unknown), 409) => ClientError::CodeUsed,
+        (Some(RefusalCode::CodeExpired | RefusalCode::SessionEnded), _) | (None | Some(RefusalCode::Unknown), 410) => {
+            ClientError::CodeExpired(body)
+        }
+        (Some(RefusalCode::RateLimited), _) | (None | Some(RefusalCode::Unknown), 429) => {
+            ClientError::RateLimited(body)
+        }
         _ => ClientError::Refused { status, message: body },
     }
 }
@@ -104,8 +109,9 @@ impl Connection {
             Err(_) => return Err(ClientError::ConnectTimeout(timeout.as_secs())),
             Ok(Err(WsError::Http(response))) => {
                 let status = response.status().as_u16();
+                let code = response.headers().get(REFUSAL_HEADER).and_then(|v| v.to_str().ok()).map(RefusalCode::parse);
                 let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned();
-                return Err(refusal(status, body));
+                return Err(refusal(status, code, body));
             }
             Ok(Err(e)) => return Err(ClientError::Unreachable(e.to_string())),
             Ok(Ok(pair)) => pair,
@@ -126,9 +132,11 @@ impl Connection {
                 _ => return Err(ClientError::Protocol("no welcome after hello".into())),
             },
             Some(Ok(Message::Close(Some(frame)))) => {
-                return Err(ClientError::Disconnected {
-                    reason: frame.reason.to_string(),
-                    stopped: frame.code == CloseCode::from(CLOSE_STOPPED),
+                let reason = frame.reason.to_string();
+                return Err(match CloseKind::from_code(u16::from(frame.code)) {
+                    // Told as a browser would be (after the upgrade): the status is all the code says.
+                    CloseKind::Refused { status } => refusal(status, None, reason),
+                    kind => ClientError::Disconnected { reason, stopped: kind == CloseKind::Stopped },
                 });
             }
             other => return Err(ClientError::Protocol(format!("no welcome after hello: {other:?}"))),
@@ -264,7 +272,7 @@ async fn pump(
                 Some(Ok(Message::Close(frame))) => {
                     let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
                     let reason = if reason.is_empty() { format!("closed by the sender (code {code})") } else { reason };
-                    break (reason, code == CLOSE_STOPPED);
+                    break (reason, CloseKind::from_code(code) == CloseKind::Stopped);
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => break (e.to_string(), false),

@@ -32,7 +32,7 @@ pub use transfer::{
 };
 
 use crate::Page;
-use crate::protocol::{Operation, PageFormat, ReceiverInfo, WireFilter};
+use crate::protocol::{Capabilities, ChecksumReply, JsonPage, Operation, PageFormat, ReceiverInfo, WireFilter};
 use crate::schema::{TableInfo, TableSchema};
 
 #[derive(Debug, Clone)]
@@ -103,6 +103,22 @@ impl Default for FetchOptions {
     }
 }
 
+fn fetch_op(table: &str, options: &FetchOptions, format: PageFormat) -> Operation {
+    let (cursor, offset) = match &options.from {
+        FetchFrom::Start => (None, None),
+        FetchFrom::Cursor(c) => (Some(c.clone()), None),
+        FetchFrom::Offset(n) => (None, Some(*n)),
+    };
+    Operation::Fetch {
+        table: table.into(),
+        limit: Some(options.limit),
+        cursor,
+        offset,
+        filter: (options.filter != WireFilter::All).then(|| options.filter.clone()),
+        format,
+    }
+}
+
 /// A fetched page, decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Records {
@@ -116,8 +132,18 @@ pub struct Client {
     options: ClientOptions,
     connection: RwLock<Arc<Connection>>,
     next_id: AtomicU64,
-    /// Whether the sender serves binary COPY pages (asked once).
-    pg_copy: tokio::sync::OnceCell<bool>,
+    /// What the sender serves, asked once at connect.
+    capabilities: Capabilities,
+}
+
+/// The reply `op` gets, decoded into `T`; a reply of another shape is a protocol error naming the operation and
+/// what was wrong.
+fn decode<T: serde::de::DeserializeOwned>(op: &str, reply: Reply) -> Result<T, ClientError> {
+    match reply {
+        Reply::Json(v) => serde_json::from_value(v)
+            .map_err(|e| ClientError::Protocol(format!("the sender's {op} reply is malformed: {e}"))),
+        Reply::Page(_) => Err(ClientError::Protocol(format!("a page where a {op} reply was expected"))),
+    }
 }
 
 impl Client {
@@ -129,12 +155,19 @@ impl Client {
         let connection =
             Connection::open(&socket_url, Credential::Code(code.as_str()), &options.receiver_info, options.timeout)
                 .await?;
+        Client::with(socket_url, options, connection).await
+    }
+
+    /// A client on a welcomed connection, once the sender said what it serves (a malformed answer fails here, so
+    /// nothing later runs on a guess).
+    async fn with(socket_url: String, options: ClientOptions, connection: Connection) -> Result<Client, ClientError> {
+        let capabilities = decode("capabilities", connection.request(1, Operation::Capabilities).await?)?;
         Ok(Client {
             socket_url,
             options,
             connection: RwLock::new(Arc::new(connection)),
-            next_id: AtomicU64::new(1),
-            pg_copy: Default::default(),
+            next_id: AtomicU64::new(2),
+            capabilities,
         })
     }
 
@@ -148,13 +181,7 @@ impl Client {
     ) -> Result<Client, ClientError> {
         let socket_url = crate::address::client_socket_url(url).map_err(ClientError::InvalidUrl)?;
         let connection = open_resuming(&socket_url, resume_token, &options).await?;
-        Ok(Client {
-            socket_url,
-            options,
-            connection: RwLock::new(Arc::new(connection)),
-            next_id: AtomicU64::new(1),
-            pg_copy: Default::default(),
-        })
+        Client::with(socket_url, options, connection).await
     }
 
     /// The token that lets this receiver back in after a drop (secret: whoever holds it is this receiver).
@@ -187,12 +214,8 @@ impl Client {
     }
 
     async fn call<T: serde::de::DeserializeOwned>(&self, op: Operation) -> Result<T, ClientError> {
-        match self.request(op).await? {
-            Reply::Json(v) => {
-                serde_json::from_value(v).map_err(|e| ClientError::Protocol(format!("a reply of the wrong shape: {e}")))
-            }
-            Reply::Page(_) => Err(ClientError::Protocol("a page where a reply was expected".into())),
-        }
+        let name = op.name();
+        decode(name, self.request(op).await?)
     }
 
     pub async fn list_tables(&self) -> Result<Vec<TableInfo>, ClientError> {
@@ -213,31 +236,20 @@ impl Client {
 
     /// The sender's content checksum of a table: `(sha256, rows)`.
     pub async fn checksum(&self, table: &str) -> Result<(String, u64), ClientError> {
-        let v: serde_json::Value = self.call(Operation::Checksum { table: table.into() }).await?;
-        match (v["sha256"].as_str(), v["rows"].as_u64()) {
-            (Some(sha), Some(rows)) => Ok((sha.to_owned(), rows)),
-            _ => Err(ClientError::Protocol("a checksum without sha256 and rows".into())),
-        }
+        let ChecksumReply { sha256, rows } = self.call(Operation::Checksum { table: table.into() }).await?;
+        Ok((sha256, rows))
     }
 
-    /// What the sender says it serves (`docs/protocol.md`): its engine, operations, page formats and limits
-    /// (`max_page_rows`, `max_page_bytes`).
-    pub async fn capabilities(&self) -> Result<serde_json::Value, ClientError> {
-        self.call(Operation::Capabilities).await
+    /// What the sender serves (`docs/protocol.md`): its engine, operations, page formats and limits
+    /// (`max_page_rows`, `max_page_bytes`), as it said at connect.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
     }
 
     /// Whether the sender offers binary COPY pages ([`PageFormat::PgCopy`]): a PostgreSQL sender of this
-    /// version. Asked once per client; an older sender that does not list page formats does not.
+    /// version (its capabilities list them; an older sender's do not).
     pub async fn sender_offers_pg_copy(&self) -> bool {
-        *self
-            .pg_copy
-            .get_or_init(|| async {
-                match self.capabilities().await {
-                    Ok(v) => v["page_formats"].as_array().is_some_and(|f| f.iter().any(|f| f == "pg_copy")),
-                    Err(_) => false,
-                }
-            })
-            .await
+        self.capabilities.offers(PageFormat::PgCopy)
     }
 
     /// One page as it travels (compressed, not decoded).
@@ -252,26 +264,18 @@ impl Client {
         options: &FetchOptions,
         format: PageFormat,
     ) -> Result<RawPage, ClientError> {
-        let (cursor, offset) = match &options.from {
-            FetchFrom::Start => (None, None),
-            FetchFrom::Cursor(c) => (Some(c.clone()), None),
-            FetchFrom::Offset(n) => (None, Some(*n)),
-        };
-        let op = Operation::Fetch {
-            table: table.into(),
-            limit: Some(options.limit),
-            cursor,
-            offset,
-            filter: (options.filter != WireFilter::All).then(|| options.filter.clone()),
-            format,
-        };
-        match self.request(op).await? {
+        match self.request(fetch_op(table, options, format)).await? {
             Reply::Page(p) if p.has_more && p.next.is_none() => {
                 Err(ClientError::Protocol("a page with more to come but no cursor".into()))
             }
             Reply::Page(p) => Ok(p),
             Reply::Json(_) => Err(ClientError::Protocol("a reply where a page was expected".into())),
         }
+    }
+
+    /// One page as JSON (for previews: at most [`crate::protocol::MAX_JSON_PAGE_ROWS`] rows, no credit used).
+    pub async fn fetch_json(&self, table: &str, options: &FetchOptions) -> Result<JsonPage, ClientError> {
+        self.call(fetch_op(table, options, PageFormat::Json)).await
     }
 
     /// One page of records, decoded (hostile-safe, size-capped).

@@ -1,7 +1,8 @@
 //! A scripted fake sender: a real WebSocket server on port 0 in the test process that speaks protocol v1
 //! (`docs/protocol.md`) as a hostile sender would — crafted welcomes, schemas, pages and pg_copy streams — so a
-//! receiver (the CLI, a background job) can be shown refusing each with the reason. Any credential is admitted;
-//! every connection (a resume included) is served the same script from its start.
+//! receiver (the CLI, a background job) can be shown refusing each with the reason. Any credential is admitted
+//! (unless the script refuses every connection); every connection (a resume included) is served the same script
+//! from its start.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use engine::protocol::{ClientMessage, Operation};
 use serde_json::{Value as J, json};
@@ -64,19 +65,32 @@ pub fn keyed_schema(name: &str, columns: &[&str]) -> J {
            "foreign_keys": [], "indexes": []})
 }
 
+/// An HTTP refusal of every connection, before the upgrade.
+#[derive(Clone)]
+pub struct Refusal {
+    pub status: u16,
+    /// The `dbt-refusal` header (`engine::protocol::RefusalCode`), if any.
+    pub code: Option<&'static str>,
+    pub body: String,
+}
+
 /// The whole script of a fake sender.
 #[derive(Clone)]
 pub struct Script {
+    /// Refuses every connection so; `None`: admits any credential.
+    pub refusal: Option<Refusal>,
     /// The reply to hello; `None`: a proper welcome.
     pub welcome: Option<J>,
     /// The `capabilities` reply; by default binary pages only (no pg_copy).
     pub capabilities: J,
+    /// The `checksum` reply for every table; `None`: a `bad_request` error.
+    pub checksum: Option<J>,
     pub tables: Vec<FakeTable>,
 }
 
 impl Script {
     pub fn new(tables: Vec<FakeTable>) -> Script {
-        Script { welcome: None, capabilities: capabilities(false), tables }
+        Script { refusal: None, welcome: None, capabilities: capabilities(false), checksum: None, tables }
     }
 
     /// Offers `pg_copy` pages, as a PostgreSQL sender does.
@@ -86,10 +100,12 @@ impl Script {
     }
 }
 
-fn capabilities(pg_copy: bool) -> J {
+/// A PostgreSQL sender's capabilities, as an honest sender of this version sends them (`pg_copy` listed or not).
+pub fn capabilities(pg_copy: bool) -> J {
     let formats = if pg_copy { json!(["binary", "json", "pg_copy"]) } else { json!(["binary", "json"]) };
-    json!({"protocol": 1, "engine": "postgres", "page_encoding": "dbt-page-v1+zstd", "operations": engine::protocol::OPERATIONS,
-           "max_page_rows": 100000, "filters": ["all"], "page_formats": formats})
+    json!({"protocol": 1, "engine": "PostgreSQL", "page_encoding": "dbt-page-v1+zstd",
+           "operations": engine::protocol::OPERATIONS, "max_page_rows": 100000, "max_page_bytes": 8388608,
+           "filters": ["all", "key_range", "keys"], "page_formats": formats})
 }
 
 struct Shared {
@@ -136,6 +152,13 @@ impl Drop for HostileSender {
 }
 
 async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
+    if let Some(Refusal { status, code, body }) = shared.script.refusal.clone() {
+        let mut response = (axum::http::StatusCode::from_u16(status).unwrap(), body).into_response();
+        if let Some(code) = code {
+            response.headers_mut().insert(engine::protocol::REFUSAL_HEADER, code.parse().unwrap());
+        }
+        return response;
+    }
     shared.connections.fetch_add(1, Ordering::SeqCst);
     // Large frames out are the point; nothing large comes in.
     ws.protocols([engine::protocol::SUBPROTOCOL]).on_upgrade(move |socket| serve(socket, shared))
@@ -196,7 +219,10 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
                 }
                 None => not_found(id, &name),
             },
-            Operation::Checksum { .. } => error(id, "bad_request", "no checksums here"),
+            Operation::Checksum { .. } => match &script.checksum {
+                Some(reply) => response(id, reply.clone()),
+                None => error(id, "bad_request", "no checksums here"),
+            },
         };
         for m in reply {
             if socket.send(m).await.is_err() {
