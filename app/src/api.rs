@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::ApiError;
 
 pub mod jobs;
+#[cfg(feature = "ssr")]
+pub mod prepared;
 pub mod receive;
 
 /// What the overview page shows about this instance.

@@ -21,6 +21,8 @@ pub struct AppState {
     pub jobs: jobs::JobQueue,
     /// How this site introduces itself to senders when it receives.
     pub site: SiteInfo,
+    /// Tables prepared for the pages Receive pages relay (`receive/prepare-table`).
+    pub imports: Arc<crate::api::prepared::PreparedImports>,
 }
 
 /// This site's name and address, as a receiver shows them to the sender.

@@ -10,7 +10,9 @@
 //! - [`client`] (feature `client`, default): the programmatic receiver — connect with a code, list, fetch,
 //!   transfer into a local [`Tables`];
 //! - [`history`], [`jobs`]: the transfer history and background jobs' own records;
-//! - [`order`], [`address`], [`protocol`]: foreign-key order, sender URLs, the wire protocol.
+//! - [`order`], [`address`], [`protocol`]: foreign-key order, sender URLs, the wire protocol;
+//! - [`transfer`]: the one transfer driver (the browser, the CLI and jobs all run it), over a page source and a
+//!   page sink; [`sink`]: the local database as a sink.
 //!
 //! Without the default features only the shared vocabulary is built (values, pages, schemas, protocol), for the
 //! browser's WASM.
@@ -46,11 +48,14 @@ pub mod sender;
 #[cfg(feature = "db")]
 pub mod settings;
 #[cfg(feature = "db")]
+pub mod sink;
+#[cfg(feature = "db")]
 pub mod sqlite;
 #[cfg(feature = "db")]
 pub mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod transfer;
 pub mod value;
 #[cfg(feature = "db")]
 pub use db::{Db, EngineKind};

@@ -175,6 +175,80 @@ impl Tables {
         }
     }
 
+    /// Prepares table `schema.name` here to take a sender's pages of its table `schema` with `strategy`, once per
+    /// table: the name resolved, this side's schema read and the plan made here, so no page of the walk reads the
+    /// catalog again. `copy`: binary COPY pages are wanted; the prepared table says whether they can go in as
+    /// they are (else why not: ordinary pages). A table dropped or changed during the walk makes a page fail
+    /// with the database's reason, never land elsewhere.
+    pub async fn prepare_import(
+        &self,
+        sender: &TableSchema,
+        strategy: Strategy,
+        copy: bool,
+    ) -> Result<PreparedImport, EngineError> {
+        let t = self.resolve(&sender.name).await?;
+        let schema = self.schema_of(&t).await?;
+        let columns: Vec<crate::page::PageColumn> = sender
+            .columns
+            .iter()
+            .map(|c| crate::page::PageColumn { name: c.name.clone(), kind: c.kind, source_type: c.data_type.clone() })
+            .collect();
+        let page = Page { columns, rows: Vec::new() };
+        let plan = ImportPlan::build(&schema, &page, strategy)?;
+        let copy = if !copy {
+            Err("binary COPY pages were not asked for".to_owned())
+        } else {
+            binary_copy_fit(&self.db, &plan, sender).map(|()| plan.clone())
+        };
+        Ok(PreparedImport { schema, columns: page.columns.into_iter().map(|c| c.name).collect(), plan, copy, strategy })
+    }
+
+    /// Writes a page into a table prepared with [`Tables::prepare_import`], with the checkpoint (history counts,
+    /// a job's cursor) in the page's transaction. A page whose columns are not the prepared ones (a sender
+    /// that sends other columns than its schema said) is planned on its own, checked the same way.
+    pub async fn import_prepared(
+        &self,
+        prepared: &PreparedImport,
+        page: &Page,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<ImportResult, EngineError> {
+        if page.rows.iter().any(|r| r.len() != page.columns.len()) {
+            return Err(EngineError::MalformedPage("a row's length differs from the column count".into()));
+        }
+        let same = page.columns.len() == prepared.columns.len()
+            && page.columns.iter().zip(&prepared.columns).all(|(c, p)| &c.name == p);
+        let own;
+        let plan = if same {
+            &prepared.plan
+        } else {
+            own = ImportPlan::build(&prepared.schema, page, prepared.strategy)?;
+            &own
+        };
+        match &self.db {
+            Db::Postgres(pool) => postgres::import::import(pool, plan, page, checkpoint).await,
+            Db::Sqlite(pool) => sqlite::import::import(pool, plan, page, checkpoint).await,
+        }
+    }
+
+    /// Writes a binary COPY page into a table prepared with [`Tables::prepare_import`] (binary COPY pages
+    /// accepted), with the checkpoint in its transaction. `Ok(None)`: PostgreSQL refused the bytes or a row;
+    /// nothing was written.
+    pub async fn import_prepared_copy(
+        &self,
+        prepared: &PreparedImport,
+        data: &[u8],
+        rows: usize,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Option<ImportResult>, EngineError> {
+        match &prepared.copy {
+            Ok(plan) => self.import_binary_copy(plan, data, rows, checkpoint).await,
+            Err(why) => Err(EngineError::BadRequest(format!(
+                "binary COPY pages cannot go into {:?}: {why}",
+                prepared.schema.name
+            ))),
+        }
+    }
+
     /// The page as PostgreSQL binary COPY bytes, for a PostgreSQL receiver whose table matches (see
     /// [`Tables::prepare_binary_copy`]). Refused on SQLite, for tables without a key, or keys of other types.
     pub async fn export_binary_copy(
@@ -224,24 +298,7 @@ impl Tables {
             .map(|c| crate::page::PageColumn { name: c.name.clone(), kind: c.kind, source_type: c.data_type.clone() })
             .collect();
         let plan = ImportPlan::build(&schema, &Page { columns, rows: Vec::new() }, strategy)?;
-        if plan.columns.len() != sender.columns.len() {
-            return Ok(Err("not every sender column is written here".into()));
-        }
-        for (i, (planned, theirs)) in plan.columns.iter().zip(&sender.columns).enumerate() {
-            if planned.page_index != i || planned.name != theirs.name {
-                return Ok(Err("the columns are in another order here".into()));
-            }
-            if planned.data_type != theirs.data_type {
-                return Ok(Err(format!(
-                    "column {:?} is {} here, {} on the sender",
-                    theirs.name, planned.data_type, theirs.data_type
-                )));
-            }
-            if planned.identity_always {
-                return Ok(Err(format!("column {:?} is GENERATED ALWAYS here", theirs.name)));
-            }
-        }
-        Ok(Ok(plan))
+        Ok(binary_copy_fit(&self.db, &plan, sender).map(|()| plan))
     }
 
     /// Imports one binary COPY page with a plan from [`Tables::prepare_binary_copy`], with the job's checkpoint
@@ -258,4 +315,44 @@ impl Tables {
             Db::Sqlite(_) => Ok(None),
         }
     }
+}
+
+/// A table prepared to take a sender's pages ([`Tables::prepare_import`]): the plan every page of the walk uses.
+#[derive(Debug, Clone)]
+pub struct PreparedImport {
+    /// This side's schema of the table (located: schema-qualified on PostgreSQL).
+    pub schema: TableSchema,
+    /// The page columns the plan is for (the sender's columns, in its order).
+    columns: Vec<String>,
+    plan: ImportPlan,
+    /// The plan for binary COPY pages, or why they cannot go in as they are.
+    pub copy: Result<ImportPlan, String>,
+    strategy: Strategy,
+}
+
+/// Whether binary COPY pages of the sender's table `sender` can go as they are into the table `plan` writes: this
+/// database is PostgreSQL and every sender column lands in a column of exactly the same type, in the same order
+/// (binary COPY carries each type's own binary form). `Err`: why not.
+fn binary_copy_fit(db: &Db, plan: &ImportPlan, sender: &TableSchema) -> Result<(), String> {
+    if !matches!(db, Db::Postgres(_)) {
+        return Err("this database is not PostgreSQL".into());
+    }
+    if plan.columns.len() != sender.columns.len() {
+        return Err("not every sender column is written here".into());
+    }
+    for (i, (planned, theirs)) in plan.columns.iter().zip(&sender.columns).enumerate() {
+        if planned.page_index != i || planned.name != theirs.name {
+            return Err("the columns are in another order here".into());
+        }
+        if planned.data_type != theirs.data_type {
+            return Err(format!(
+                "column {:?} is {} here, {} on the sender",
+                theirs.name, planned.data_type, theirs.data_type
+            ));
+        }
+        if planned.identity_always {
+            return Err(format!("column {:?} is GENERATED ALWAYS here", theirs.name));
+        }
+    }
+    Ok(())
 }

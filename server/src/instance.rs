@@ -75,6 +75,7 @@ impl Instance {
             code_limiter: Arc::new(FailureLimiter::new(config.code_max_failures, window)),
             site: app::state::SiteInfo { public_url: config.public_url.clone(), project: config.project.clone() },
             jobs: queue.clone(),
+            imports: Default::default(),
         };
         let workers = jobs::Workers::start(
             queue,

@@ -317,26 +317,20 @@ async fn the_browser_relay_refuses_a_bomb_and_a_lying_copy_page_and_goes_on_serv
     app.login_ok().await;
     exec(&app.instance.db, "CREATE TABLE items (id bigint PRIMARY KEY, v bigint)").await;
     let transfer = begin(&app, "items").await;
+    let schema = keyed_schema("items", &["id", "v"]);
+    let (handle, copy) = support::prepare_table(&app, transfer, &schema, "skip", true).await;
+    assert_eq!(copy, Ok(()), "binary COPY pages fit the table");
     let import = |page: Vec<u8>| {
-        let page =
-            app::api::receive::ImportPage { transfer, table: "items".into(), strategy: engine::Strategy::Skip, page };
-        postcard::to_allocvec(&page).unwrap()
+        let rows = engine::Page::decompress(&page).map(|p| p.rows.len() as u64).unwrap_or(0);
+        support::import_body(handle, engine::protocol::PageFormat::Binary, rows, page)
     };
 
     let (status, body) = post(&app, "/api/receive/import-page", import(bomb_page())).await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains(&format!("the relayed page was refused: {BOMB_REFUSAL}")), "{body}");
 
-    let schema_json = keyed_schema("items", &["id", "v"]).to_string();
-    let copy = app::api::receive::ImportCopyPage {
-        transfer,
-        table: "items".into(),
-        strategy: engine::Strategy::Skip,
-        rows: 3,
-        schema_json,
-        page: copy_page(&[(1, 10), (2, 20)]),
-    };
-    let (status, body) = post(&app, "/api/receive/import-copy-page", postcard::to_allocvec(&copy).unwrap()).await;
+    let copy = support::import_body(handle, engine::protocol::PageFormat::PgCopy, 3, copy_page(&[(1, 10), (2, 20)]));
+    let (status, body) = post(&app, "/api/receive/import-page", copy).await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("the page header says 3 rows, the COPY data holds 2"), "{body}");
     assert_eq!(rows_in(&app.instance.db, "items").await, Some(0), "nothing of either landed");

@@ -4,10 +4,11 @@
 
 mod support;
 
+use engine::protocol::PageFormat;
 use engine::testing::ENGINES;
 use engine::{EngineKind, Page, PageColumn, Value, ValueKind};
 use serde_json::{Value as J, json};
-use support::spawn_app;
+use support::{import_body, prepare_table, spawn_app};
 
 /// 40 rows of 100 KB that do not compress: a 4 MB relayed page.
 fn big_page() -> Page {
@@ -27,11 +28,6 @@ fn big_page() -> Page {
         .collect();
     let column = |name: &str, kind| PageColumn { name: name.into(), kind, source_type: String::new() };
     Page { columns: vec![column("id", ValueKind::Int), column("data", ValueKind::Bytes)], rows }
-}
-
-/// The `import_page` server function's arguments, postcard-encoded as the browser sends them.
-fn import_body(transfer: i64, table: &str, strategy: engine::Strategy, page: Vec<u8>) -> Vec<u8> {
-    postcard::to_allocvec(&app::api::receive::ImportPage { transfer, table: table.into(), strategy, page }).unwrap()
 }
 
 /// Starts a history record through the server function, as the Receive page does before its first page.
@@ -73,32 +69,42 @@ async fn a_relayed_page_lands_whole_and_hostile_ones_are_refused() {
         assert!(compressed.len() > 3_000_000, "bigger than axum's 2 MB default: {}", compressed.len());
 
         let transfer = begin(&app).await;
-        let (status, result) =
-            post_import(&app, import_body(transfer, "blobs", engine::Strategy::Skip, compressed.clone())).await;
+        // The sender's schema of the table: here, the table as this side has it.
+        let local = engine::Tables::new(app.instance.db.clone(), engine::Exclusions::default());
+        let schema = serde_json::to_value(local.get_schema("blobs").await.unwrap()).unwrap();
+        let (handle, _) = prepare_table(&app, transfer, &schema, "skip", false).await;
+        let (status, result) = post_import(&app, import_body(handle, PageFormat::Binary, 40, compressed.clone())).await;
         assert_eq!(status, 200, "{kind:?}: {result}");
         assert_eq!((result["created"].clone(), result["skipped"].clone()), (json!(40), json!(0)), "{kind:?}");
-        let (status, again) =
-            post_import(&app, import_body(transfer, "blobs", engine::Strategy::Skip, compressed.clone())).await;
+        let (status, again) = post_import(&app, import_body(handle, PageFormat::Binary, 40, compressed.clone())).await;
         assert_eq!((status, again["skipped"].clone()), (200, json!(40)));
         // Exactly the bytes that were sent, row for row.
         let tables = engine::Tables::new(app.instance.db.clone(), engine::Exclusions::default());
         let exported = tables.export_records("blobs", &engine::PageRequest::first(100)).await.unwrap();
         assert_eq!(exported.page.rows, page.rows, "{kind:?}");
 
-        // A truncated page is refused whole: nothing of it lands.
-        let (status, error) = post_import(
-            &app,
-            import_body(transfer, "blobs", engine::Strategy::Overwrite, compressed[..compressed.len() / 2].to_vec()),
-        )
-        .await;
+        // A truncated page, and one whose header lies about its rows, are refused whole: nothing of them lands.
+        let (status, error) =
+            post_import(&app, import_body(handle, PageFormat::Binary, 40, compressed[..compressed.len() / 2].to_vec()))
+                .await;
         assert_eq!(status, 400, "{error}");
         assert!(error.to_string().contains("the relayed page was refused"), "{error}");
-        // The app's own tables are not there for anyone, whatever the page.
+        let (status, error) = post_import(&app, import_body(handle, PageFormat::Binary, 41, compressed.clone())).await;
+        assert_eq!(status, 400, "{error}");
+        assert!(error.to_string().contains("the header said 41 rows, the page holds 40"), "{error}");
+        // A handle nobody prepared is refused, naming what to do.
         let (status, error) =
-            post_import(&app, import_body(transfer, "dbt_admins", engine::Strategy::Overwrite, compressed.clone()))
-                .await;
-        assert_eq!(status, 400);
-        assert!(error.to_string().contains("table not found"), "{error}");
+            post_import(&app, import_body(handle ^ 1, PageFormat::Binary, 40, compressed.clone())).await;
+        assert_eq!(status, 400, "{error}");
+        assert!(error.to_string().contains("no table prepared with that handle"), "{error}");
+        // The app's own tables are not there for anyone, whatever the schema says.
+        let mut own = schema.clone();
+        own["name"] = json!("dbt_admins");
+        let body = json!({"transfer": transfer, "schema": own, "strategy": "overwrite", "copy": false});
+        let response = app.client.post(app.at("/api/receive/prepare-table")).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 400);
+        let error = response.text().await.unwrap();
+        assert!(error.contains("table not found"), "{error}");
 
         // The history counted the two imported pages; once ended, the transfer takes no more pages.
         let end = json!({"transfer": transfer, "outcome": "finished", "message": null});
@@ -115,10 +121,13 @@ async fn a_relayed_page_lands_whole_and_hostile_ones_are_refused() {
             (json!(80), json!(40), json!(40), json!("finished"))
         );
         assert_eq!(history[0]["admin"], "admin");
-        let (status, error) =
-            post_import(&app, import_body(transfer, "blobs", engine::Strategy::Skip, compressed)).await;
+        let (status, error) = post_import(&app, import_body(handle, PageFormat::Binary, 40, compressed)).await;
         assert_eq!(status, 400);
-        assert!(error.to_string().contains("not running"), "{error}");
+        assert!(error.to_string().contains("no table prepared with that handle"), "{error}");
+        let body = json!({"transfer": transfer, "schema": schema, "strategy": "skip", "copy": false});
+        let response = app.client.post(app.at("/api/receive/prepare-table")).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 400);
+        assert!(response.text().await.unwrap().contains("not running"));
         app.stop().await;
     }
 }
@@ -193,19 +202,6 @@ async fn anonymous_callers_cannot_send_big_bodies() {
     app.stop().await;
 }
 
-/// The `import_copy_page` server function's arguments, postcard-encoded as the browser sends them.
-fn copy_body(transfer: i64, table: &str, rows: u64, schema: &engine::TableSchema, page: Vec<u8>) -> Vec<u8> {
-    postcard::to_allocvec(&app::api::receive::ImportCopyPage {
-        transfer,
-        table: table.into(),
-        strategy: engine::Strategy::Skip,
-        rows,
-        schema_json: serde_json::to_string(schema).unwrap(),
-        page,
-    })
-    .unwrap()
-}
-
 #[tokio::test]
 async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole() {
     let source = engine::testing::TestDb::new(EngineKind::Postgres).await;
@@ -229,31 +225,26 @@ async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole(
         .execute(dst)
         .await
         .unwrap();
-    let ready = app
-        .client
-        .post(app.at("/api/receive/copy-ready"))
-        .json(&json!({"table": "items", "schema": schema, "strategy": "skip"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.text().await.unwrap(), "true");
     let transfer = begin(&app).await;
+    let schema_json = serde_json::to_value(&schema).unwrap();
+    let (handle, copy) = prepare_table(&app, transfer, &schema_json, "skip", true).await;
+    assert_eq!(copy, Ok(()));
     let post = |body: Vec<u8>| {
         app.client
-            .post(app.at("/api/receive/import-copy-page"))
+            .post(app.at("/api/receive/import-page"))
             .header("content-type", "application/octet-stream")
             .body(body)
             .send()
     };
     // Prices up to 450 break the receiver's rule: PostgreSQL refuses the page, nothing lands, the browser is told
     // to send it as an ordinary page.
-    let response = post(copy_body(transfer, "items", 300, &schema, bytes.clone())).await.unwrap();
+    let response = post(import_body(handle, PageFormat::PgCopy, 300, bytes.clone())).await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "null");
     assert_eq!(sqlx::query_scalar::<_, i64>("SELECT count(*) FROM items").fetch_one(dst).await.unwrap(), 0);
     // Without the rule it lands whole, counted in the history.
     sqlx::raw_sql("ALTER TABLE items DROP CONSTRAINT items_price_check").execute(dst).await.unwrap();
-    let response = post(copy_body(transfer, "items", 300, &schema, bytes.clone())).await.unwrap();
+    let response = post(import_body(handle, PageFormat::PgCopy, 300, bytes.clone())).await.unwrap();
     let result: J = response.json().await.unwrap();
     assert_eq!((result["created"].clone(), result["skipped"].clone()), (json!(300), json!(0)));
     let fingerprint = "SELECT count(*)::text || ':' || sum(id)::text || ':' || sum(price)::text || ':' || string_agg(name, ',' ORDER BY id) FROM items";
@@ -261,23 +252,26 @@ async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole(
     let got: String = sqlx::query_scalar(fingerprint).fetch_one(dst).await.unwrap();
     assert_eq!(got, want);
 
-    // Hostile: a row count that lies, a truncated stream, a schema of other types, another table's schema.
+    // Hostile: a row count that lies, a truncated stream.
     for (body, expected) in [
-        (copy_body(transfer, "items", 299, &schema, bytes.clone()), "malformed page"),
+        (import_body(handle, PageFormat::PgCopy, 299, bytes.clone()), "malformed page"),
         (
-            copy_body(transfer, "items", 300, &schema, bytes[..bytes.len() - 10].to_vec()),
+            import_body(handle, PageFormat::PgCopy, 300, bytes[..bytes.len() - 10].to_vec()),
             "the relayed page was refused",
         ),
-        (copy_body(transfer, "other", 300, &schema, bytes.clone()), "schema is of another table"),
     ] {
         let response = post(body).await.unwrap();
         assert_eq!(response.status(), 400);
         let text = response.text().await.unwrap();
         assert!(text.contains(expected), "{text:?} should say {expected:?}");
     }
-    let mut wider = schema.clone();
-    wider.columns[0].data_type = "integer".into();
-    let response = post(copy_body(transfer, "items", 300, &wider, bytes)).await.unwrap();
+    // A sender schema of other types: the table is prepared for ordinary pages only, saying why, and a binary
+    // COPY page for it is refused.
+    let mut wider = schema_json.clone();
+    wider["columns"][0]["data_type"] = json!("integer");
+    let (narrow, copy) = prepare_table(&app, transfer, &wider, "skip", true).await;
+    assert_eq!(copy, Err("column \"id\" is bigint here, integer on the sender".to_owned()));
+    let response = post(import_body(narrow, PageFormat::PgCopy, 300, bytes)).await.unwrap();
     assert_eq!(response.status(), 400);
     assert!(response.text().await.unwrap().contains("binary COPY pages cannot go into"));
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM items").fetch_one(dst).await.unwrap();

@@ -4,7 +4,7 @@
 //! is refused whole with a message naming what was wrong.
 
 use engine::history::{TableStrategy, TransferRecord};
-use engine::protocol::ReceiverInfo;
+use engine::protocol::{PageFormat, ReceiverInfo};
 use engine::{ImportResult, Strategy, TableInfo, TableSchema};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{Json, Postcard};
@@ -146,6 +146,7 @@ pub async fn finish_transfer(transfer: i64, outcome: String, message: Option<Str
     if !ended {
         return Err(super::respond(ApiError::BadRequest("no running transfer of yours with that id".into())));
     }
+    state.imports.forget_transfer(transfer);
     Ok(())
 }
 
@@ -157,16 +158,66 @@ pub async fn transfer_history() -> Result<Vec<TransferRecord>, ApiError> {
     engine::history::list(&state.db, 50).await.map_err(|e| super::respond(ApiError::internal("reading the history", e)))
 }
 
-/// Imports one page relayed by the browser, exactly as the sender compressed it: decoded here (size-capped,
-/// hostile-safe), written in one transaction with the strategy, and counted into the transfer's history record
-/// (`transfer`, from [`begin_transfer`]). A malformed page is refused whole.
+/// Whether `table` exists here (and may be written: not excluded, not the app's own).
+#[server(endpoint = "receive/table-exists", input = Json)]
+pub async fn table_exists(table: String) -> Result<bool, ApiError> {
+    crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    state.tables.table_exists(&table).await.map_err(|e| engine_error("looking up a table", e))
+}
+
+/// A table prepared for relayed pages ([`prepare_table`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreparedTable {
+    /// What every [`import_page`] call of the table names.
+    pub handle: u64,
+    /// Whether binary COPY pages can go in as they are (`Err`: why not; ordinary pages then).
+    pub copy: Result<(), String>,
+}
+
+/// Prepares the local table `schema.name` to take the pages of the sender's table `schema` with `strategy`, for
+/// the running transfer `transfer` (from [`begin_transfer`]): the name resolved, the local schema read and the
+/// import planned once, here; each page then names the handle and reads no catalog. `copy`: binary COPY pages
+/// are wanted (the sender is PostgreSQL and can walk the table so).
+#[server(endpoint = "receive/prepare-table", input = Json)]
+pub async fn prepare_table(
+    transfer: i64,
+    schema: TableSchema,
+    strategy: Strategy,
+    copy: bool,
+) -> Result<PreparedTable, ApiError> {
+    let admin = crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    let running = engine::history::is_running(&state.db, transfer, &admin.username)
+        .await
+        .map_err(|e| super::respond(ApiError::internal("reading a transfer", e)))?;
+    if !running {
+        return Err(super::respond(ApiError::BadRequest(format!(
+            "transfer {transfer} is not running (finished or not yours)"
+        ))));
+    }
+    let prepared =
+        state.tables.prepare_import(&schema, strategy, copy).await.map_err(|e| engine_error("preparing a table", e))?;
+    let copy = prepared.copy.as_ref().map(|_| ()).map_err(Clone::clone);
+    if let Err(why) = &copy {
+        tracing::debug!(table = %schema.name, "ordinary pages: {why}");
+    }
+    let handle = state.imports.insert(&admin.username, transfer, prepared);
+    Ok(PreparedTable { handle, copy })
+}
+
+/// Imports one page relayed by the browser into a table prepared with [`prepare_table`], exactly as the sender
+/// compressed it: decoded here as hostile input (size-capped; refused whole when it does not hold the `rows` its
+/// header stated), written in one transaction with its counts in the transfer's history record. `format`
+/// `pg_copy`: a binary COPY page; `None` when PostgreSQL refused a row of it (nothing was written, and the browser
+/// sends the same rows again as ordinary pages, imported the careful way).
 #[server(endpoint = "receive/import-page", input = Postcard, output = Json)]
 pub async fn import_page(
-    transfer: i64,
-    table: String,
-    strategy: Strategy,
+    handle: u64,
+    format: PageFormat,
+    rows: u64,
     page: Vec<u8>,
-) -> Result<ImportResult, ApiError> {
+) -> Result<Option<ImportResult>, ApiError> {
     let admin = crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
     if page.len() > MAX_RELAYED_PAGE_BYTES {
@@ -174,119 +225,45 @@ pub async fn import_page(
             "a page may hold at most {MAX_RELAYED_PAGE_BYTES} bytes"
         ))));
     }
-    let running = engine::history::is_running(&state.db, transfer, &admin.username)
-        .await
-        .map_err(|e| super::respond(ApiError::internal("reading a transfer", e)))?;
-    if !running {
-        return Err(super::respond(ApiError::BadRequest(format!(
-            "transfer {transfer} is not running (finished or not yours)"
-        ))));
-    }
-    let _turn = PAGE_IMPORTS.acquire().await.map_err(|e| super::respond(ApiError::internal("waiting to import", e)))?;
-    let decoded = engine::Page::decompress(&page)
-        .map_err(|e| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}"))))?;
-    let result = state
-        .tables
-        .import_records(&table, &decoded, strategy)
-        .await
-        .map_err(|e| engine_error("importing a page", e))?;
-    let counted = engine::history::add_page(&state.db, transfer, &admin.username, decoded.rows.len() as u64, &result)
-        .await
-        .map_err(|e| super::respond(ApiError::internal("recording a transfer", e)))?;
-    if !counted {
-        tracing::warn!(transfer, admin = %admin.username, "the transfer ended while a page was imported (imported, not counted)");
-    }
-    Ok(result)
-}
-
-/// Whether pages of `table` from a PostgreSQL sender whose table is `schema` can travel as binary COPY and go into
-/// this site's table as they are: this database is PostgreSQL and the table has the sender's columns with the
-/// same types. `false` means ordinary pages (the reason is logged).
-#[server(endpoint = "receive/copy-ready", input = Json)]
-pub async fn copy_ready(table: String, schema: TableSchema, strategy: Strategy) -> Result<bool, ApiError> {
-    crate::session::require_admin().await.map_err(super::respond)?;
-    let state = crate::state::app_state()?;
-    if schema.name != table {
-        return Err(super::respond(ApiError::BadRequest("the schema is of another table".into())));
-    }
-    match state
-        .tables
-        .prepare_binary_copy(&table, &schema, strategy)
-        .await
-        .map_err(|e| engine_error("checking a table", e))?
-    {
-        Ok(_) => Ok(true),
-        Err(why) => {
-            tracing::debug!(table, "ordinary pages: {why}");
-            Ok(false)
-        }
-    }
-}
-
-/// Imports one binary COPY page relayed by the browser (see [`copy_ready`]; `schema_json` is the sender's schema
-/// of the table, as JSON). `None` when PostgreSQL refused a row: nothing was written, and the browser sends the
-/// same page again as an ordinary page, which is imported the careful way.
-#[server(endpoint = "receive/import-copy-page", input = Postcard, output = Json)]
-pub async fn import_copy_page(
-    transfer: i64,
-    table: String,
-    strategy: Strategy,
-    rows: u64,
-    schema_json: String,
-    page: Vec<u8>,
-) -> Result<Option<ImportResult>, ApiError> {
-    let admin = crate::session::require_admin().await.map_err(super::respond)?;
-    let state = crate::state::app_state()?;
-    if page.len() > MAX_RELAYED_PAGE_BYTES || schema_json.len() > 1024 * 1024 {
-        return Err(super::respond(ApiError::BadRequest(format!(
-            "a page may hold at most {MAX_RELAYED_PAGE_BYTES} bytes"
-        ))));
-    }
-    let schema: TableSchema = serde_json::from_str(&schema_json)
-        .map_err(|e| super::respond(ApiError::BadRequest(format!("the table's schema was refused: {e}"))))?;
-    if schema.name != table {
-        return Err(super::respond(ApiError::BadRequest("the schema is of another table".into())));
-    }
-    let running = engine::history::is_running(&state.db, transfer, &admin.username)
-        .await
-        .map_err(|e| super::respond(ApiError::internal("reading a transfer", e)))?;
-    if !running {
-        return Err(super::respond(ApiError::BadRequest(format!(
-            "transfer {transfer} is not running (finished or not yours)"
-        ))));
-    }
-    let plan = match state
-        .tables
-        .prepare_binary_copy(&table, &schema, strategy)
-        .await
-        .map_err(|e| engine_error("checking a table", e))?
-    {
-        Ok(plan) => plan,
-        Err(why) => {
-            return Err(super::respond(ApiError::BadRequest(format!(
-                "binary COPY pages cannot go into {table:?}: {why}"
-            ))));
-        }
+    let Some(found) = state.imports.get(handle, &admin.username) else {
+        return Err(super::respond(ApiError::BadRequest(
+            "no table prepared with that handle here (the transfer ended, or this server restarted): prepare the \
+             table again"
+                .into(),
+        )));
     };
-    let _turn = PAGE_IMPORTS.acquire().await.map_err(|e| super::respond(ApiError::internal("waiting to import", e)))?;
-    let data = engine::page::decompress_bytes(&page)
-        .map_err(|e| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}"))))?;
     let rows = usize::try_from(rows).unwrap_or(usize::MAX);
-    let Some(result) = state
-        .tables
-        .import_binary_copy(&plan, &data, rows, None)
-        .await
-        .map_err(|e| engine_error("importing a page", e))?
-    else {
-        return Ok(None);
-    };
-    let counted = engine::history::add_page(&state.db, transfer, &admin.username, rows as u64, &result)
-        .await
-        .map_err(|e| super::respond(ApiError::internal("recording a transfer", e)))?;
-    if !counted {
-        tracing::warn!(transfer, admin = %admin.username, "the transfer ended while a page was imported (imported, not counted)");
+    let _turn = PAGE_IMPORTS.acquire().await.map_err(|e| super::respond(ApiError::internal("waiting to import", e)))?;
+    let checkpoint =
+        |rows: usize| engine::jobs::Checkpoint { job: None, transfer_id: found.transfer, rows: rows as u64 };
+    let refused =
+        |e: engine::EngineError| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}")));
+    match format {
+        PageFormat::PgCopy => {
+            let data = engine::page::decompress_bytes(&page).map_err(refused)?;
+            state
+                .tables
+                .import_prepared_copy(&found.prepared, &data, rows, Some(&checkpoint(rows)))
+                .await
+                .map_err(|e| engine_error("importing a page", e))
+        }
+        PageFormat::Binary => {
+            let decoded = engine::Page::decompress(&page).map_err(refused)?;
+            if decoded.rows.len() != rows {
+                return Err(super::respond(ApiError::BadRequest(format!(
+                    "the relayed page was refused: the header said {rows} rows, the page holds {}",
+                    decoded.rows.len()
+                ))));
+            }
+            let result = state
+                .tables
+                .import_prepared(&found.prepared, &decoded, Some(&checkpoint(decoded.rows.len())))
+                .await
+                .map_err(|e| engine_error("importing a page", e))?;
+            Ok(Some(result))
+        }
+        PageFormat::Json => Err(super::respond(ApiError::BadRequest("JSON pages are previews, not imported".into()))),
     }
-    Ok(Some(result))
 }
 
 /// What the admin sees for an engine failure: the engine's own words for bad input (400), "internal" for the

@@ -91,14 +91,14 @@ mod imp {
     use std::rc::Rc;
 
     use engine::history::TableStrategy;
-    use engine::protocol::{ErrorCode, Operation, PageFormat, WireFilter};
-    use engine::{ImportResult, Strategy, TableInfo, TableSchema};
-    use futures::channel::mpsc;
-    use futures::{SinkExt, StreamExt};
+    use engine::protocol::{EngineId, JsonPage, Operation, PageFormat, WireFilter};
+    use engine::transfer::{Event, Observer, TableJob, TransferError};
+    use engine::{Strategy, TableInfo, TableSchema};
     use leptos::prelude::*;
 
     use crate::api::receive as local;
-    use crate::receiver::link::{LinkError, RemotePage, SenderLink};
+    use crate::receiver::adapters::{LinkSource, ServerSink};
+    use crate::receiver::link::SenderLink;
     use crate::receiver::model::*;
     use engine::address::{display_site, sender_socket_url};
 
@@ -106,6 +106,8 @@ mod imp {
         static LINK: RefCell<Option<Rc<SenderLink>>> = const { RefCell::new(None) };
         /// Whether the sender runs the same engine as this site (content checksums are comparable only then).
         static SAME_ENGINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        /// Whether the sender offers binary COPY pages.
+        static SENDER_PG_COPY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
 
     fn link() -> Option<Rc<SenderLink>> {
@@ -147,10 +149,18 @@ mod imp {
                 return state.connect_error.set(Some(e.to_string()));
             }
         };
-        let capabilities: serde_json::Value = link.call(Operation::Capabilities).await.unwrap_or_default();
-        let engine = capabilities["engine"].as_str().unwrap_or("unknown").to_owned();
+        let capabilities = match link.capabilities().await {
+            Ok(c) => c,
+            Err(e) => {
+                link.close();
+                state.link.set(LinkState::Idle);
+                return state.connect_error.set(Some(e.to_string()));
+            }
+        };
+        let engine = capabilities.engine.to_string();
         LINK.with(|l| *l.borrow_mut() = Some(link.clone()));
-        SAME_ENGINE.with(|s| s.set(identity.engine == engine));
+        SAME_ENGINE.with(|s| s.set(EngineId::from_name(&identity.engine).same_engine(&capabilities.engine)));
+        SENDER_PG_COPY.with(|s| s.set(capabilities.offers(PageFormat::PgCopy)));
         state.link.set(LinkState::Connected { site: display_site(&socket_url), engine: engine.clone() });
         watch_link(state, link.clone());
         compare(state, &link).await;
@@ -277,12 +287,10 @@ mod imp {
         if !same_engine {
             return (Comparison::Same, sender_rows, "equal counts; content not compared across engines".into());
         }
-        let remote: Result<serde_json::Value, _> = link.call(Operation::Checksum { table: t.name.clone() }).await;
+        let remote = link.checksum(&t.name).await;
         let here = local::local_checksum(t.name.clone()).await;
         match (remote, here) {
-            (Ok(r), Ok(Some(h))) if r["sha256"].as_str() == Some(h.sha256.as_str()) => {
-                (Comparison::Same, sender_rows, String::new())
-            }
+            (Ok(r), Ok(Some(h))) if r.sha256 == h.sha256 => (Comparison::Same, sender_rows, String::new()),
             (Ok(_), Ok(_)) => (Comparison::Different, sender_rows, "equal counts, different content".into()),
             (Err(e), _) => (Comparison::Unknown, sender_rows, e.to_string()),
             (_, Err(e)) => (Comparison::Unknown, sender_rows, e.to_string()),
@@ -338,14 +346,10 @@ mod imp {
         }
         state.transfer_error.set(None);
         let mut schemas = Vec::new();
+        let source = LinkSource { link: &link, pg_copy: false };
         for (name, _) in &picked {
-            match link.call::<TableSchema>(Operation::Schema { table: name.clone() }).await {
-                Ok(s) if &s.name == name => schemas.push(s),
-                Ok(s) => {
-                    return state
-                        .transfer_error
-                        .set(Some(format!("The sender answered for {name:?} with the schema of {:?}.", s.name)));
-                }
+            match engine::transfer::driver::fetch_schema::<_, ServerSink>(&source, name).await {
+                Ok(s) => schemas.push(s),
                 Err(e) => return state.transfer_error.set(Some(e.to_string())),
             }
         }
@@ -360,7 +364,11 @@ mod imp {
                 .map(|t| engine::history::TableStrategy { strategy: strategies[&t], table: t })
                 .collect(),
             create_missing: state.create_missing.get_untracked(),
-            batch_size: state.page_rows.get_untracked().clamp(1, engine::PageRequest::MAX_LIMIT),
+            batch_size: state
+                .page_rows
+                .get_untracked()
+                .unwrap_or(engine::transfer::AUTO_PAGE_ROWS)
+                .clamp(1, engine::PageRequest::MAX_LIMIT),
         };
         // The server takes the session over with the resume token, which the sender allows only once this
         // socket is closed.
@@ -457,6 +465,53 @@ mod imp {
         }
     }
 
+    /// Progress of the one transfer driver on the page's signals; Cancel is its stop.
+    struct PageWatch {
+        state: ReceiveState,
+        failed_rows: RefCell<Vec<FailedRow>>,
+    }
+
+    impl Observer for PageWatch {
+        fn event(&self, event: Event<'_>) {
+            match event {
+                Event::Started { table, total } => {
+                    self.state.progress.update(|all| {
+                        if let Some(p) = all.iter_mut().find(|p| p.name == table) {
+                            p.state = TableState::Running;
+                            p.started = Some(now());
+                            if total.is_some() {
+                                p.total = total;
+                            }
+                        }
+                    });
+                }
+                Event::Page { table, page, .. } => {
+                    self.failed_rows.borrow_mut().extend(page.errors.iter().map(|e| FailedRow {
+                        table: table.to_owned(),
+                        key: e.key.clone(),
+                        reason: e.reason.clone(),
+                    }));
+                    self.state.progress.update(|all| {
+                        if let Some(p) = all.iter_mut().find(|p| p.name == table) {
+                            p.add_page(page);
+                        }
+                    });
+                }
+                Event::Finished { .. } => {}
+            }
+        }
+
+        fn stopped(&self) -> bool {
+            self.state.cancel_requested.get_untracked()
+        }
+
+        fn now(&self) -> f64 {
+            now() / 1000.0
+        }
+    }
+
+    /// Runs the transfer with the one driver over the page's link and this site's server, and shows each table's
+    /// outcome. A table that fails does not stop the others; Cancel and a lost sender stop those not started.
     #[allow(clippy::too_many_arguments)]
     async fn transfer_tables(
         state: ReceiveState,
@@ -468,128 +523,84 @@ mod imp {
         notes: &mut Vec<String>,
         failed_rows: &mut Vec<FailedRow>,
     ) -> Outcome {
-        let fail = |message: String| {
-            state.transfer_error.set(Some(message));
-            Outcome::Failed
-        };
-        // Schemas first: for the order, and to create what is missing.
-        let mut schemas = Vec::new();
-        for (name, _) in &tables {
-            match link.call::<TableSchema>(Operation::Schema { table: name.clone() }).await {
-                Ok(s) if &s.name == name => schemas.push(s),
-                Ok(s) => return fail(format!("The sender answered for {:?} with the schema of {:?}.", name, s.name)),
-                Err(e) => return fail(e.to_string()),
-            }
-        }
-        let (order, cycle_note) = engine::order::foreign_key_order(&schemas);
-        notes.extend(cycle_note);
-        let strategies: HashMap<String, Strategy> = tables.into_iter().collect();
+        let page_rows = state.page_rows.get_untracked();
+        let jobs: Vec<TableJob> = tables
+            .iter()
+            .map(|(name, strategy)| TableJob {
+                filter: filter.clone(),
+                create_missing,
+                page_rows,
+                ..TableJob::new(name.clone(), *strategy)
+            })
+            .collect();
         let known: HashMap<String, TableRow> =
             state.tables.get_untracked().into_iter().map(|r| (r.name.clone(), r)).collect();
         let filtered = filter != WireFilter::All;
         state.progress.set(
-            order
+            tables
                 .iter()
-                .map(|name| {
+                .map(|(name, strategy)| {
                     let total = known.get(name).filter(|_| !filtered).map(|r| r.sender_rows.max(0) as u64);
-                    TableProgress::waiting(name.clone(), strategies[name], total)
+                    TableProgress::waiting(name.clone(), *strategy, total)
                 })
                 .collect(),
         );
-        let local_tables = match local::local_tables().await {
-            Ok(t) => t.into_iter().map(|t| t.name).collect::<Vec<_>>(),
-            Err(e) => return fail(format!("Local tables could not be listed: {e}")),
-        };
-        let sender_pg_copy = match link.call::<serde_json::Value>(Operation::Capabilities).await {
-            Ok(c) => c["page_formats"].as_array().is_some_and(|f| f.iter().any(|f| f == "pg_copy")),
-            Err(_) => false,
-        };
-        let mut outcome = Outcome::Finished;
-        // A table skipped (missing here, not creatable) does not stop the others, but the transfer is not whole.
-        let mut incomplete = false;
-        for name in &order {
-            let schema = schemas.iter().find(|s| &s.name == name).expect("a schema per table");
-            if outcome != Outcome::Finished || state.cancel_requested.get_untracked() {
-                if outcome == Outcome::Finished {
-                    outcome = Outcome::Cancelled;
+        let source = LinkSource { link, pg_copy: SENDER_PG_COPY.with(|c| c.get()) };
+        let sink = ServerSink { transfer };
+        let watch = PageWatch { state, failed_rows: RefCell::new(Vec::new()) };
+        let run = engine::transfer::transfer_tables(&source, &sink, &watch, &jobs).await;
+        failed_rows.extend(watch.failed_rows.take());
+        let run = match run {
+            Ok(run) => run,
+            Err(e) => {
+                state.transfer_error.set(Some(e.to_string()));
+                for (name, _) in &tables {
+                    set_state(state, name, TableState::Failed, "not started");
                 }
-                set_state(state, name, TableState::Cancelled, "not started");
-                continue;
+                return Outcome::Failed;
             }
-            set_running(state, name);
-            if !local_tables.contains(name) {
-                if !create_missing {
-                    set_state(state, name, TableState::Failed, "missing here (create missing tables is off)");
+        };
+        notes.extend(run.notes);
+        // The tables in the order they ran (parents first).
+        let order: Vec<String> = run.outcomes.iter().map(|(name, _)| name.clone()).collect();
+        state.progress.update(|all| all.sort_by_key(|p| order.iter().position(|n| n == &p.name)));
+        let (mut cancelled, mut incomplete, mut failure) = (false, false, None::<String>);
+        for (name, outcome) in run.outcomes {
+            match outcome {
+                Ok(report) => {
+                    set_state(state, &name, TableState::Done, "");
+                    notes.extend(report.notes.into_iter().map(|n| format!("{name}: {n}")));
+                }
+                Err(TransferError::Cancelled) => {
+                    set_state(state, &name, TableState::Cancelled, "stopped after the page in flight");
+                    cancelled = true;
+                }
+                Err(TransferError::NotStarted(why)) => {
+                    set_state(state, &name, TableState::Cancelled, &format!("not started: {why}"));
+                    cancelled |= why == "cancelled";
+                }
+                Err(TransferError::MissingLocally(_)) => {
+                    set_state(state, &name, TableState::Failed, "missing here (create missing tables is off)");
                     notes.push(format!("{name}: not transferred, the table does not exist here"));
                     incomplete = true;
-                    continue;
                 }
-                match local::create_local_table(schema.clone()).await {
-                    Ok(n) => notes.extend(n.into_iter().map(|n| format!("{name}: {n}"))),
-                    Err(e) => {
-                        set_state(state, name, TableState::Failed, &e.to_string());
-                        notes.push(format!("{name}: could not be created: {e}"));
-                        incomplete = true;
-                        continue;
-                    }
-                }
-            }
-            // PostgreSQL on both sides: pages travel as binary COPY when the sender serves this table so (its own
-            // rule, engine::pg_copy: a key without NULLs of integers, text or uuid) and this site's table has the
-            // sender's columns with the same types. Anything else goes as ordinary pages.
-            let copy = if filter != WireFilter::All || !sender_pg_copy {
-                false
-            } else if let Some(why) = engine::pg_copy::refusal(schema) {
-                notes.push(format!("{name}: ordinary pages: {why}"));
-                false
-            } else {
-                local::copy_ready(name.clone(), schema.clone(), strategies[name]).await.unwrap_or(false)
-            };
-            let result = transfer_table(
-                state,
-                link,
-                name,
-                schema,
-                copy,
-                strategies[name],
-                &filter,
-                transfer,
-                failed_rows,
-                notes,
-            )
-            .await;
-            let complete = matches!(result, Ok(true));
-            match result {
-                Ok(true) => set_state(state, name, TableState::Done, ""),
-                Ok(false) => {
-                    set_state(state, name, TableState::Cancelled, "stopped after the page in flight");
-                    outcome = Outcome::Cancelled;
-                }
-                Err(message) => {
-                    set_state(state, name, TableState::Failed, &message);
-                    outcome = fail(message);
-                }
-            }
-            // After all its rows: the foreign keys and indexes of a table created here — by this transfer or by
-            // one that stopped before adding them (the server knows which tables are pending; others are left
-            // as they are). A table that stopped short keeps them pending for the next transfer.
-            if complete {
-                match local::finish_table(schema.clone()).await {
-                    Ok(n) => notes.extend(n.into_iter().map(|n| format!("{name}: {n}"))),
-                    Err(e) => notes.push(format!("{name}: foreign keys or indexes not added: {e}")),
+                Err(e) => {
+                    let message = format!("{name}: {e}");
+                    set_state(state, &name, TableState::Failed, &e.to_string());
+                    notes.push(message.clone());
+                    failure.get_or_insert(message);
                 }
             }
         }
-        if outcome == Outcome::Finished && incomplete { Outcome::Incomplete } else { outcome }
-    }
-
-    fn set_running(state: ReceiveState, name: &str) {
-        state.progress.update(|all| {
-            if let Some(p) = all.iter_mut().find(|p| p.name == name) {
-                p.state = TableState::Running;
-                p.started = Some(now());
+        match failure {
+            Some(message) => {
+                state.transfer_error.set(Some(message));
+                Outcome::Failed
             }
-        });
+            None if cancelled => Outcome::Cancelled,
+            None if incomplete => Outcome::Incomplete,
+            None => Outcome::Finished,
+        }
     }
 
     fn set_state(state: ReceiveState, name: &str, to: TableState, note: &str) {
@@ -602,181 +613,6 @@ mod imp {
                 }
             }
         });
-    }
-
-    /// Pages of one table, fetched and imported at the same time: the next page comes from the sender while
-    /// this site imports the last. `copy`: ask for binary COPY pages (a sender that refuses one gets asked for
-    /// ordinary pages from there on, as the client does). `Ok(false)` when cancelled (after the page in flight),
-    /// `Err` with what the admin reads when the sender or the import failed.
-    #[allow(clippy::too_many_arguments)]
-    async fn transfer_table(
-        state: ReceiveState,
-        link: &SenderLink,
-        name: &str,
-        schema: &TableSchema,
-        copy: bool,
-        strategy: Strategy,
-        filter: &WireFilter,
-        transfer: i64,
-        failed_rows: &mut Vec<FailedRow>,
-        notes: &mut Vec<String>,
-    ) -> Result<bool, String> {
-        let limit = state.page_rows.get_untracked().clamp(1, engine::PageRequest::MAX_LIMIT);
-        // At most three pages are in the tab (one importing, two waiting): memory stays flat whatever the size.
-        // Each page goes with the cursor it was fetched from (a binary COPY page that PostgreSQL refuses here is
-        // fetched again as an ordinary one) and whether it is binary COPY.
-        struct Fetched {
-            page: RemotePage,
-            from: Option<String>,
-            copy: bool,
-        }
-        let (mut pages_tx, mut pages_rx) = mpsc::channel::<Result<Fetched, LinkError>>(1);
-        let fetch_rows = move |cursor: Option<String>, format: PageFormat, limit: u32| Operation::Fetch {
-            table: name.to_owned(),
-            limit: Some(limit),
-            cursor,
-            offset: None,
-            filter: (filter != &WireFilter::All).then(|| filter.clone()),
-            format,
-        };
-        let fetch_op = move |cursor: Option<String>, format: PageFormat| fetch_rows(cursor, format, limit);
-        let fetcher = async {
-            let mut copy = copy;
-            // What the sender said when it refused binary COPY pages of this table.
-            let mut refused = None;
-            let mut cursor: Option<String> = None;
-            loop {
-                if state.cancel_requested.get_untracked() {
-                    break;
-                }
-                let from = cursor.take();
-                let format = if copy { PageFormat::PgCopy } else { PageFormat::Binary };
-                let mut page = link.page(fetch_op(from.clone(), format)).await;
-                if copy && let Err(LinkError::Remote { code: ErrorCode::BadRequest, message }) = &page {
-                    // The sender will not walk this table as binary COPY: ordinary pages from the same cursor on.
-                    refused = Some(message.clone());
-                    copy = false;
-                    page = link.page(fetch_op(from.clone(), PageFormat::Binary)).await;
-                }
-                let page = match page {
-                    Ok(p) if p.has_more && p.next.is_none() => {
-                        Err(LinkError::Protocol("a page with more to come but no cursor to continue from".into()))
-                    }
-                    other => other,
-                };
-                let more = matches!(&page, Ok(p) if p.has_more);
-                if let Ok(p) = &page {
-                    cursor = p.next.clone();
-                }
-                if pages_tx.send(page.map(|page| Fetched { page, from, copy })).await.is_err() || !more {
-                    break;
-                }
-            }
-            pages_tx.close_channel();
-            refused
-        };
-        let failed = &mut *failed_rows;
-        let importer = async move {
-            let mut seen_notes: Vec<String> = Vec::new();
-            // Pages that went into the table as binary COPY.
-            let mut copied_pages = 0u64;
-            let imported: Result<bool, String> = async {
-                let schema_json = serde_json::to_string(schema).expect("schemas serialize");
-                while let Some(fetched) = pages_rx.next().await {
-                    let Fetched { page, from, copy } = match fetched {
-                        // Cancel failed the fetch in flight: the table stops here, cancelled, not failed.
-                        Err(LinkError::Cancelled) => return Ok(false),
-                        other => other.map_err(|e| e.to_string())?,
-                    };
-                    let result: ImportResult = if copy {
-                        // The header's row count goes along only to be checked against the COPY data.
-                        let rows = page.rows as u64;
-                        let copied = local::import_copy_page(
-                            transfer,
-                            name.to_owned(),
-                            strategy,
-                            rows,
-                            schema_json.clone(),
-                            page.bytes,
-                        )
-                        .await
-                        .map_err(|e| format!("Importing a page of {name} failed: {e}"))?;
-                        match copied {
-                            Some(result) => {
-                                copied_pages += 1;
-                                result
-                            }
-                            None => {
-                                // PostgreSQL refused a row of the binary COPY page: the same rows again as
-                                // ordinary pages, imported the careful way so good rows land and bad ones are
-                                // reported. Ordinary pages are cut by bytes differently, so as many are fetched
-                                // from the same cursor as hold exactly this page's rows: the walk then goes on
-                                // from the binary page's cursor with nothing skipped or repeated.
-                                let mut done = ImportResult::default();
-                                let (mut at, mut left) = (from, page.rows);
-                                while left > 0 {
-                                    let want = u32::try_from(left).unwrap_or(u32::MAX);
-                                    let again = match link.page(fetch_rows(at, PageFormat::Binary, want)).await {
-                                        Err(LinkError::Cancelled) => return Ok(false),
-                                        other => other.map_err(|e| e.to_string())?,
-                                    };
-                                    let (more, next) = (again.has_more, again.next.clone());
-                                    let part = local::import_page(transfer, name.to_owned(), strategy, again.bytes)
-                                        .await
-                                        .map_err(|e| format!("Importing a page of {name} failed: {e}"))?;
-                                    let held =
-                                        (part.created + part.updated + part.skipped) as usize + part.errors.len();
-                                    done.absorb(part);
-                                    left = left.saturating_sub(held.max(1));
-                                    if !more || next.is_none() {
-                                        break;
-                                    }
-                                    at = next;
-                                }
-                                done
-                            }
-                        }
-                    } else {
-                        local::import_page(transfer, name.to_owned(), strategy, page.bytes)
-                            .await
-                            .map_err(|e| format!("Importing a page of {name} failed: {e}"))?
-                    };
-                    for n in &result.notes {
-                        if !seen_notes.contains(n) {
-                            seen_notes.push(n.clone());
-                        }
-                    }
-                    failed.extend(result.errors.iter().map(|e| FailedRow {
-                        table: name.to_owned(),
-                        key: e.key.clone(),
-                        reason: e.reason.clone(),
-                    }));
-                    state.progress.update(|all| {
-                        if let Some(p) = all.iter_mut().find(|p| p.name == name) {
-                            p.add_page(&result);
-                        }
-                    });
-                    if state.cancel_requested.get_untracked() {
-                        return Ok(false);
-                    }
-                }
-                Ok(!state.cancel_requested.get_untracked())
-            }
-            .await;
-            // Whatever ended the import, the fetcher must not wait on a full channel.
-            pages_rx.close();
-            while pages_rx.next().await.is_some() {}
-            (imported, seen_notes, copied_pages)
-        };
-        let (refused, (imported, seen_notes, copied_pages)) = futures::join!(fetcher, importer);
-        if copied_pages > 0 {
-            notes.push(format!("{name}: {}", engine::pg_copy::BINARY_COPY_NOTE));
-        }
-        if let Some(why) = refused {
-            notes.push(format!("{name}: the sender refused binary COPY pages ({why}): ordinary pages from there on"));
-        }
-        notes.extend(seen_notes.into_iter().map(|n| format!("{name}: {n}")));
-        imported
     }
 
     pub async fn load_details(state: ReceiveState, table: String) {
@@ -824,24 +660,14 @@ mod imp {
             filter: Some(filter),
             format: PageFormat::Json,
         };
-        let page: serde_json::Value = match link.call(op).await {
+        let page: JsonPage = match link.json_page(op).await {
             Ok(p) => p,
             Err(e) => return state.detail_error.set(Some(e.to_string())),
         };
-        let columns = page["columns"]
-            .as_array()
-            .map(|c| c.iter().map(|c| c["name"].as_str().unwrap_or_default().to_owned()).collect())
-            .unwrap_or_default();
-        let rows = page["rows"]
-            .as_array()
-            .map(|rows| {
-                rows.iter()
-                    .map(|r| r.as_array().map(|r| r.iter().map(cell_text).collect()).unwrap_or_default())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let has_more = page["has_more"] == true;
-        state.preview_next.set(page["next"].as_str().map(str::to_owned));
+        let columns = page.columns.iter().map(|c| c.name.clone()).collect();
+        let rows = page.rows.iter().map(|r| r.iter().map(cell_text).collect()).collect();
+        let has_more = page.has_more;
+        state.preview_next.set(page.next);
         state.preview.set(Some(Preview { columns, rows, has_more, page: cursors.len().max(1) }));
         state.preview_cursors.set(cursors);
     }

@@ -3,6 +3,8 @@
 //! The local server is reached only through server functions (`crate::api::receive`); it never contacts the
 //! sender in this mode.
 
+#[cfg(feature = "hydrate")]
+pub mod adapters;
 pub mod control;
 #[cfg(feature = "hydrate")]
 pub mod link;

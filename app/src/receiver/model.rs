@@ -188,7 +188,8 @@ pub struct ReceiveState {
     pub compare_note: RwSignal<Option<String>>,
     pub create_missing: RwSignal<bool>,
     pub default_strategy: RwSignal<Strategy>,
-    pub page_rows: RwSignal<u32>,
+    /// Rows per page; `None` (the default): chosen by bytes, as many as fit the sender's page budget.
+    pub page_rows: RwSignal<Option<u32>>,
     pub running: RwSignal<bool>,
     pub cancel_requested: RwSignal<bool>,
     pub progress: RwSignal<Vec<TableProgress>>,
@@ -227,7 +228,7 @@ impl ReceiveState {
             compare_note: RwSignal::new(None),
             create_missing: RwSignal::new(true),
             default_strategy: RwSignal::new(Strategy::Skip),
-            page_rows: RwSignal::new(1000),
+            page_rows: RwSignal::new(None),
             running: RwSignal::new(false),
             cancel_requested: RwSignal::new(false),
             progress: RwSignal::new(Vec::new()),

@@ -96,3 +96,27 @@ pub fn code(app: &TestApp) -> String {
     let session = app.instance.sender.create_session("admin");
     app.instance.sender.new_code(&session, std::time::Duration::from_secs(300)).unwrap().as_str().to_owned()
 }
+
+/// Prepares a local table for relayed pages through `receive/prepare-table`, as the Receive page does before a
+/// table's first page: its handle, and whether binary COPY pages can go in (`Err`: why not). `schema` is the
+/// sender's schema as JSON.
+pub async fn prepare_table(
+    app: &TestApp,
+    transfer: i64,
+    schema: &serde_json::Value,
+    strategy: &str,
+    copy: bool,
+) -> (u64, Result<(), String>) {
+    let body = serde_json::json!({"transfer": transfer, "schema": schema, "strategy": strategy, "copy": copy});
+    let response = app.client.post(app.at("/api/receive/prepare-table")).json(&body).send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, 200, "prepare-table: {text}");
+    let prepared: app::api::receive::PreparedTable = serde_json::from_str(&text).unwrap();
+    (prepared.handle, prepared.copy)
+}
+
+/// The `receive/import-page` body for a page of a prepared table, postcard-encoded as the browser sends it.
+pub fn import_body(handle: u64, format: engine::protocol::PageFormat, rows: u64, page: Vec<u8>) -> Vec<u8> {
+    postcard::to_allocvec(&app::api::receive::ImportPage { handle, format, rows, page }).unwrap()
+}

@@ -73,11 +73,15 @@ pub fn BulkTab(state: ReceiveState) -> impl IntoView {
                         }>{strategy_options(move || state.default_strategy.get())}</select>
                 </label>
                 <label><input id="create-missing" type="checkbox" bind:checked=state.create_missing />" Create missing tables"</label>
-                <label>"Rows per page "
-                    <input id="page-rows" type="number" min="1" max="100000" prop:value=move || state.page_rows.get().to_string()
+                <label title="Empty: chosen by bytes (pages of up to 8 MiB), right for narrow and wide tables alike">"Rows per page "
+                    <input id="page-rows" type="number" min="1" max="100000" placeholder="auto"
+                        prop:value=move || state.page_rows.get().map(|n| n.to_string()).unwrap_or_default()
                         on:change=move |ev| {
-                            if let Ok(n) = event_target_value(&ev).trim().parse::<u32>() {
-                                state.page_rows.set(n.clamp(1, engine::PageRequest::MAX_LIMIT));
+                            let raw = event_target_value(&ev);
+                            match raw.trim().parse::<u32>() {
+                                Ok(n) => state.page_rows.set(Some(n.clamp(1, engine::PageRequest::MAX_LIMIT))),
+                                Err(_) if raw.trim().is_empty() => state.page_rows.set(None),
+                                Err(_) => {}
                             }
                         } />
                 </label>

@@ -1,0 +1,85 @@
+//! Tables prepared on this server for pages the browser relays (`receive/prepare-table`): the plan of a table's
+//! import made once, kept here under a random handle that each `receive/import-page` call names, so no page reads
+//! the catalog, the session's transfer record or the sender's schema again. A handle belongs to the admin and the
+//! transfer that prepared it; it is forgotten when the transfer ends, after an hour unused, and the oldest goes
+//! when an admin holds too many.
+//!
+//! The handles live in this process: behind a load balancer, a Receive page's calls must reach the server that
+//! prepared the table (an unknown handle is a clear 400: "prepare the table again").
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use engine::tables::PreparedImport;
+
+/// Prepared tables one admin may hold at once (a transfer prepares one per table, one at a time).
+pub const MAX_PER_ADMIN: usize = 64;
+/// A handle unused this long is forgotten.
+pub const IDLE: Duration = Duration::from_secs(3600);
+
+#[derive(Debug)]
+struct Entry {
+    admin: String,
+    transfer: i64,
+    prepared: Arc<PreparedImport>,
+    used: Instant,
+}
+
+/// A prepared table as an import finds it.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub transfer: i64,
+    pub prepared: Arc<PreparedImport>,
+}
+
+#[derive(Debug, Default)]
+pub struct PreparedImports {
+    entries: Mutex<HashMap<u64, Entry>>,
+}
+
+impl PreparedImports {
+    /// Keeps `prepared` for `admin`'s running transfer `transfer`; answers its handle.
+    pub fn insert(&self, admin: &str, transfer: i64, prepared: PreparedImport) -> u64 {
+        let mut entries = self.entries.lock().expect("not poisoned");
+        let now = Instant::now();
+        entries.retain(|_, e| now.duration_since(e.used) < IDLE);
+        let held: Vec<(u64, Instant)> =
+            entries.iter().filter(|(_, e)| e.admin == admin).map(|(h, e)| (*h, e.used)).collect();
+        if held.len() >= MAX_PER_ADMIN
+            && let Some((oldest, _)) = held.iter().min_by_key(|(_, used)| *used)
+        {
+            entries.remove(oldest);
+        }
+        let handle = loop {
+            let h: u64 = rand::random();
+            if h != 0 && !entries.contains_key(&h) {
+                break h;
+            }
+        };
+        entries.insert(handle, Entry { admin: admin.to_owned(), transfer, prepared: Arc::new(prepared), used: now });
+        handle
+    }
+
+    /// The prepared table `handle` when it is `admin`'s (another admin's handle is as unknown as a made-up one).
+    pub fn get(&self, handle: u64, admin: &str) -> Option<Found> {
+        let mut entries = self.entries.lock().expect("not poisoned");
+        let entry = entries.get_mut(&handle).filter(|e| e.admin == admin)?;
+        entry.used = Instant::now();
+        Some(Found { transfer: entry.transfer, prepared: entry.prepared.clone() })
+    }
+
+    /// Forgets every table prepared for `transfer` (it ended).
+    pub fn forget_transfer(&self, transfer: i64) {
+        self.entries.lock().expect("not poisoned").retain(|_, e| e.transfer != transfer);
+    }
+
+    /// How many handles are held (for tests and the log).
+    pub fn len(&self) -> usize {
+        self.entries.lock().expect("not poisoned").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,96 @@
+//! The browser's two adapters to the one transfer driver (`engine::transfer`): the page's WebSocket to the
+//! sender as its page source, and this site's server functions as its page sink. Nothing of the transfer itself
+//! is decided here.
+
+use engine::protocol::{ErrorCode, Operation, PageFormat, WireFilter};
+use engine::transfer::{Fetch, PageSink, PageSource, Prepared, RawPage, SourceFailure, Step};
+use engine::{ImportResult, Strategy, TableSchema};
+
+use crate::ApiError;
+use crate::api::receive as local;
+use crate::receiver::link::{LinkError, SenderLink};
+
+/// The sender, through the page's own WebSocket.
+pub struct LinkSource<'a> {
+    pub link: &'a SenderLink,
+    /// Whether the sender offers binary COPY pages (asked once, at connect).
+    pub pg_copy: bool,
+}
+
+impl PageSource for LinkSource<'_> {
+    type Error = LinkError;
+
+    fn failure(error: &LinkError) -> SourceFailure {
+        match error {
+            LinkError::Remote { code: ErrorCode::BadRequest, .. } => SourceFailure::Refused,
+            LinkError::Cancelled => SourceFailure::Cancelled,
+            LinkError::Stopped(_) | LinkError::Closed { .. } | LinkError::TimedOut(_) => SourceFailure::Lost,
+            _ => SourceFailure::Other,
+        }
+    }
+
+    async fn schema(&self, table: &str) -> Result<TableSchema, LinkError> {
+        self.link.call(Operation::Schema { table: table.to_owned() }).await
+    }
+
+    async fn count(&self, table: &str) -> Result<u64, LinkError> {
+        let n: i64 = self.link.call(Operation::Count { table: table.to_owned() }).await?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn offers_pg_copy(&self) -> bool {
+        self.pg_copy
+    }
+
+    async fn fetch(&self, table: &str, fetch: &Fetch) -> Result<RawPage, LinkError> {
+        let op = Operation::Fetch {
+            table: table.to_owned(),
+            limit: Some(fetch.limit),
+            cursor: fetch.cursor.clone(),
+            offset: None,
+            filter: (fetch.filter != WireFilter::All).then(|| fetch.filter.clone()),
+            format: fetch.format,
+        };
+        let p = self.link.page(op).await?;
+        Ok(RawPage { rows: p.rows, has_more: p.has_more, next: p.next, bytes: p.bytes })
+    }
+}
+
+/// This site's database, through its server functions, for the history record `transfer`.
+pub struct ServerSink {
+    pub transfer: i64,
+}
+
+impl PageSink for ServerSink {
+    type Error = ApiError;
+    /// The server's handle of the prepared table.
+    type Handle = u64;
+
+    async fn exists(&self, table: &str) -> Result<bool, ApiError> {
+        local::table_exists(table.to_owned()).await
+    }
+
+    async fn create(&self, schema: &TableSchema) -> Result<Vec<String>, ApiError> {
+        local::create_local_table(schema.clone()).await
+    }
+
+    async fn prepare(&self, schema: &TableSchema, strategy: Strategy, copy: bool) -> Result<Prepared<u64>, ApiError> {
+        let prepared = local::prepare_table(self.transfer, schema.clone(), strategy, copy).await?;
+        Ok(Prepared { handle: prepared.handle, copy: prepared.copy })
+    }
+
+    async fn import(
+        &self,
+        handle: &u64,
+        page: RawPage,
+        format: PageFormat,
+        _step: &Step,
+    ) -> Result<Option<ImportResult>, ApiError> {
+        // Relayed exactly as the sender compressed it: the browser never decodes bulk rows.
+        local::import_page(*handle, format, page.rows as u64, page.bytes).await
+    }
+
+    async fn finish(&self, _handle: &u64, schema: &TableSchema) -> Result<Vec<String>, ApiError> {
+        local::finish_table(schema.clone()).await
+    }
+}
