@@ -28,7 +28,8 @@ pub use connection::RawPage;
 use connection::{Connection, Credential, Reply};
 pub use error::ClientError;
 pub use transfer::{
-    BINARY_COPY_NOTE, END_CURSOR, JobControl, Progress, TransferAllOptions, TransferOptions, TransferResult,
+    BINARY_COPY_NOTE, ClientSource, END_CURSOR, JobControl, Progress, TransferAllOptions, TransferOptions,
+    TransferResult,
 };
 
 use crate::Page;

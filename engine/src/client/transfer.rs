@@ -72,13 +72,20 @@ pub struct JobControl<'a> {
 /// Resumes at most this many times per page before giving up.
 const RESUME_ATTEMPTS: u32 = 3;
 
-/// The client as the driver's page source.
-struct Source<'a> {
+/// The client as the driver's page source (what [`Client::transfer`] and friends run the driver with; public
+/// for callers that bring their own sink or observer).
+pub struct ClientSource<'a> {
     client: &'a Client,
     resumed: AtomicU32,
 }
 
-impl PageSource for Source<'_> {
+impl<'a> ClientSource<'a> {
+    pub fn new(client: &'a Client) -> ClientSource<'a> {
+        ClientSource { client, resumed: AtomicU32::new(0) }
+    }
+}
+
+impl PageSource for ClientSource<'_> {
     type Error = ClientError;
 
     fn failure(error: &ClientError) -> SourceFailure {
@@ -248,7 +255,7 @@ impl Client {
         stop: Option<&(dyn Fn() -> bool + Send + Sync)>,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<TransferResult, ClientError> {
-        let source = Source { client: self, resumed: AtomicU32::new(0) };
+        let source = ClientSource::new(self);
         let watch = Watch::new(progress, stop);
         let job = TableJob {
             table: table.to_owned(),
@@ -305,7 +312,7 @@ impl Client {
                 ..TableJob::new(name, Strategy::default())
             })
             .collect();
-        let source = Source { client: self, resumed: AtomicU32::new(0) };
+        let source = ClientSource::new(self);
         let watch = Watch::new(progress, None);
         let run = transfer::transfer_tables(&source, &sink, &watch, &jobs).await?;
         for note in run.notes {
