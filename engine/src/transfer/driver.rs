@@ -158,7 +158,7 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
             && copy
             && S::failure(e) == SourceFailure::Refused
         {
-            report.note(format!("the sender refused binary COPY pages ({e}): ordinary pages"));
+            report.note(format!("the sender refused binary COPY pages ({e}): ordinary pages from there on"));
             copy = false;
             first = source.fetch(table, &fetch(from.clone(), false)).await;
         }
@@ -193,6 +193,15 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
         }
         observer.event(Event::Page { table, rows, page: &result, report: &report });
         from = next;
+        let fetched = match fetched {
+            // The sender stopped serving this table as binary COPY midway: ordinary pages from the same cursor on.
+            Some(Err(e)) if copy && S::failure(&e) == SourceFailure::Refused => {
+                report.note(format!("the sender refused binary COPY pages ({e}): ordinary pages from there on"));
+                copy = false;
+                Some(source.fetch(table, &fetch(from.clone(), false)).await)
+            }
+            other => other,
+        };
         current = fetched.map(arrived::<S, K>).transpose()?;
     }
     if report.copy_pages > 0 {
