@@ -62,10 +62,11 @@ pub struct PullArgs {
     /// protocol's JSON filter.
     #[arg(long, value_parser = parse_filter)]
     pub filter: Option<WireFilter>,
-    /// Rows per page (bigger pages mean fewer round trips and transactions; each page is one transaction, and at
-    /// most three are in memory at once).
-    #[arg(long, default_value_t = 20000)]
-    pub batch_size: u32,
+    /// Rows per page, at most 100000. Left out (the default), pages are chosen by bytes: as many rows as fit the
+    /// sender's 8 MiB page budget, right for narrow and wide tables alike. Each page is one transaction, and at
+    /// most three are in memory at once.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch_size: Option<u32>,
 }
 
 fn parse_table_strategy(raw: &str) -> Result<(String, Strategy), String> {
@@ -294,7 +295,7 @@ pub async fn pull(args: PullArgs) -> Result<(), Failure> {
                 args.table_strategies.iter().find(|(t, _)| *t == table).map(|(_, s)| *s).unwrap_or(args.strategy);
             let options = TransferOptions {
                 strategy,
-                batch_size: args.batch_size,
+                batch_size: args.batch_size.unwrap_or(0),
                 create_missing_tables: args.create_missing,
                 filter: filter.clone(),
             };
@@ -306,7 +307,7 @@ pub async fn pull(args: PullArgs) -> Result<(), Failure> {
                 strategies: args.table_strategies.iter().cloned().collect(),
                 default_strategy: args.strategy,
                 create_missing_tables: args.create_missing,
-                batch_size: args.batch_size,
+                batch_size: args.batch_size.unwrap_or(0),
             };
             // Each page's counts go to the history record in the page's own transaction.
             match client.transfer_all_recorded(&local, &options, record, &progress).await {

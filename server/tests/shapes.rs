@@ -13,8 +13,8 @@ use engine::testing::{ENGINES, TestDb};
 use engine::{Db, EngineKind, Strategy, Tables};
 use support::{TestApp, code, exec, spawn_app};
 
-/// The CLI's `--batch-size` default (server/src/cli.rs).
-const CLI_BATCH: u32 = 20_000;
+/// The CLI's default page size (server/src/cli.rs: no `--batch-size`, pages chosen by bytes).
+const CLI_BATCH: u32 = 0;
 const WIDE_ROWS: usize = 2_500;
 const WIDE_BYTES: usize = 8 * 1024;
 
