@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod hostile_sender;
+pub mod server_sink;
 
 use engine::testing::TestDb;
 use engine::{Db, EngineKind};
