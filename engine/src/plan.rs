@@ -30,6 +30,9 @@ pub struct ImportPlan {
     /// Integer columns of the table backed by a sequence or identity (written or not): each must stand past
     /// the largest value in the table after an import, and before an append lets the target generate keys.
     pub sequence_columns: Vec<String>,
+    /// The sequence behind each of `sequence_columns` that has one, as `(column, sequence)`, resolved once per
+    /// table by [`crate::Tables::prepare_import`] (PostgreSQL); `None`: looked up with each page.
+    pub sequences: Option<Vec<(String, String)>>,
     pub strategy: Strategy,
     /// Columns rows are matched on (empty for append).
     pub key: Vec<String>,
@@ -138,6 +141,7 @@ impl ImportPlan {
             table: schema.name.clone(),
             table_sql,
             sequence_columns,
+            sequences: None,
             strategy,
             key,
             columns,

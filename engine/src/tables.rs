@@ -194,7 +194,10 @@ impl Tables {
             .map(|c| crate::page::PageColumn { name: c.name.clone(), kind: c.kind, source_type: c.data_type.clone() })
             .collect();
         let page = Page { columns, rows: Vec::new() };
-        let plan = ImportPlan::build(&schema, &page, strategy)?;
+        let mut plan = ImportPlan::build(&schema, &page, strategy)?;
+        if let Db::Postgres(pool) = &self.db {
+            plan.sequences = Some(postgres::import::resolve_sequences(pool, &plan).await?);
+        }
         let copy = if !copy {
             Err("binary COPY pages were not asked for".to_owned())
         } else {

@@ -278,6 +278,36 @@ async fn sequences_stand_past_every_key_in_the_table_after_any_import() {
     assert_eq!(scalar(&test.db, "SELECT max(id)::int8 FROM free").await, 6);
 }
 
+/// The same through a table prepared once (the driver's path): the sequences it resolved at prepare are moved on
+/// by every page, owned or not.
+#[tokio::test]
+async fn prepared_tables_move_their_sequences_with_every_page() {
+    let test = TestDb::new(EngineKind::Postgres).await;
+    exec(
+        &test.db,
+        "CREATE TABLE orders (id serial PRIMARY KEY, note text);
+         CREATE SEQUENCE free_seq; CREATE TABLE free (id integer DEFAULT nextval('free_seq') PRIMARY KEY, note text);",
+    )
+    .await;
+    let t = tables(&test.db);
+    let columns = [("id", engine::ValueKind::Int), ("note", engine::ValueKind::Text)];
+    for (table, pages) in [("orders", [7, 30]), ("free", [5, 9])] {
+        let schema = t.get_schema(table).await.unwrap();
+        let prepared = t.prepare_import(&schema, Strategy::Skip, false).await.unwrap();
+        for key in pages {
+            let done =
+                t.import_prepared(&prepared, &page(&columns, vec![vec![int(key), text("k")]]), None).await.unwrap();
+            assert_eq!(done.created, 1);
+        }
+        exec(&test.db, &format!("INSERT INTO {table} (note) VALUES ('the application')")).await;
+        assert_eq!(
+            scalar(&test.db, &format!("SELECT max(id)::int8 FROM {table}")).await,
+            i64::from(pages[1]) + 1,
+            "{table}: past the largest key of the last page"
+        );
+    }
+}
+
 /// Item 6: a COPY that fails (out: a cursor the key type refuses; in: bytes PostgreSQL refuses) or is dropped
 /// midway leaves no
 /// broken connection in the pool: afterwards every pooled connection answers, many times over.

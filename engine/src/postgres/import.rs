@@ -393,25 +393,51 @@ fn database_reason(e: &sqlx::Error) -> String {
 /// the table (not only past the imported ones), so the application's next insert — and an append's generated
 /// keys — never collide with a key already there.
 async fn advance_sequences(conn: &mut PgConnection, plan: &ImportPlan) -> Result<(), EngineError> {
-    // Only columns the inspector saw a sequence or identity behind: max() over any other column would scan the
-    // whole table once per page.
-    for column in &plan.sequence_columns {
-        // The sequence owned by the column, else the one its default calls (`DEFAULT nextval('s')` with a
-        // sequence nobody owns: pg_get_serial_sequence does not see it, the default's dependency does).
+    let looked_up;
+    let sequences = match &plan.sequences {
+        Some(resolved) => resolved,
+        None => {
+            looked_up = sequences_on(&mut *conn, plan).await?;
+            &looked_up
+        }
+    };
+    for (column, sequence) in sequences {
         let sql = format!(
-            "SELECT setval(x.s, x.m) FROM (SELECT COALESCE(pg_get_serial_sequence($1, $2), \
-               (SELECT d.refobjid::regclass::text FROM pg_attrdef ad \
-                JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum \
-                JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid \
-                 AND d.refclassid = 'pg_class'::regclass \
-                JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S' \
-                WHERE ad.adrelid = to_regclass($1) AND a.attname = $2 LIMIT 1)) AS s, \
-             (SELECT max({col})::int8 FROM {table}) AS m) x \
-             WHERE x.s IS NOT NULL AND x.m IS NOT NULL AND x.m > COALESCE(pg_sequence_last_value(x.s::regclass), 0)",
+            "SELECT setval($1::regclass, x.m) FROM (SELECT max({col})::int8 AS m FROM {table}) x \
+             WHERE x.m IS NOT NULL AND x.m > COALESCE(pg_sequence_last_value($1::regclass), 0)",
             col = quote(column),
             table = plan.table_sql
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&plan.table_sql).bind(column).execute(&mut *conn).await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(sequence).execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// The sequence behind each of the plan's sequence columns that has one: the sequence owned by the column, else
+/// the one its default calls (`DEFAULT nextval('s')` with a sequence nobody owns: pg_get_serial_sequence does not
+/// see it, the default's dependency does). Read once per table ([`crate::Tables::prepare_import`]).
+pub async fn resolve_sequences(pool: &PgPool, plan: &ImportPlan) -> Result<Vec<(String, String)>, EngineError> {
+    let mut conn = pool.acquire().await?;
+    sequences_on(&mut conn, plan).await
+}
+
+async fn sequences_on(conn: &mut PgConnection, plan: &ImportPlan) -> Result<Vec<(String, String)>, EngineError> {
+    // Only columns the inspector saw a sequence or identity behind: max() over any other column would scan the
+    // whole table once per page.
+    const SQL: &str = "SELECT COALESCE(pg_get_serial_sequence($1, $2), \
+           (SELECT d.refobjid::regclass::text FROM pg_attrdef ad \
+            JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum \
+            JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid \
+             AND d.refclassid = 'pg_class'::regclass \
+            JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S' \
+            WHERE ad.adrelid = to_regclass($1) AND a.attname = $2 LIMIT 1))";
+    let mut found = Vec::new();
+    for column in &plan.sequence_columns {
+        let sequence: Option<String> =
+            sqlx::query_scalar(SQL).bind(&plan.table_sql).bind(column).fetch_one(&mut *conn).await?;
+        if let Some(sequence) = sequence {
+            found.push((column.clone(), sequence));
+        }
+    }
+    Ok(found)
 }
