@@ -302,7 +302,7 @@ async fn prepared_tables_move_their_sequences_with_every_page() {
         exec(&test.db, &format!("INSERT INTO {table} (note) VALUES ('the application')")).await;
         assert_eq!(
             scalar(&test.db, &format!("SELECT max(id)::int8 FROM {table}")).await,
-            i64::from(pages[1]) + 1,
+            pages[1] + 1,
             "{table}: past the largest key of the last page"
         );
     }
