@@ -1,31 +1,55 @@
-// The benchmark harness (issue #7), run by `./scripts/bench`, never by the test command: one PostgreSQL source
-// table of BENCH_ROWS rows (bigint key, int, float8, text, timestamptz, numeric, jsonb, bool, uuid, bytea), then,
-// in the same run, every path a user would compare: `pg_dump | psql`, a staged INSERT … ON CONFLICT, the CLI
-// pull, the browser-relayed transfer through real Chromium, overwrite / merge / skip into a full table, and
-// PostgreSQL → SQLite. Each path checks that the target equals the source, and reports rows/s, the ratio to the
-// baseline and the peak RSS of the server processes. BENCH_WRITE=path writes the table as Markdown.
+// The benchmark harness (issues #7 and #13), run by `./scripts/bench`, never by the test command. One PostgreSQL
+// source table `t` of BENCH_ROWS rows (bigint key, int, float8, text, timestamptz, numeric, jsonb, bool, uuid,
+// bytea) and two narrow ones (`tiny_a`, `tiny_b`: BENCH_TINY_ROWS rows of bigint key + int), then, in the same
+// run, side by side:
+// - the baseline a user compares with: `pg_dump -t t src | psql dst` into an empty database (schema, data, PK);
+// - the physical limit: a raw binary COPY pipe between the two databases into a table without PK, PK added after;
+// - the browser relay through headless Chromium with the Receive page's DEFAULT settings (nothing typed into the
+//   rows-per-page field; its value is read from the page and printed) and the CLI pull at its DEFAULT settings (no
+//   page-size flag), both into an empty database (the table created from the sender's schema);
+// - the receiver's fixed cost per page, browser and CLI: the same narrow table sent in pages of 1 row and in one
+//   page; (time at 1 row − time in one page) / (extra pages);
+// - the references kept from issue #7: staged upserts, overwrite / merge / skip into a full table, into SQLite.
+// Every target is checked equal to the source. Each line gives seconds, rows/s, × baseline, its target and
+// PASS/BELOW. BENCH_PAGE_ROWS adds tuned lines (browser and CLI at that page size) next to the defaults.
+// BENCH_WRITE=path appends the report as Markdown.
 
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { Page } from "@playwright/test";
 import { expect, test } from "../support/fixtures";
-import { BINARY, openPostgresDatabase, withAdmin, type Database, type Instance } from "../support/instance";
+import { BINARY, openPostgresDatabase, withAdmin, type Database } from "../support/instance";
 import { connectionCode, enableTransfers, ReceivePage } from "../support/ui";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
-const PAGE_ROWS = Number(process.env.BENCH_PAGE_ROWS ?? 20000);
-const DDL = `CREATE TABLE t (id bigint PRIMARY KEY, i int, f float8, s text, ts timestamptz, n numeric(12,2), j jsonb,
-  b bool, u uuid, by bytea)`;
-/** A fingerprint of the whole table that any difference in any row changes. */
-const FINGERPRINT = "SELECT count(*)::text, coalesce(sum(hashtext(t::text)::bigint), 0)::text FROM t";
+const TINY_ROWS = Number(process.env.BENCH_TINY_ROWS ?? 500);
+/** Tuned page size for the extra lines; unset = only the defaults. */
+const PAGE_ROWS = process.env.BENCH_PAGE_ROWS ? Number(process.env.BENCH_PAGE_ROWS) : undefined;
+const COLUMNS = `id bigint, i int, f float8, s text, ts timestamptz, n numeric(12,2), j jsonb, b bool, u uuid, by bytea`;
+const DDL = `CREATE TABLE t (${COLUMNS}, PRIMARY KEY (id))`;
+/** A fingerprint of a whole table that any difference in any row changes. */
+const fingerprint = (table: string) =>
+  `SELECT count(*)::text, coalesce(sum(hashtext(${table}::text)::bigint), 0)::text FROM ${table}`;
+
+// Targets (issue #13), × the baseline's rows/s, and ms per page.
+const BROWSER_TARGET = 1.0;
+const CLI_TARGET = 1.5;
+const PAGE_MS_TARGET = 2;
 
 test.describe.configure({ timeout: 6 * 60 * 60 * 1000 });
 
 interface Row {
   path: string;
   seconds: number;
+  /** Rows the path moved (rows/s); default ROWS. */
+  rows?: number;
+  /** Compared with the baseline (× baseline); false for the per-page lines. */
+  ratio?: boolean;
+  /** `≥ 1.5×`-style targets on × baseline, or ms per page. */
+  target?: { times: number } | { msPerPage: number; measured: number };
   sender?: number;
   receiver?: number;
   equal: boolean;
@@ -63,11 +87,21 @@ function runMeasured(command: string, args: string[]): Promise<{ seconds: number
   });
 }
 
+/** Runs a bash pipeline; its wall time in seconds. */
+function timedShell(script: string): number {
+  const t = Date.now();
+  execFileSync("bash", ["-c", `set -euo pipefail\n${script}`], { stdio: ["ignore", "ignore", "pipe"] });
+  return (Date.now() - t) / 1000;
+}
+
 async function freshDatabase(prefix: string): Promise<Database> {
   const name = `${prefix}_${randomBytes(5).toString("hex")}`;
   await withAdmin((c) => c.query(`CREATE DATABASE "${name}"`));
   return openPostgresDatabase(name, () => withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
 }
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const dbName = (db: Database) => new URL(db.url).pathname.slice(1);
 
 function machine(): string {
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
@@ -75,122 +109,219 @@ function machine(): string {
   return `${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; ${pg}`;
 }
 
-test("benchmark: every path against pg_dump | psql, same run", async ({ spawn: spawnInstance, adminPage }) => {
+/** Waits until the Bulk tab's comparison has settled (no "checking…" left), so that no checksum runs beside a
+ * timed transfer. */
+async function comparisonSettled(receive: ReceivePage) {
+  await expect(receive.tableRows.first()).toBeVisible({ timeout: 60_000 });
+  await expect(receive.compare.locator("td.status", { hasText: "checking" })).toHaveCount(0, { timeout: 30 * 60_000 });
+}
+
+test("benchmark: every path against pg_dump -t t | psql, same run", async ({ spawn: spawnInstance, adminPage }) => {
   const rows: Row[] = [];
+  const profile: string[] = [];
   const source = await freshDatabase("dbt_bench_src");
   const targets: Database[] = [];
+  const target = async (prefix = "dbt_bench_dst") => {
+    const db = await freshDatabase(prefix);
+    targets.push(db);
+    return db;
+  };
   try {
     await source.exec(DDL);
     await source.exec(`INSERT INTO t SELECT g, g % 1000, g * 1.5, 'row ' || g, timestamptz '2026-01-01' - g * interval '1 second',
       g / 7.0, jsonb_build_object('k', g, 'tags', jsonb_build_array('a', g % 5)), g % 2 = 0, md5(g::text)::uuid,
       decode(md5(g::text), 'hex') FROM generate_series(1, ${ROWS}) g; ANALYZE t`);
-    const [want] = await source.query(FINGERPRINT);
-    const sourceName = new URL(source.url).pathname.slice(1);
-    const equal = async (db: Database) => JSON.stringify((await db.query(FINGERPRINT))[0]) === JSON.stringify(want);
-    const target = async () => {
-      const db = await freshDatabase("dbt_bench_dst");
-      targets.push(db);
-      await db.exec(DDL);
-      return db;
-    };
+    for (const tiny of ["tiny_a", "tiny_b"]) {
+      await source.exec(`CREATE TABLE ${tiny} (id bigint PRIMARY KEY, v int);
+        INSERT INTO ${tiny} SELECT g, g % 97 FROM generate_series(1, ${TINY_ROWS}) g; ANALYZE ${tiny}`);
+    }
+    const [want] = await source.query(fingerprint("t"));
+    const [wantTiny] = await source.query(fingerprint("tiny_a"));
+    const equal = async (db: Database, table = "t") =>
+      JSON.stringify((await db.query(fingerprint(table)))[0]) === JSON.stringify(table === "t" ? want : wantTiny);
+    const hasPrimaryKey = async (db: Database, table = "t") =>
+      (await db.query(`SELECT count(*) FROM pg_constraint WHERE conrelid = '${table}'::regclass AND contype = 'p'`))[0][0] === "1";
 
-    // 1. The baseline: pg_dump --data-only | psql into a pre-created empty table.
+    // 1. The baseline: pg_dump -t t | psql into an empty database (schema, data, then the PK, as pg_dump orders it).
     const base = await target();
-    const t0 = Date.now();
-    execFileSync("bash", ["-c", `pg_dump --data-only -t t '${source.url}' | psql -q -X '${base.url}'`]);
-    const baseline = (Date.now() - t0) / 1000;
-    rows.push({ path: "baseline: pg_dump --data-only \\| psql (empty table)", seconds: baseline, equal: await equal(base) });
+    const baseline = timedShell(`pg_dump -t t '${source.url}' | psql -q -X -v ON_ERROR_STOP=1 '${base.url}' >/dev/null`);
+    rows.push({
+      path: "baseline: pg_dump -t t src \\| psql dst (empty database: schema + data + PK)",
+      seconds: baseline, ratio: true, equal: (await equal(base)) && (await hasPrimaryKey(base)),
+    });
 
-    // A staged upsert, the plain-SQL way to overwrite into a full table (the reference for overwrite/skip).
-    const staged = async (conflict: string) => {
-      const t = Date.now();
-      execFileSync("bash", ["-c", `psql -q -X -v ON_ERROR_STOP=1 '${base.url}' <<'SQL'
+    // 2. The physical limit: raw binary COPY between the two databases into a table without PK, PK added after.
+    const raw = await target();
+    const limit = timedShell(`
+      psql -q -X -v ON_ERROR_STOP=1 '${raw.url}' -c 'CREATE TABLE t (${COLUMNS})'
+      psql -q -X -v ON_ERROR_STOP=1 '${source.url}' -c 'COPY (SELECT * FROM t) TO STDOUT (FORMAT binary)' \\
+        | psql -q -X -v ON_ERROR_STOP=1 '${raw.url}' -c 'COPY t FROM STDIN (FORMAT binary)' >/dev/null
+      psql -q -X -v ON_ERROR_STOP=1 '${raw.url}' -c 'ALTER TABLE t ADD PRIMARY KEY (id)'`);
+    rows.push({
+      path: "physical limit: COPY … TO STDOUT (FORMAT binary) \\| COPY … FROM STDIN (FORMAT binary), no PK, PK after",
+      seconds: limit, ratio: true, equal: (await equal(raw)) && (await hasPrimaryKey(raw)),
+    });
+
+    // References for writing into a full table: staged INSERT … ON CONFLICT (the baseline's table is full).
+    const staged = (conflict: string) =>
+      timedShell(`psql -q -X -v ON_ERROR_STOP=1 '${base.url}' <<'SQL'
 CREATE TEMP TABLE stage (LIKE t);
 \\copy stage FROM PROGRAM 'psql -X -q "${source.url}" -c "\\\\copy t TO STDOUT"'
 INSERT INTO t SELECT * FROM stage ON CONFLICT (id) ${conflict};
-SQL`]);
-      return (Date.now() - t) / 1000;
-    };
-    rows.push({
-      path: "reference: staged INSERT … ON CONFLICT DO UPDATE (full table)",
-      seconds: await staged("DO UPDATE SET i = excluded.i, f = excluded.f, s = excluded.s, ts = excluded.ts, n = excluded.n, j = excluded.j, b = excluded.b, u = excluded.u, by = excluded.by"),
-      equal: await equal(base),
-    });
-    rows.push({ path: "reference: staged INSERT … ON CONFLICT DO NOTHING (full table)", seconds: await staged("DO NOTHING"), equal: await equal(base) });
+SQL`);
+    const update = "DO UPDATE SET i = excluded.i, f = excluded.f, s = excluded.s, ts = excluded.ts, n = excluded.n, j = excluded.j, b = excluded.b, u = excluded.u, by = excluded.by";
+    rows.push({ path: "reference: staged INSERT … ON CONFLICT DO UPDATE (full table)", seconds: staged(update), ratio: true, equal: await equal(base) });
+    rows.push({ path: "reference: staged INSERT … ON CONFLICT DO NOTHING (full table)", seconds: staged("DO NOTHING"), ratio: true, equal: await equal(base) });
 
     // The sender: one instance on the source for all paths; a code per path from its Send page.
-    const sender = await spawnInstance({ engine: "postgres", existingDatabase: sourceName });
+    const sender = await spawnInstance({ engine: "postgres", existingDatabase: dbName(source) });
     const senderPage = await adminPage(sender);
     await enableTransfers(senderPage, sender.url);
+    /** One `db-transfer pull --json`; `extra` carries the table, strategy and any page size. */
     const pull = async (label: string, db: string, extra: string[]) => {
       const code = await connectionCode(senderPage, sender.url);
-      const run = await runMeasured(BINARY, [
-        "pull", "--from", sender.url, "--code", code, "--database-url", db, "--tables", "t",
-        "--batch-size", String(PAGE_ROWS), "--json", ...extra,
-      ]);
+      const run = await runMeasured(BINARY, ["pull", "--from", sender.url, "--code", code, "--database-url", db, "--json", ...extra]);
       const events = run.stdout.trim().split("\n").map((line) => JSON.parse(line));
       const summary = events[events.length - 1];
       expect(summary.ok, `${label}: ${run.stdout.slice(-500)}`).toBe(true);
       // Where the pull's time went (the client's own measure): importing here vs waiting for the sender.
       const finished = events.find((e) => e.event === "finished")?.result;
+      const pages: number = finished?.pages ?? 0;
       if (finished) {
         const binary = (finished.notes as string[]).some((n) => n.includes("binary COPY"));
         profile.push(
-          `- ${label}: ${finished.seconds.toFixed(2)} s in the client, ${finished.import_seconds.toFixed(2)} s importing, ` +
-            `${finished.wait_seconds.toFixed(2)} s waiting for the sender's next page; ${finished.pages} pages` +
-            `${binary ? ", binary COPY" : ", ordinary pages"}`,
+          `- ${label}: ${run.seconds.toFixed(2)} s in all, ${finished.seconds.toFixed(2)} s in the client, ` +
+            `${finished.import_seconds.toFixed(2)} s importing, ${finished.wait_seconds.toFixed(2)} s waiting for ` +
+            `the sender's next page; ${plural(pages, "page")}${binary ? ", binary COPY" : ", ordinary pages"}`,
         );
       }
-      return run;
+      return { ...run, pages };
     };
-    const profile: string[] = [];
 
-    // 2. CLI pull into an empty table (skip).
+    // 3. CLI pull at its defaults (no page-size flag) into an empty database: the table created from the sender's.
     const cliTarget = await target();
-    const cli = await pull("cli", cliTarget.url, ["--strategy", "skip"]);
-    rows.push({ path: "CLI pull, empty table (skip)", seconds: cli.seconds, sender: peakRss(sender.pid), receiver: cli.rss, equal: await equal(cliTarget) });
+    const cli = await pull("CLI, defaults", cliTarget.url, ["--tables", "t", "--create-missing"]);
+    rows.push({
+      path: `CLI pull, defaults (${plural(cli.pages, "page")}), empty database (created)`, seconds: cli.seconds, ratio: true,
+      target: { times: CLI_TARGET }, sender: peakRss(sender.pid), receiver: cli.rss,
+      equal: (await equal(cliTarget)) && (await hasPrimaryKey(cliTarget)),
+    });
+    if (PAGE_ROWS) {
+      const tuned = await target();
+      const run = await pull(`CLI, --batch-size ${PAGE_ROWS}`, tuned.url, ["--tables", "t", "--create-missing", "--batch-size", String(PAGE_ROWS)]);
+      rows.push({
+        path: `CLI pull, --batch-size ${PAGE_ROWS} (tuned), empty database (created)`, seconds: run.seconds, ratio: true,
+        target: { times: CLI_TARGET }, sender: peakRss(sender.pid), receiver: run.rss, equal: await equal(tuned),
+      });
+    }
 
-    // 4. Into the now full table: overwrite, merge, skip.
+    // 4. Into the now full table: overwrite, merge, skip (defaults).
     for (const strategy of ["overwrite", "merge", "skip"]) {
-      const run = await pull(strategy, cliTarget.url, ["--strategy", strategy]);
-      rows.push({ path: `CLI pull, full table (${strategy})`, seconds: run.seconds, sender: peakRss(sender.pid), receiver: run.rss, equal: await equal(cliTarget) });
+      const run = await pull(strategy, cliTarget.url, ["--tables", "t", "--strategy", strategy]);
+      rows.push({ path: `CLI pull, full table (${strategy})`, seconds: run.seconds, ratio: true, sender: peakRss(sender.pid), receiver: run.rss, equal: await equal(cliTarget) });
     }
 
     // 5. PostgreSQL → SQLite (the table is created there).
     const sqliteDir = fs.mkdtempSync(path.join(os.tmpdir(), "dbt-bench-"));
-    const sqliteUrl = `sqlite://${sqliteDir}/bench.sqlite`;
-    const toSqlite = await pull("sqlite", sqliteUrl, ["--strategy", "skip", "--create-missing"]);
+    const toSqlite = await pull("sqlite", `sqlite://${sqliteDir}/bench.sqlite`, ["--tables", "t", "--create-missing"]);
     const sqliteCount = execFileSync("sqlite3", [`${sqliteDir}/bench.sqlite`, "SELECT count(*), sum(id), sum(length(s)) FROM t"]).toString().trim();
     const [srcCount] = await source.query("SELECT count(*)::text || '|' || sum(id)::text || '|' || sum(length(s))::text FROM t");
-    rows.push({ path: "CLI pull, PostgreSQL → SQLite (created)", seconds: toSqlite.seconds, sender: peakRss(sender.pid), receiver: toSqlite.rss, equal: sqliteCount === srcCount[0] });
+    rows.push({ path: "CLI pull, PostgreSQL → SQLite (created)", seconds: toSqlite.seconds, ratio: true, sender: peakRss(sender.pid), receiver: toSqlite.rss, equal: sqliteCount === srcCount[0] });
     fs.rmSync(sqliteDir, { recursive: true, force: true });
 
-    // 3. Browser-relayed, through headless Chromium: a receiver instance on an empty PostgreSQL table.
-    const relayTarget = await target();
-    const receiver = await spawnInstance({ engine: "postgres", existingDatabase: new URL(relayTarget.url).pathname.slice(1) });
-    const receive = new ReceivePage(await adminPage(receiver), receiver.url);
-    await receive.goto();
-    await receive.connect(sender.url, await connectionCode(senderPage, sender.url));
-    await receive.bulkTab();
-    await receive.pageRows.fill(String(PAGE_ROWS));
-    await receive.pageRows.blur();
-    await receive.choose({ t: "skip" });
-    const t1 = Date.now();
-    await receive.start();
-    await receive.expectSummary("Transfer finished", 6 * 60 * 60 * 1000);
-    rows.push({ path: "browser relay (Chromium), empty table (skip)", seconds: (Date.now() - t1) / 1000, sender: peakRss(sender.pid), receiver: peakRss(receiver.pid), equal: await equal(relayTarget) });
+    // 6. The CLI's fixed cost per page: tiny_a in one page, tiny_b (the same rows) in pages of one row.
+    const cliTiny = await target();
+    const one = await pull("CLI, tiny in one page", cliTiny.url, ["--tables", "tiny_a", "--create-missing", "--batch-size", String(TINY_ROWS)]);
+    const many = await pull("CLI, tiny in pages of 1", cliTiny.url, ["--tables", "tiny_b", "--create-missing", "--batch-size", "1"]);
+    const cliPageMs = ((many.seconds - one.seconds) * 1000) / Math.max(1, many.pages - one.pages);
+    rows.push({
+      path: `CLI pull, pages of 1 row (${many.pages} pages of a 2-column table; one page: ${one.seconds.toFixed(2)} s)`,
+      seconds: many.seconds, rows: TINY_ROWS, target: { msPerPage: PAGE_MS_TARGET, measured: cliPageMs },
+      sender: peakRss(sender.pid), receiver: many.rss, equal: (await equal(cliTiny, "tiny_a")) && (await equal(cliTiny, "tiny_b")),
+    });
 
+    // 7. The browser relay, through headless Chromium: a receiver instance on an empty database. Each transfer gets
+    // a fresh Receive page (a new code); `pageRows` undefined = the page as it opens, nothing typed.
+    const relayTarget = await target();
+    const receiver = await spawnInstance({ engine: "postgres", existingDatabase: dbName(relayTarget) });
+    const receiverPage: Page = await adminPage(receiver);
+    const relay = async (table: string, pageRows?: number) => {
+      const receive = new ReceivePage(receiverPage, receiver.url);
+      await receive.goto();
+      await receive.connect(sender.url, await connectionCode(senderPage, sender.url));
+      await receive.bulkTab();
+      await comparisonSettled(receive);
+      // What the rows-per-page field shows as the page opens: a number, or empty with its placeholder ("auto").
+      const value = await receive.pageRows.inputValue().catch(() => "");
+      const placeholder = value ? null : await receive.pageRows.getAttribute("placeholder").catch(() => null);
+      const shown = value || (placeholder ? `empty, "${placeholder}"` : "empty");
+      if (pageRows !== undefined) {
+        await receive.pageRows.fill(String(pageRows));
+        await receive.pageRows.blur();
+      }
+      await receive.choose({ [table]: "skip" });
+      const t = Date.now();
+      await receive.start();
+      await receive.expectSummary("Transfer finished", 6 * 60 * 60 * 1000);
+      const seconds = (Date.now() - t) / 1000;
+      const pages = Number((await receive.progress(table).locator("td.pages").textContent())?.replace(/,/g, "") ?? NaN);
+      const note = ((await receive.progress(table).locator("td.muted").textContent()) ?? "").trim();
+      profile.push(`- browser, ${table}, ${pageRows === undefined ? `defaults (rows per page field: ${shown})` : `${pageRows} rows per page`}: ` +
+        `${seconds.toFixed(2)} s, ${plural(pages, "page")}${note ? `; ${note}` : ""}`);
+      return { seconds, pages, shown };
+    };
+    const browser = await relay("t");
+    rows.push({
+      path: `browser relay (Chromium), Receive page defaults (rows per page: ${browser.shown}; ${plural(browser.pages, "page")}), empty database (created)`,
+      seconds: browser.seconds, ratio: true, target: { times: BROWSER_TARGET }, sender: peakRss(sender.pid),
+      receiver: peakRss(receiver.pid), equal: (await equal(relayTarget)) && (await hasPrimaryKey(relayTarget)),
+    });
+    if (PAGE_ROWS) {
+      await relayTarget.exec("DROP TABLE t");
+      const tuned = await relay("t", PAGE_ROWS);
+      rows.push({
+        path: `browser relay (Chromium), ${PAGE_ROWS} rows per page typed (tuned; ${plural(tuned.pages, "page")}), empty database (created)`,
+        seconds: tuned.seconds, ratio: true, target: { times: BROWSER_TARGET }, sender: peakRss(sender.pid),
+        receiver: peakRss(receiver.pid), equal: await equal(relayTarget),
+      });
+    }
+
+    // 8. The receiver's fixed cost per page in the browser: tiny_a in one page, tiny_b in pages of one row.
+    const oneRelay = await relay("tiny_a", TINY_ROWS);
+    const manyRelay = await relay("tiny_b", 1);
+    const browserPageMs = ((manyRelay.seconds - oneRelay.seconds) * 1000) / Math.max(1, manyRelay.pages - oneRelay.pages);
+    rows.push({
+      path: `browser relay, pages of 1 row (${manyRelay.pages} pages of a 2-column table; one page: ${oneRelay.seconds.toFixed(2)} s)`,
+      seconds: manyRelay.seconds, rows: TINY_ROWS, target: { msPerPage: PAGE_MS_TARGET, measured: browserPageMs },
+      sender: peakRss(sender.pid), receiver: peakRss(receiver.pid),
+      equal: (await equal(relayTarget, "tiny_a")) && (await equal(relayTarget, "tiny_b")),
+    });
+
+    const verdict = (r: Row): [string, string] => {
+      if (!r.target) return ["—", "—"];
+      if ("times" in r.target) {
+        const pass = baseline / r.seconds >= r.target.times;
+        return [`≥ ${r.target.times.toFixed(1)}×`, pass ? "PASS" : "BELOW"];
+      }
+      const pass = r.target.measured <= r.target.msPerPage;
+      return [`≤ ${r.target.msPerPage} ms/page`, `${pass ? "PASS" : "BELOW"} (${r.target.measured.toFixed(2)} ms/page)`];
+    };
     const table = [
-      `| path | seconds | rows/s | × baseline | sender RSS MB | receiver RSS MB | target = source |`,
-      `|---|---:|---:|---:|---:|---:|:---:|`,
-      ...rows.map((r) =>
-        `| ${r.path} | ${r.seconds.toFixed(2)} | ${Math.round(ROWS / r.seconds).toLocaleString("en")} | ` +
-        `${(baseline / r.seconds).toFixed(2)} | ${r.sender?.toFixed(0) ?? "—"} | ${r.receiver?.toFixed(0) ?? "—"} | ${r.equal ? "yes" : "NO"} |`,
-      ),
+      `| path | seconds | rows/s | × baseline | target | result | sender RSS MB | receiver RSS MB | target = source |`,
+      `|---|---:|---:|---:|---|---|---:|---:|:---:|`,
+      ...rows.map((r) => {
+        const [goal, result] = verdict(r);
+        return (
+          `| ${r.path} | ${r.seconds.toFixed(2)} | ${Math.round((r.rows ?? ROWS) / r.seconds).toLocaleString("en")} | ` +
+          `${r.ratio ? (baseline / r.seconds).toFixed(2) : "—"} | ${goal} | ${result} | ${r.sender?.toFixed(0) ?? "—"} | ` +
+          `${r.receiver?.toFixed(0) ?? "—"} | ${r.equal ? "yes" : "NO"} |`
+        );
+      }),
     ].join("\n");
     const report =
-      `${ROWS.toLocaleString("en")} rows, pages of ${PAGE_ROWS}, binary ${BINARY}\n${machine()}\n\n${table}\n\n` +
-      `CLI profile (from each pull's result):\n${profile.join("\n")}\n`;
+      `${ROWS.toLocaleString("en")} rows (per-page lines: ${TINY_ROWS} rows), defaults${PAGE_ROWS ? ` and tuned pages of ${PAGE_ROWS}` : ""}, ` +
+      `binary ${BINARY}\n${machine()}\n\n${table}\n\n` +
+      `Where the time went (each pull's own result; the browser's progress row):\n${profile.join("\n")}\n`;
     console.log(`\n${report}`);
     if (process.env.BENCH_WRITE) {
       fs.mkdirSync(path.dirname(process.env.BENCH_WRITE), { recursive: true });

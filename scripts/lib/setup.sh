@@ -54,3 +54,19 @@ ensure_e2e_tools() {
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
   fi
 }
+
+# wasm-opt (binaryen, pinned in end2end/package.json): `cargo leptos build --release` runs it on the WASM and
+# cargo-leptos is built without downloads, so it must be on PATH (end2end/node_modules/.bin, above).
+ensure_wasm_opt() {
+  if ! command -v wasm-opt >/dev/null 2>&1; then
+    say "installing wasm-opt for the release build (binaryen from npm: npm ci in end2end/, no browser download)"
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}
+
+# The release build: target/release/db-transfer and target/site (WASM built with the wasm-release profile and
+# optimised by wasm-opt). Needs ensure_rust_tools and ensure_wasm_opt first.
+build_release_site() {
+  say "building the release server and WASM front end (cargo leptos build --release; the first build takes 10+ minutes on 2 cores)"
+  (cd "$ROOT" && cargo leptos build --release)
+}
