@@ -10,31 +10,69 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "db")]
 use crate::db::{on_pool, unix_now};
+use crate::history::{Outcome, text_enum};
 use crate::request::Strategy;
 #[cfg(feature = "db")]
 use crate::{Db, DbError, EngineError, request::ImportResult};
 
-/// The states a job goes through. `queued` → `running` (→ `retrying` → `running` …) → one of the ends.
-pub mod state {
-    pub const QUEUED: &str = "queued";
-    pub const RUNNING: &str = "running";
-    /// Waiting out a backoff after a lost connection.
-    pub const RETRYING: &str = "retrying";
-    pub const FINISHED: &str = "finished";
-    /// Ran to the end, but some tables or rows were refused.
-    pub const INCOMPLETE: &str = "incomplete";
-    pub const FAILED: &str = "failed";
-    pub const CANCELLED: &str = "cancelled";
-    /// States after which nothing runs unless an admin retries.
-    pub const ENDED: &[&str] = &[FINISHED, INCOMPLETE, FAILED, CANCELLED];
+text_enum! {
+    /// The states a job goes through. `queued` → `running` (→ `retrying` → `running` …) → one of the ends (the
+    /// ends are a transfer's [`Outcome`]s, the same strings).
+    pub enum JobState {
+        Queued = "queued",
+        Running = "running",
+        /// Waiting out a backoff after a lost connection.
+        Retrying = "retrying",
+        Finished = "finished",
+        /// Ran to the end, but some tables or rows were refused.
+        Incomplete = "incomplete",
+        Failed = "failed",
+        Cancelled = "cancelled",
+    }
 }
 
-/// A table's state inside a job.
-pub mod table_state {
-    pub const PENDING: &str = "pending";
-    pub const RUNNING: &str = "running";
-    pub const DONE: &str = "done";
-    pub const FAILED: &str = "failed";
+impl JobState {
+    /// How the job ended; `None` while it may still run.
+    pub fn outcome(self) -> Option<Outcome> {
+        match self {
+            JobState::Queued | JobState::Running | JobState::Retrying => None,
+            JobState::Finished => Some(Outcome::Finished),
+            JobState::Incomplete => Some(Outcome::Incomplete),
+            JobState::Failed => Some(Outcome::Failed),
+            JobState::Cancelled => Some(Outcome::Cancelled),
+        }
+    }
+
+    /// A state after which nothing runs unless an admin retries.
+    pub fn is_ended(self) -> bool {
+        self.outcome().is_some()
+    }
+
+    /// Whether an admin may put the job back in the queue ([`requeue`]): it failed, was incomplete or cancelled.
+    pub fn can_retry(self) -> bool {
+        matches!(self, JobState::Failed | JobState::Incomplete | JobState::Cancelled)
+    }
+}
+
+impl From<Outcome> for JobState {
+    fn from(outcome: Outcome) -> JobState {
+        match outcome {
+            Outcome::Finished => JobState::Finished,
+            Outcome::Incomplete => JobState::Incomplete,
+            Outcome::Cancelled => JobState::Cancelled,
+            Outcome::Failed => JobState::Failed,
+        }
+    }
+}
+
+text_enum! {
+    /// A table's state inside a job.
+    pub enum TableState {
+        Pending = "pending",
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
+    }
 }
 
 /// How the job reaches the sender: a connection code before its first connection, the resume token after.
@@ -83,7 +121,7 @@ pub struct JobTableView {
     pub position: i64,
     pub table: String,
     pub strategy: Strategy,
-    pub state: String,
+    pub state: TableState,
     pub total: Option<i64>,
     pub rows: i64,
     pub pages: i64,
@@ -103,7 +141,7 @@ pub struct JobView {
     pub id: i64,
     pub admin: String,
     pub sender: String,
-    pub state: String,
+    pub state: JobState,
     pub attempts: i64,
     pub cancel_requested: bool,
     pub message: Option<String>,
@@ -129,7 +167,7 @@ impl JobView {
         self.tables.iter().map(|t| t.errors).sum()
     }
     pub fn is_ended(&self) -> bool {
-        state::ENDED.contains(&self.state.as_str())
+        self.state.is_ended()
     }
 }
 
@@ -143,7 +181,7 @@ pub struct JobPlan {
     pub create_missing: bool,
     pub batch_size: u32,
     pub transfer_id: i64,
-    pub state: String,
+    pub state: JobState,
     pub cancel_requested: bool,
     pub tables: Vec<TablePlan>,
 }
@@ -154,7 +192,7 @@ pub struct TablePlan {
     pub position: i64,
     pub table: String,
     pub strategy: Strategy,
-    pub state: String,
+    pub state: TableState,
     /// The cursor after the last committed page; `None` before the first.
     pub cursor: Option<String>,
     pub created_table: bool,
@@ -290,24 +328,26 @@ pub async fn create(db: &Db, job: &NewJob) -> Result<i64, DbError> {
     Ok(id)
 }
 
+/// A `dbt_jobs` row as the views and plans read it.
 #[cfg(feature = "db")]
-type JobRow = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    i64,
-    bool,
-    i64,
-    String,
-    i64,
-    bool,
-    Option<String>,
-    i64,
-    i64,
-    Option<i64>,
-    Option<i64>,
-);
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: i64,
+    admin: String,
+    sender: String,
+    credential: Option<String>,
+    transfer_id: i64,
+    create_missing: bool,
+    batch_size: i64,
+    state: JobState,
+    attempts: i64,
+    cancel_requested: bool,
+    message: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+}
 #[cfg(feature = "db")]
 const JOB_COLUMNS: &str = "id, admin, sender, credential, transfer_id, create_missing, batch_size, state, attempts, \
                            cancel_requested, message, created_at, updated_at, started_at, finished_at";
@@ -318,7 +358,7 @@ struct TableRow {
     position: i64,
     table_name: String,
     strategy: String,
-    state: String,
+    state: TableState,
     cursor: Option<String>,
     created_table: bool,
     total: Option<i64>,
@@ -352,6 +392,28 @@ fn parse_strategy(s: &str) -> Strategy {
     s.parse().unwrap_or_default()
 }
 
+#[cfg(feature = "db")]
+impl TableRow {
+    fn view(&self) -> JobTableView {
+        JobTableView {
+            position: self.position,
+            table: self.table_name.clone(),
+            strategy: parse_strategy(&self.strategy),
+            state: self.state,
+            total: self.total,
+            rows: self.rows_done,
+            pages: self.pages,
+            created: self.created,
+            updated: self.updated,
+            skipped: self.skipped,
+            errors: self.errors,
+            message: self.message.clone(),
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+        }
+    }
+}
+
 /// The latest jobs, newest first, with their tables.
 #[cfg(feature = "db")]
 pub async fn list(db: &Db, limit: u32) -> Result<Vec<JobView>, DbError> {
@@ -369,45 +431,26 @@ async fn views(db: &Db, tail: &str, arg: i64) -> Result<Vec<JobView>, DbError> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM dbt_jobs {tail}");
     let jobs: Vec<JobRow> =
         on_pool!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(arg).fetch_all(pool).await?);
-    let ids: Vec<i64> = jobs.iter().map(|j| j.0).collect();
+    let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
     let tables = table_rows(db, &ids).await?;
     Ok(jobs
         .into_iter()
         .map(|j| JobView {
-            id: j.0,
-            admin: j.1,
-            sender: crate::address::display_site(&j.2),
-            has_credential: j.3.is_some(),
-            create_missing: j.5,
-            batch_size: j.6,
-            state: j.7,
-            attempts: j.8,
-            cancel_requested: j.9,
-            message: j.10,
-            created_at: j.11,
-            updated_at: j.12,
-            started_at: j.13,
-            finished_at: j.14,
-            tables: tables
-                .iter()
-                .filter(|t| t.job_id == j.0)
-                .map(|t| JobTableView {
-                    position: t.position,
-                    table: t.table_name.clone(),
-                    strategy: parse_strategy(&t.strategy),
-                    state: t.state.clone(),
-                    total: t.total,
-                    rows: t.rows_done,
-                    pages: t.pages,
-                    created: t.created,
-                    updated: t.updated,
-                    skipped: t.skipped,
-                    errors: t.errors,
-                    message: t.message.clone(),
-                    started_at: t.started_at,
-                    finished_at: t.finished_at,
-                })
-                .collect(),
+            tables: tables.iter().filter(|t| t.job_id == j.id).map(TableRow::view).collect(),
+            id: j.id,
+            admin: j.admin,
+            sender: crate::address::display_site(&j.sender),
+            has_credential: j.credential.is_some(),
+            create_missing: j.create_missing,
+            batch_size: j.batch_size,
+            state: j.state,
+            attempts: j.attempts,
+            cancel_requested: j.cancel_requested,
+            message: j.message,
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
         })
         .collect())
 }
@@ -421,15 +464,15 @@ pub async fn plan(db: &Db, id: i64) -> Result<Option<JobPlan>, DbError> {
     let Some(j) = job else { return Ok(None) };
     let tables = table_rows(db, &[id]).await?;
     Ok(Some(JobPlan {
-        id: j.0,
-        admin: j.1,
-        sender: j.2,
-        credential: j.3.as_deref().and_then(Credential::decode),
-        transfer_id: j.4,
-        create_missing: j.5,
-        batch_size: u32::try_from(j.6).unwrap_or(500),
-        state: j.7,
-        cancel_requested: j.9,
+        id: j.id,
+        admin: j.admin,
+        sender: j.sender,
+        credential: j.credential.as_deref().and_then(Credential::decode),
+        transfer_id: j.transfer_id,
+        create_missing: j.create_missing,
+        batch_size: u32::try_from(j.batch_size).unwrap_or(500),
+        state: j.state,
+        cancel_requested: j.cancel_requested,
         tables: tables
             .into_iter()
             .map(|t| TablePlan {
@@ -472,9 +515,9 @@ pub async fn claim(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<Cl
     if claimed == 1 {
         return Ok(Claim::Claimed);
     }
-    let why: Option<(String, bool)> = on_pool!(db, pool => sqlx::query_as(WHY).bind(id).fetch_optional(pool).await?);
+    let why: Option<(JobState, bool)> = on_pool!(db, pool => sqlx::query_as(WHY).bind(id).fetch_optional(pool).await?);
     Ok(match why {
-        Some((job_state, _)) if state::ENDED.contains(&job_state.as_str()) => Claim::Gone,
+        Some((job_state, _)) if job_state.is_ended() => Claim::Gone,
         Some((_, true)) => Claim::CancelRequested,
         Some(_) => Claim::Held,
         None => Claim::Gone,
@@ -504,7 +547,7 @@ pub async fn renew(db: &Db, id: i64, runner: &str, lease_secs: i64) -> Result<bo
 
 /// Sets the state and message of a job `runner` holds (`retrying` with the reason, say).
 #[cfg(feature = "db")]
-pub async fn set_state(db: &Db, id: i64, runner: &str, state: &str, message: Option<&str>) -> Result<(), DbError> {
+pub async fn set_state(db: &Db, id: i64, runner: &str, state: JobState, message: Option<&str>) -> Result<(), DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET state = $2, message = $3, updated_at = $4 WHERE id = $1 AND runner = $5";
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
     on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(unix_now()).bind(runner)
@@ -512,17 +555,18 @@ pub async fn set_state(db: &Db, id: i64, runner: &str, state: &str, message: Opt
     Ok(())
 }
 
-/// Ends a job `runner` holds and lets it go. A finished or cancelled job forgets its credential; a failed or
-/// incomplete one keeps it for a retry. False when the job was not the runner's.
+/// Ends a job `runner` holds with `outcome` (its state from now on) and lets it go. A finished or cancelled job
+/// forgets its credential; a failed or incomplete one keeps it for a retry. False when the job was not the
+/// runner's.
 #[cfg(feature = "db")]
-pub async fn finish(db: &Db, id: i64, runner: &str, state: &str, message: Option<&str>) -> Result<bool, DbError> {
+pub async fn finish(db: &Db, id: i64, runner: &str, outcome: Outcome, message: Option<&str>) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_jobs SET state = $2, message = $3, updated_at = $4, finished_at = $4, \
                        runner = NULL, lease_until = NULL, \
                        credential = CASE WHEN $2 IN ('failed', 'incomplete') THEN credential ELSE NULL END \
                        WHERE id = $1 AND runner = $5";
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
-    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(state).bind(&message).bind(unix_now()).bind(runner)
-        .execute(pool).await?.rows_affected())
+    Ok(on_pool!(db, pool => sqlx::query(SQL).bind(id).bind(JobState::from(outcome)).bind(&message).bind(unix_now())
+        .bind(runner).execute(pool).await?.rows_affected())
         == 1)
 }
 
@@ -600,13 +644,43 @@ pub async fn table_started(
     Ok(())
 }
 
-/// A table ends: `done` or `failed` with the reason.
+/// A table ends: [`TableState::Done`], or [`TableState::Failed`] with the reason.
 #[cfg(feature = "db")]
-pub async fn table_ended(db: &Db, job: i64, position: i64, state: &str, message: Option<&str>) -> Result<(), DbError> {
+pub async fn table_ended(
+    db: &Db,
+    job: i64,
+    position: i64,
+    state: TableState,
+    message: Option<&str>,
+) -> Result<(), DbError> {
     const SQL: &str = "UPDATE dbt_job_tables SET state = $3, message = COALESCE($4, message), finished_at = $5 \
                        WHERE job_id = $1 AND position = $2";
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
     on_pool!(db, pool => sqlx::query(SQL).bind(job).bind(position).bind(state).bind(&message).bind(unix_now())
         .execute(pool).await?.rows_affected());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::tests::round_trips;
+
+    #[test]
+    fn job_and_table_states_round_trip_through_their_strings() {
+        round_trips(
+            JobState::ALL,
+            JobState::as_str,
+            &["queued", "running", "retrying", "finished", "incomplete", "failed", "cancelled"],
+        );
+        round_trips(TableState::ALL, TableState::as_str, &["pending", "running", "done", "failed"]);
+        // A job ends in a transfer's outcomes, under the same strings.
+        for &o in Outcome::ALL {
+            assert_eq!((JobState::from(o).as_str(), JobState::from(o).outcome()), (o.as_str(), Some(o)));
+        }
+        let ended: Vec<JobState> = JobState::ALL.iter().copied().filter(|s| s.is_ended()).collect();
+        assert_eq!(ended, [JobState::Finished, JobState::Incomplete, JobState::Failed, JobState::Cancelled]);
+        let retryable: Vec<JobState> = JobState::ALL.iter().copied().filter(|s| s.can_retry()).collect();
+        assert_eq!(retryable, [JobState::Incomplete, JobState::Failed, JobState::Cancelled]);
+    }
 }

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use engine::client::{Client, ClientError, ClientOptions, JobControl, TransferOptions};
-use engine::history;
-use engine::jobs::{self, Credential, JobPlan, state, table_state};
+use engine::history::{self, Outcome};
+use engine::jobs::{self, Credential, JobPlan, JobState, TableState};
 use engine::protocol::{ReceiverInfo, WireFilter};
 use engine::{EngineError, Tables};
 
@@ -55,7 +55,7 @@ pub async fn run(ctx: &RunnerContext, id: i64) {
                 if let Ok(jobs::Claim::Claimed) = force_claim(ctx, id, &runner).await
                     && let Ok(Some(plan)) = jobs::plan(db, id).await
                 {
-                    end(ctx, &plan, &runner, state::CANCELLED, Some("cancelled")).await;
+                    end(ctx, &plan, &runner, Outcome::Cancelled, Some("cancelled")).await;
                 }
                 return;
             }
@@ -79,14 +79,14 @@ pub async fn run(ctx: &RunnerContext, id: i64) {
         let rows_before = committed_rows(ctx, id).await;
         match attempt(ctx, &plan, &runner).await {
             Ok(Attempt::Completed { clean: true }) => {
-                return end(ctx, &plan, &runner, state::FINISHED, None).await;
+                return end(ctx, &plan, &runner, Outcome::Finished, None).await;
             }
             Ok(Attempt::Completed { clean: false }) => {
                 return end(
                     ctx,
                     &plan,
                     &runner,
-                    state::INCOMPLETE,
+                    Outcome::Incomplete,
                     Some("some tables or rows were refused; see each table"),
                 )
                 .await;
@@ -96,7 +96,7 @@ pub async fn run(ctx: &RunnerContext, id: i64) {
                 return;
             }
             Err(ClientError::Cancelled) => {
-                return end(ctx, &plan, &runner, state::CANCELLED, Some("cancelled")).await;
+                return end(ctx, &plan, &runner, Outcome::Cancelled, Some("cancelled")).await;
             }
             Err(e) if is_transient(&e) => {
                 // A job that moved since the last failure earns its retries back.
@@ -109,7 +109,7 @@ pub async fn run(ctx: &RunnerContext, id: i64) {
                         ctx,
                         &plan,
                         &runner,
-                        state::FAILED,
+                        Outcome::Failed,
                         Some(&format!("{e} (gave up after {} retries)", ctx.config.retries)),
                     )
                     .await;
@@ -122,14 +122,14 @@ pub async fn run(ctx: &RunnerContext, id: i64) {
                     ctx.config.retries
                 );
                 tracing::warn!(job = id, "{message}");
-                let _ = jobs::set_state(db, id, &runner, state::RETRYING, Some(&message)).await;
+                let _ = jobs::set_state(db, id, &runner, JobState::Retrying, Some(&message)).await;
                 if wait_unless_cancelled(ctx, id, &runner, backoff).await {
-                    return end(ctx, &plan, &runner, state::CANCELLED, Some("cancelled")).await;
+                    return end(ctx, &plan, &runner, Outcome::Cancelled, Some("cancelled")).await;
                 }
                 backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
             }
             Err(e) => {
-                return end(ctx, &plan, &runner, state::FAILED, Some(&failure_message(&e))).await;
+                return end(ctx, &plan, &runner, Outcome::Failed, Some(&failure_message(&e))).await;
             }
         }
     }
@@ -191,9 +191,9 @@ async fn wait_unless_cancelled(ctx: &RunnerContext, id: i64, runner: &str, wait:
     }
 }
 
-async fn end(ctx: &RunnerContext, plan: &JobPlan, runner: &str, job_state: &str, message: Option<&str>) {
+async fn end(ctx: &RunnerContext, plan: &JobPlan, runner: &str, outcome: Outcome, message: Option<&str>) {
     let db = ctx.tables.db();
-    match jobs::finish(db, plan.id, runner, job_state, message).await {
+    match jobs::finish(db, plan.id, runner, outcome, message).await {
         Ok(true) => {}
         Ok(false) => {
             tracing::warn!(job = plan.id, "the job is no longer this runner's; its end is left to the other");
@@ -201,10 +201,10 @@ async fn end(ctx: &RunnerContext, plan: &JobPlan, runner: &str, job_state: &str,
         }
         Err(e) => tracing::error!(job = plan.id, error = %e, "cannot record the job's end"),
     }
-    if let Err(e) = history::finish(db, plan.transfer_id, &plan.admin, job_state, message).await {
+    if let Err(e) = history::finish(db, plan.transfer_id, &plan.admin, outcome, message).await {
         tracing::error!(job = plan.id, error = %e, "cannot record the transfer's end");
     }
-    tracing::info!(job = plan.id, state = job_state, "background transfer ended");
+    tracing::info!(job = plan.id, state = %outcome, "background transfer ended");
 }
 
 async fn connect(ctx: &RunnerContext, plan: &JobPlan) -> Result<Client, ClientError> {
@@ -257,7 +257,7 @@ async fn attempt(ctx: &RunnerContext, plan: &JobPlan, runner: &str) -> Result<At
     let stop = || cancelled.load(Ordering::Relaxed);
 
     let mut clean = true;
-    for table in plan.tables.iter().filter(|t| t.state != table_state::DONE) {
+    for table in plan.tables.iter().filter(|t| t.state != TableState::Done) {
         if stop() {
             return Err(ClientError::Cancelled);
         }
@@ -300,7 +300,7 @@ async fn attempt(ctx: &RunnerContext, plan: &JobPlan, runner: &str) -> Result<At
         match outcome {
             Ok(result) => {
                 clean &= result.errors.is_empty();
-                jobs::table_ended(&db, plan.id, table.position, table_state::DONE, None)
+                jobs::table_ended(&db, plan.id, table.position, TableState::Done, None)
                     .await
                     .map_err(EngineError::from)?;
             }
@@ -318,7 +318,7 @@ async fn attempt(ctx: &RunnerContext, plan: &JobPlan, runner: &str) -> Result<At
             ) => {
                 clean = false;
                 tracing::warn!(job = plan.id, table = %table.table, error = %e, "table refused");
-                jobs::table_ended(&db, plan.id, table.position, table_state::FAILED, Some(&e.to_string()))
+                jobs::table_ended(&db, plan.id, table.position, TableState::Failed, Some(&e.to_string()))
                     .await
                     .map_err(EngineError::from)?;
             }
@@ -327,7 +327,7 @@ async fn attempt(ctx: &RunnerContext, plan: &JobPlan, runner: &str) -> Result<At
     }
     // Rows refused on an earlier attempt count too.
     if let Ok(Some(now)) = jobs::plan(&db, plan.id).await {
-        clean &= now.tables.iter().all(|t| t.state == table_state::DONE);
+        clean &= now.tables.iter().all(|t| t.state == TableState::Done);
     }
     let errors: i64 = jobs::get(&db, plan.id).await.ok().flatten().map(|j| j.errors()).unwrap_or(0);
     clean &= errors == 0;

@@ -1,8 +1,8 @@
 //! What an admin does with jobs — submit, cancel, retry — validated here once for the server functions and the
 //! tests. Everything arrives from a browser, so names, codes, URLs and sizes are checked before anything is stored.
 
-use engine::history::{self, Channel, TableStrategy};
-use engine::jobs::{self, Credential, NewJob};
+use engine::history::{self, Channel, Outcome, TableStrategy};
+use engine::jobs::{self, Credential, JobState, NewJob, TableState};
 use engine::{Db, Strategy, TableName};
 
 use crate::{JobQueue, JobsError};
@@ -93,9 +93,10 @@ pub async fn cancel(db: &Db, id: i64) -> Result<bool, JobsError> {
     if asked {
         // A job that had not started yet is cancelled at once; close its history entry too.
         if let Some(plan) = jobs::plan(db, id).await?
-            && plan.state == jobs::state::CANCELLED
+            && plan.state == JobState::Cancelled
         {
-            history::finish(db, plan.transfer_id, &plan.admin, "cancelled", Some("cancelled before it ran")).await?;
+            history::finish(db, plan.transfer_id, &plan.admin, Outcome::Cancelled, Some("cancelled before it ran"))
+                .await?;
         }
     }
     Ok(asked)
@@ -121,7 +122,7 @@ pub async fn retry(db: &Db, queue: &JobQueue, id: i64, code: Option<String>) -> 
             "job {id} no longer holds a session with the sender: give a new connection code from its Send page"
         )));
     }
-    if plan.state == jobs::state::INCOMPLETE && plan.tables.iter().all(|t| t.state == jobs::table_state::DONE) {
+    if plan.state == JobState::Incomplete && plan.tables.iter().all(|t| t.state == TableState::Done) {
         return Err(JobsError::Invalid(format!(
             "every table of job {id} ran to its end; the rows refused stay refused (fix them and start a new job)"
         )));

@@ -8,6 +8,8 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use engine::history::{Channel, TransferState};
+use engine::jobs::{JobState, JobView, TableState};
 use engine::testing::{ENGINES, TestDb};
 use engine::{Db, EngineKind};
 use serde_json::{Value as J, json};
@@ -103,6 +105,10 @@ async fn a_background_job_pulls_tables_with_exact_rows_on_both_engines() {
         assert_eq!(table(&done, "children")["pages"], 9, "2500 rows in pages of 300");
         assert_eq!(table(&done, "children")["state"], "done");
         assert_eq!(done["has_credential"], false, "a finished job forgets its resume token");
+        // The page's JSON is the typed view, under the same strings.
+        let typed: JobView = serde_json::from_value(done.clone()).unwrap();
+        let states: Vec<TableState> = typed.tables.iter().map(|t| t.state).collect();
+        assert_eq!((typed.state, states, typed.is_ended()), (JobState::Finished, vec![TableState::Done; 2], true));
 
         let query = "SELECT CAST(id AS TEXT), CAST(parent_id AS TEXT), note FROM children ORDER BY children.id";
         assert_eq!(rows(&receiver.instance.db, query).await, rows(&sender.instance.db, query).await, "{kind:?}");
@@ -113,8 +119,8 @@ async fn a_background_job_pulls_tables_with_exact_rows_on_both_engines() {
         let history = engine::history::list(&receiver.instance.db, 10).await.unwrap();
         assert_eq!(history.len(), 1);
         assert_eq!(
-            (history[0].channel.as_str(), history[0].rows, history[0].outcome.as_str()),
-            ("background", 2_503, "finished")
+            (history[0].channel, history[0].rows, history[0].outcome),
+            (Channel::Background, 2_503, TransferState::Finished)
         );
 
         // Pulled again with skip: every row skipped, none duplicated.
@@ -343,7 +349,7 @@ async fn a_receiving_server_killed_mid_job_resumes_it_after_a_restart_with_exact
                        CAST(sum(hashtext(COALESCE(note, '<null>'))::int8) AS TEXT), CAST(count(DISTINCT note) AS TEXT) FROM children";
     assert_eq!(rows(&target.db, fingerprint).await, rows(&sender.instance.db, fingerprint).await);
     let history = engine::history::list(&target.db, 10).await.unwrap();
-    assert_eq!((history[0].rows, history[0].outcome.as_str()), (N, "finished"));
+    assert_eq!((history[0].rows, history[0].outcome), (N, TransferState::Finished));
     sender.stop().await;
 }
 
@@ -524,6 +530,6 @@ async fn a_jobs_counts_are_what_it_imported_never_what_a_page_header_says() {
     );
     assert_eq!(scalar(&receiver.instance.db, "SELECT count(*) FROM liar").await, 2);
     let history = engine::history::list(&receiver.instance.db, 1).await.unwrap();
-    assert_eq!((history[0].rows, history[0].created, history[0].outcome.as_str()), (2, 2, "failed"));
+    assert_eq!((history[0].rows, history[0].created, history[0].outcome), (2, 2, TransferState::Failed));
     receiver.stop().await;
 }

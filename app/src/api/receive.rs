@@ -3,7 +3,7 @@
 //! through the browser from another site, so names, schemas and pages are validated as hostile input: a bad one
 //! is refused whole with a message naming what was wrong.
 
-use engine::history::{TableStrategy, TransferRecord};
+use engine::history::{Outcome, TableStrategy, TransferRecord};
 use engine::protocol::{PageFormat, ReceiverInfo};
 use engine::{ImportResult, Strategy, TableInfo, TableSchema};
 use leptos::prelude::*;
@@ -129,18 +129,13 @@ pub async fn begin_transfer(sender: String, tables: Vec<TableStrategy>) -> Resul
         .map_err(|e| super::respond(ApiError::internal("recording a transfer", e)))
 }
 
-/// Ends a transfer's history record with its outcome (`finished`, `incomplete`, `cancelled`, `failed`).
+/// Ends a transfer's history record with its outcome; anything but `finished`, `incomplete`, `cancelled` or
+/// `failed` is refused when the arguments are read, with a message naming the value.
 #[server(endpoint = "receive/finish-transfer", input = Json)]
-pub async fn finish_transfer(transfer: i64, outcome: String, message: Option<String>) -> Result<(), ApiError> {
+pub async fn finish_transfer(transfer: i64, outcome: Outcome, message: Option<String>) -> Result<(), ApiError> {
     let admin = crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
-    if !engine::history::OUTCOMES.contains(&outcome.as_str()) {
-        return Err(super::respond(ApiError::BadRequest(format!(
-            "unknown outcome {:?}",
-            outcome.chars().take(40).collect::<String>()
-        ))));
-    }
-    let ended = engine::history::finish(&state.db, transfer, &admin.username, &outcome, message.as_deref())
+    let ended = engine::history::finish(&state.db, transfer, &admin.username, outcome, message.as_deref())
         .await
         .map_err(|e| super::respond(ApiError::internal("recording a transfer", e)))?;
     if !ended {

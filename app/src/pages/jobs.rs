@@ -57,10 +57,10 @@ fn JobCard(id: i64, list: Memo<Vec<JobView>>, refresh: Callback<()>) -> impl Int
     };
     let table_row = move |t: JobTableView, now: i64| {
         view! {
-            <tr class="job-table" data-table=t.table.clone() data-state=t.state.clone()>
+            <tr class="job-table" data-table=t.table.clone() data-state=t.state.as_str()>
                 <td>{t.table.clone()}</td>
                 <td>{strategy_name(t.strategy)}</td>
-                <td class=format!("state {}", t.state)>{t.state.clone()}</td>
+                <td class=format!("state {}", t.state)>{t.state.as_str()}</td>
                 <td class="num rows" data-rows=t.rows>{progress(&t)}</td>
                 <td class="num">{rate(&t, now)}</td>
                 <td class="num">{format!("{} / {} / {}", t.created, t.updated, t.skipped)}</td>
@@ -76,7 +76,7 @@ fn JobCard(id: i64, list: Memo<Vec<JobView>>, refresh: Callback<()>) -> impl Int
             let total = job.total().map(|t| format!(" of {t}")).unwrap_or_default();
             view! {
                 <header>
-                    <h3>{format!("Job {id}")} " " <span class=format!("state {}", job.state)>{job.state.clone()}</span></h3>
+                    <h3>{format!("Job {id}")} " " <span class=format!("state {}", job.state)>{job.state.as_str()}</span></h3>
                     <p class="muted">
                         {format!("from {} · by {} · queued {} · attempt {} · {} rows{}", job.sender, job.admin, when(job.created_at), job.attempts, job.rows(), total)}
                     </p>
@@ -93,9 +93,9 @@ fn JobCard(id: i64, list: Memo<Vec<JobView>>, refresh: Callback<()>) -> impl Int
             }
         })
     };
-    let state = move || job.with(|j| j.as_ref().map(|j| j.state.clone()).unwrap_or_default());
+    let state = move || job.with(|j| j.as_ref().map(|j| j.state.as_str()).unwrap_or_default());
     let running = move || job.with(|j| j.as_ref().is_some_and(|j| !j.is_ended()));
-    let retryable = move || matches!(state().as_str(), "failed" | "incomplete" | "cancelled");
+    let retryable = move || job.with(|j| j.as_ref().is_some_and(|j| j.state.can_retry()));
     let cancel_disabled = move || job.with(|j| j.as_ref().is_some_and(|j| j.cancel_requested));
     view! {
         <article class="job" id=format!("job-{id}") data-job-id=id data-state=state>

@@ -439,15 +439,7 @@ mod imp {
         let mut failed_rows = Vec::new();
         let outcome =
             transfer_tables(state, &link, tables, filter, create_missing, transfer, &mut notes, &mut failed_rows).await;
-        let outcome_name = match outcome {
-            Outcome::Finished => "finished",
-            Outcome::Incomplete => "incomplete",
-            Outcome::Cancelled => "cancelled",
-            Outcome::Failed => "failed",
-        };
-        if let Err(e) =
-            local::finish_transfer(transfer, outcome_name.to_owned(), state.transfer_error.get_untracked()).await
-        {
+        if let Err(e) = local::finish_transfer(transfer, outcome, state.transfer_error.get_untracked()).await {
             notes.push(format!("the history could not record the end: {e}"));
         }
         let rows = state.progress.get_untracked().iter().map(|p| p.done).sum();

@@ -136,14 +136,9 @@ impl TableProgress {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Finished,
-    /// Every table was tried, but some could not be (missing here, not creatable): see the notes.
-    Incomplete,
-    Cancelled,
-    Failed,
-}
+/// How a transfer ended, as the summary shows it and the history records it (`Incomplete`: every table was tried,
+/// but some could not be, missing here or not creatable, or rows were refused: see the notes).
+pub use engine::history::Outcome;
 
 /// A row an import refused, with its table.
 #[derive(Debug, Clone, PartialEq)]

@@ -43,7 +43,7 @@ pub fn HistoryPanel(state: ReceiveState) -> impl IntoView {
                 <td class="num">{format!("{} / {} / {}", r.created, r.updated, r.skipped)}</td>
                 <td class="num">{r.errors}</td>
                 <td class="num">{took}</td>
-                <td class=format!("outcome {}", r.outcome)>{r.outcome.clone()}
+                <td class=format!("outcome {}", r.outcome)>{r.outcome.as_str()}
                     {r.message.clone().map(|m| view! { <span class="muted note">{m}</span> })}</td>
             </tr>
         }
