@@ -24,7 +24,7 @@ pub const MAX_PAGE_MEMORY: usize = 320 * 1024 * 1024;
 /// The most rows a page may hold: no request may ask for more (`PageRequest::MAX_LIMIT`).
 pub const MAX_PAGE_ROWS: usize = crate::request::PageRequest::MAX_LIMIT as usize;
 /// PostgreSQL's own limit on columns per table.
-const MAX_COLUMNS: usize = 1600;
+pub const MAX_COLUMNS: usize = 1600;
 
 /// One column of a page: its name, its kind, and the source's full type (e.g. `numeric(12,2)`), for messages
 /// and for a receiver that creates the table.

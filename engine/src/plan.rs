@@ -47,16 +47,17 @@ impl ImportPlan {
     pub fn build(schema: &TableSchema, page: &Page, requested: Strategy) -> Result<ImportPlan, EngineError> {
         let mut notes = Vec::new();
         let mut columns = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (i, pc) in page.columns.iter().enumerate() {
             let target = schema
                 .column(&pc.name)
                 .ok_or_else(|| EngineError::ColumnNotFound { table: schema.name.clone(), column: pc.name.clone() })?;
+            if !seen.insert(pc.name.as_str()) {
+                return Err(EngineError::BadRequest(format!("column {:?} appears twice in the page", pc.name)));
+            }
             if target.generated.is_some() {
                 notes.push(format!("column {:?} is generated: the target computes it", pc.name));
                 continue;
-            }
-            if columns.iter().any(|c: &PlannedColumn| c.name == pc.name) {
-                return Err(EngineError::BadRequest(format!("column {:?} appears twice in the page", pc.name)));
             }
             columns.push(PlannedColumn {
                 name: pc.name.clone(),

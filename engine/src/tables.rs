@@ -186,6 +186,14 @@ impl Tables {
         strategy: Strategy,
         copy: bool,
     ) -> Result<PreparedImport, EngineError> {
+        if sender.columns.len() > crate::page::MAX_COLUMNS {
+            return Err(EngineError::BadRequest(format!(
+                "the sender's schema of {:?} has {} columns; at most {} are accepted",
+                sender.name.chars().take(80).collect::<String>(),
+                sender.columns.len(),
+                crate::page::MAX_COLUMNS
+            )));
+        }
         let t = self.resolve(&sender.name).await?;
         let schema = self.schema_of(&t).await?;
         let columns: Vec<crate::page::PageColumn> = sender

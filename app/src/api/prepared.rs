@@ -64,8 +64,9 @@ impl PreparedImports {
     /// The prepared table `handle` when it is `admin`'s (another admin's handle is as unknown as a made-up one).
     pub fn get(&self, handle: u64, admin: &str) -> Option<Found> {
         let mut entries = self.entries.lock().expect("not poisoned");
-        let entry = entries.get_mut(&handle).filter(|e| e.admin == admin)?;
-        entry.used = Instant::now();
+        let now = Instant::now();
+        let entry = entries.get_mut(&handle).filter(|e| e.admin == admin && now.duration_since(e.used) < IDLE)?;
+        entry.used = now;
         Some(Found { transfer: entry.transfer, prepared: entry.prepared.clone() })
     }
 

@@ -24,7 +24,10 @@ impl PageSource for LinkSource<'_> {
         match error {
             LinkError::Remote { code: ErrorCode::BadRequest, .. } => SourceFailure::Refused,
             LinkError::Cancelled => SourceFailure::Cancelled,
-            LinkError::Stopped(_) | LinkError::Closed { .. } | LinkError::TimedOut(_) => SourceFailure::Lost,
+            // Unreachable: how a browser reports a socket that died abruptly (close code 1006) mid-transfer.
+            LinkError::Stopped(_) | LinkError::Closed { .. } | LinkError::TimedOut(_) | LinkError::Unreachable(_) => {
+                SourceFailure::Lost
+            }
             _ => SourceFailure::Other,
         }
     }

@@ -92,7 +92,13 @@ impl PageSource for ClientSource<'_> {
         match error {
             ClientError::Remote { code: ErrorCode::BadRequest, .. } => SourceFailure::Refused,
             ClientError::Cancelled => SourceFailure::Cancelled,
-            ClientError::Disconnected { .. } | ClientError::Timeout(_) => SourceFailure::Lost,
+            // Mid-transfer, the connect errors come from a resume that failed: the sender is gone.
+            ClientError::Disconnected { .. }
+            | ClientError::Timeout(_)
+            | ClientError::Unreachable(_)
+            | ClientError::ConnectTimeout(_)
+            | ClientError::CodeExpired(_)
+            | ClientError::TransfersOff => SourceFailure::Lost,
             _ => SourceFailure::Other,
         }
     }

@@ -24,11 +24,18 @@ pub struct Run<S, K> {
 
 /// The sender's schema of `table`, refused when it is another table's.
 pub async fn fetch_schema<S: PageSource, K: PageSink>(source: &S, table: &str) -> Result<TableSchema, Error<S, K>> {
-    let schema = source.schema(table).await.map_err(TransferError::Source)?;
+    let schema = source.schema(table).await.map_err(from_source::<S, K>)?;
     if schema.name != table {
         return Err(TransferError::Protocol(format!(
             "asked for the schema of {table:?}, the sender answered with the schema of {:?}",
             schema.name
+        )));
+    }
+    if schema.columns.len() > crate::page::MAX_COLUMNS {
+        return Err(TransferError::Protocol(format!(
+            "the schema of {table:?} has {} columns; at most {} are accepted",
+            schema.columns.len(),
+            crate::page::MAX_COLUMNS
         )));
     }
     Ok(schema)
@@ -82,13 +89,17 @@ pub async fn transfer_tables<S: PageSource, K: PageSink, O: Observer>(
 /// with more to come must say where the rest starts.
 fn arrived<S: PageSource, K: PageSink>(fetched: Result<RawPage, S::Error>) -> Result<RawPage, Error<S, K>> {
     match fetched {
-        Err(e) if S::failure(&e) == SourceFailure::Cancelled => Err(TransferError::Cancelled),
-        Err(e) => Err(TransferError::Source(e)),
+        Err(e) => Err(from_source::<S, K>(e)),
         Ok(p) if p.has_more && p.next.is_none() => {
             Err(TransferError::Protocol("a page with more to come but no cursor to continue from".into()))
         }
         Ok(p) => Ok(p),
     }
+}
+
+/// A sender call's error as the transfer sees it: a cancel while it waited is the transfer's cancel.
+fn from_source<S: PageSource, K: PageSink>(e: S::Error) -> Error<S, K> {
+    if S::failure(&e) == SourceFailure::Cancelled { TransferError::Cancelled } else { TransferError::Source(e) }
 }
 
 fn format(copy: bool) -> PageFormat {
@@ -110,6 +121,11 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
         return Err(TransferError::Protocol(format!("the schema of {:?} for table {table:?}", schema.name)));
     }
     let mut report = TableReport { table: table.to_owned(), strategy: job.strategy, ..TableReport::default() };
+    // The sender first: a connection lost since the last table fails here, before anything is created.
+    let total = match job.filter {
+        WireFilter::All => Some(source.count(table).await.map_err(from_source::<S, K>)?),
+        _ => None,
+    };
     if !sink.exists(table).await.map_err(TransferError::Sink)? {
         if !job.create_missing {
             return Err(TransferError::MissingLocally(table.to_owned()));
@@ -119,10 +135,6 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
         }
         report.created_table = true;
     }
-    let total = match job.filter {
-        WireFilter::All => Some(source.count(table).await.map_err(TransferError::Source)?),
-        _ => None,
-    };
     observer.event(Event::Started { table, total });
 
     // PostgreSQL to PostgreSQL with the same column types: pages travel as binary COPY and go into COPY as they
@@ -186,13 +198,25 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
         let ((imported, import_took), fetched) = join(import, prefetch).await;
         report.import_seconds += import_took;
         report.wait_seconds += (observer.now() - iteration - import_took).max(0.0);
-        let (result, rows, went_as_copy) = imported?;
+        let (result, rows, went_as_copy, reached) = imported?;
         report.add(rows, &result);
         if went_as_copy {
             report.copy_pages += 1;
         }
         observer.event(Event::Page { table, rows, page: &result, report: &report });
         from = next;
+        // A redone page ended elsewhere than the binary page would have (the sender's rows changed in between):
+        // the walk goes on from where the redo committed, and the page fetched meanwhile is not used.
+        let fetched = match reached {
+            Some(reached) if reached != from => {
+                from = reached;
+                match &from {
+                    Some(cursor) => Some(source.fetch(table, &fetch(Some(cursor.clone()), copy)).await),
+                    None => None,
+                }
+            }
+            _ => fetched,
+        };
         let fetched = match fetched {
             // The sender stopped serving this table as binary COPY midway: ordinary pages from the same cursor on.
             Some(Err(e)) if copy && S::failure(&e) == SourceFailure::Refused => {
@@ -217,10 +241,12 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
 }
 
 /// Imports one page; counts are what the import reported, rows what the page held. A binary COPY page the
-/// receiving database refused is redone as ordinary pages from the same cursor, as many as hold exactly its rows
+/// receiving database refused is redone as ordinary pages from the same cursor, as many as hold its rows
 /// (ordinary pages are cut by bytes differently), each with its own checkpoint: good rows land, bad ones are
-/// reported with their reasons, and the walk goes on from the binary page's cursor with nothing skipped or
-/// repeated. Answers whether the page went in as binary COPY.
+/// reported with their reasons. Answers whether the page went in as binary COPY and, for a redone page, the
+/// cursor the redo committed (`None` inside: the table's end) — the walk goes on from there, so rows the sender
+/// added or removed in the page's range meanwhile are neither skipped nor imported twice.
+#[allow(clippy::type_complexity)]
 async fn import_page<S: PageSource, K: PageSink>(
     source: &S,
     sink: &K,
@@ -229,38 +255,34 @@ async fn import_page<S: PageSource, K: PageSink>(
     page: RawPage,
     copy: bool,
     step: &Step,
-) -> Result<(ImportResult, u64, bool), Error<S, K>> {
+) -> Result<(ImportResult, u64, bool, Option<Option<String>>), Error<S, K>> {
     let rows = page.rows;
     let refused = || TransferError::Protocol("the receiving side refused an ordinary page without a reason".into());
     match sink.import(handle, page, format(copy), step).await.map_err(TransferError::Sink)? {
-        Some(done) => return Ok((done, rows as u64, copy)),
+        Some(done) => return Ok((done, rows as u64, copy, None)),
         None if !copy => return Err(refused()),
         None => {}
     }
     let (mut done, mut imported) = (ImportResult::default(), 0usize);
     let mut at = step.from.clone();
-    while imported < rows {
+    loop {
         let want = Fetch {
             cursor: at.clone(),
-            limit: u32::try_from(rows - imported).unwrap_or(u32::MAX),
+            limit: u32::try_from(rows.saturating_sub(imported).max(1)).unwrap_or(u32::MAX),
             format: PageFormat::Binary,
             filter: job.filter.clone(),
         };
         let again = arrived::<S, K>(source.fetch(&job.table, &want).await)?;
         let held = again.rows;
         let part_next = again.next.clone().filter(|_| again.has_more);
-        let last = held == 0 || imported + held >= rows || part_next.is_none();
-        let part_step = Step {
-            from: at.clone(),
-            next: if last { step.next.clone() } else { part_next.clone().unwrap_or_else(|| END_CURSOR.to_owned()) },
-        };
+        let part_step = Step { from: at.clone(), next: part_next.clone().unwrap_or_else(|| END_CURSOR.to_owned()) };
         let part = sink.import(handle, again, PageFormat::Binary, &part_step).await.map_err(TransferError::Sink)?;
         done.absorb(part.ok_or_else(refused)?);
         imported += held;
-        if last {
+        at = part_next;
+        if held == 0 || imported >= rows || at.is_none() {
             break;
         }
-        at = part_next;
     }
-    Ok((done, imported as u64, false))
+    Ok((done, imported as u64, false, Some(at)))
 }
