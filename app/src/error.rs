@@ -32,10 +32,22 @@ impl FromServerFnError for ApiError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => ApiError::BadRequest(msg),
+            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => bad_arguments(msg),
+            // On the server, what fails to deserialize is the request's arguments: the caller's mistake, named.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(msg) => bad_arguments(msg),
             other => ApiError::Transport(other.to_string()),
         }
     }
+}
+
+/// Arguments that could not be read: 400 with what was wrong (the function never ran to call `api::respond`).
+fn bad_arguments(msg: String) -> ApiError {
+    #[cfg(feature = "ssr")]
+    if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        options.set_status(axum::http::StatusCode::BAD_REQUEST);
+    }
+    ApiError::BadRequest(msg)
 }
 
 #[cfg(feature = "ssr")]

@@ -293,16 +293,9 @@ pub async fn add_page(db: &Db, id: i64, admin: &str, rows: u64, result: &ImportR
 /// Ends a running transfer of `admin` with `outcome`; false when there is no such transfer (or `outcome` is a
 /// string that names none: callers pass an [`Outcome`]; the string form is only for callers not yet switched).
 #[cfg(feature = "db")]
-pub async fn finish(
-    db: &Db,
-    id: i64,
-    admin: &str,
-    outcome: impl TryInto<Outcome>,
-    message: Option<&str>,
-) -> Result<bool, DbError> {
+pub async fn finish(db: &Db, id: i64, admin: &str, outcome: Outcome, message: Option<&str>) -> Result<bool, DbError> {
     const SQL: &str = "UPDATE dbt_transfers SET outcome = $3, message = $4, finished_at = $5, updated_at = $5 \
                        WHERE id = $1 AND admin = $2 AND outcome = 'running'";
-    let Ok(outcome) = outcome.try_into() else { return Ok(false) };
     let message: Option<String> = message.map(|m| m.chars().take(2000).collect());
     let done = on_pool!(db, pool => sqlx::query(SQL)
         .bind(id).bind(admin).bind(TransferState::from(outcome)).bind(&message).bind(unix_now())

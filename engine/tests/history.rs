@@ -14,9 +14,8 @@ async fn a_transfer_is_recorded_page_by_page_and_ends_once() {
         assert!(add_page(&t.db, id, "alice", 6, &page).await.unwrap());
         assert!(add_page(&t.db, id, "alice", 6, &page).await.unwrap());
         assert!(!add_page(&t.db, id, "mallory", 6, &page).await.unwrap(), "another admin's transfer");
-        assert!(!finish(&t.db, id, "alice", "exploded", None).await.unwrap(), "not an outcome");
-        assert!(finish(&t.db, id, "alice", "cancelled", Some("by the admin")).await.unwrap());
-        assert!(!finish(&t.db, id, "alice", "finished", None).await.unwrap(), "ends once");
+        assert!(finish(&t.db, id, "alice", engine::history::Outcome::Cancelled, Some("by the admin")).await.unwrap());
+        assert!(!finish(&t.db, id, "alice", engine::history::Outcome::Finished, None).await.unwrap(), "ends once");
         assert!(!add_page(&t.db, id, "alice", 6, &page).await.unwrap(), "no pages after the end");
         let listed = list(&t.db, 10).await.unwrap();
         assert_eq!(listed.len(), 1, "{kind:?}");

@@ -313,7 +313,7 @@ pub async fn pull(args: PullArgs) -> Result<(), Failure> {
             match client.transfer_all_recorded(&local, &options, record, &progress).await {
                 Ok(results) => results,
                 Err(e) => {
-                    let _ = history::finish(&db, record, &who, "failed", Some(&e.to_string())).await;
+                    let _ = history::finish(&db, record, &who, history::Outcome::Failed, Some(&e.to_string())).await;
                     return Err(report_error(json, None, &e));
                 }
             }
@@ -352,9 +352,9 @@ pub async fn pull(args: PullArgs) -> Result<(), Failure> {
         }
     }
     let outcome = match worst {
-        0 => "finished",
-        1 => "incomplete",
-        _ => "failed",
+        0 => history::Outcome::Finished,
+        1 => history::Outcome::Incomplete,
+        _ => history::Outcome::Failed,
     };
     if let Err(e) = history::finish(&db, record, &who, outcome, None).await {
         tracing::warn!(error = %e, "recording the end of the transfer");

@@ -313,19 +313,23 @@ impl Target {
             }
             Target::Server { app } => drive(source, &HttpServerSink::new(app, record), watch, jobs).await,
         };
-        let ended = if outcomes.iter().any(|(_, o)| *o == Outcome::Cancelled) { "cancelled" } else { "finished" };
+        let ended = if outcomes.iter().any(|(_, o)| *o == Outcome::Cancelled) {
+            engine::history::Outcome::Cancelled
+        } else {
+            engine::history::Outcome::Finished
+        };
         let records = match self {
             Target::Local { test_db, .. } => {
                 assert!(engine::history::finish(&test_db.db, record, "admin", ended, None).await.unwrap());
                 engine::history::list(&test_db.db, 50).await.unwrap()
             }
             Target::Server { app } => {
-                finish_transfer(app, record, ended, None).await;
+                finish_transfer(app, record, ended.as_str(), None).await;
                 history(app).await
             }
         };
         let found = records.into_iter().find(|r| r.id == record).expect("the run's history record");
-        assert_eq!((found.outcome.as_str(), found.admin.as_str()), (ended, "admin"));
+        assert_eq!((found.outcome, found.admin.as_str()), (engine::history::TransferState::from(ended), "admin"));
         (outcomes, found)
     }
 

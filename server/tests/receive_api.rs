@@ -282,7 +282,6 @@ async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole(
 /// The outcome of a transfer is one of four words: anything else is refused when the arguments are read, with a
 /// 400 that names the value and what was expected, and the transfer keeps running until a real outcome ends it.
 #[tokio::test]
-#[ignore = "needs app/src/error.rs to answer undecodable arguments with a 400 (today: 500 \"Transport\")"]
 async fn an_unknown_outcome_is_refused_naming_it() {
     let app = spawn_app(EngineKind::Sqlite).await;
     app.login_ok().await;
