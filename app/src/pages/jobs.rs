@@ -129,7 +129,8 @@ fn NewJobForm(refresh: Callback<()>) -> impl IntoView {
     let tables = RwSignal::new(String::new());
     let strategy = RwSignal::new(Strategy::Skip);
     let create_missing = RwSignal::new(true);
-    let page_rows = RwSignal::new(1000u32);
+    // `None` (the default): pages chosen by bytes.
+    let page_rows = RwSignal::new(None::<u32>);
     let form_error = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if start.version().get() > 0 {
@@ -168,7 +169,7 @@ fn NewJobForm(refresh: Callback<()>) -> impl IntoView {
                 resume_token: None,
                 tables,
                 create_missing: create_missing.get_untracked(),
-                batch_size: page_rows.get_untracked(),
+                batch_size: page_rows.get_untracked().unwrap_or(engine::transfer::AUTO_PAGE_ROWS),
             },
         });
     };
@@ -200,9 +201,16 @@ fn NewJobForm(refresh: Callback<()>) -> impl IntoView {
                         <option value="append">"append"</option>
                     </select>
                 </label>
-                <label>"Rows per page" <input name="page-rows" type="number" min="1" max="100000"
-                    prop:value=move || page_rows.get().to_string()
-                    on:input=move |ev| if let Ok(n) = event_target_value(&ev).parse() { page_rows.set(n) } /></label>
+                <label title="Empty: chosen by bytes (pages of up to 8 MiB)">"Rows per page" <input name="page-rows" type="number" min="1" max="100000"
+                    placeholder="auto" prop:value=move || page_rows.get().map(|n| n.to_string()).unwrap_or_default()
+                    on:input=move |ev| {
+                        let raw = event_target_value(&ev);
+                        match raw.trim().parse::<u32>() {
+                            Ok(n) => page_rows.set(Some(n)),
+                            Err(_) if raw.trim().is_empty() => page_rows.set(None),
+                            Err(_) => {}
+                        }
+                    } /></label>
                 <label class="check"><input name="create-missing" type="checkbox" prop:checked=move || create_missing.get()
                     on:change=move |ev| create_missing.set(event_target_checked(&ev)) /> "Create missing tables"</label>
                 <button type="submit">"Start job"</button>
