@@ -219,7 +219,9 @@ async fn a_cancelled_job_stops_between_pages_and_a_retry_finishes_without_duplic
     let sender = sender(N).await;
     let receiver = spawn_app(EngineKind::Postgres).await;
     receiver.login_ok().await;
-    let body = job_request(&sender.url, &code(&sender), &[("parents", "skip"), ("children", "skip")], 200);
+    // Pages of 20 rows: 3000 pages take several seconds, longer than the runner's one-second look at the cancel flag
+    // (pages of 200 finished in about a second once each page cost ~1.5 ms: the cancel came too late).
+    let body = job_request(&sender.url, &code(&sender), &[("parents", "skip"), ("children", "skip")], 20);
     let id = start_job(&receiver.client, &receiver.url, &body).await.unwrap();
     // Cancel once some pages landed.
     let deadline = Instant::now() + Duration::from_secs(60);
