@@ -74,13 +74,4 @@ impl PreparedImports {
     pub fn forget_transfer(&self, transfer: i64) {
         self.entries.lock().expect("not poisoned").retain(|_, e| e.transfer != transfer);
     }
-
-    /// How many handles are held (for tests and the log).
-    pub fn len(&self) -> usize {
-        self.entries.lock().expect("not poisoned").len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

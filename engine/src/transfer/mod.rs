@@ -267,12 +267,5 @@ pub enum TransferError<S, K> {
     Protocol(String),
 }
 
-impl<S, K> TransferError<S, K> {
-    /// Whether no later table can run (the connection is gone).
-    pub fn is_lost<P: PageSource<Error = S>>(&self) -> bool {
-        matches!(self, TransferError::Source(e) if P::failure(e) == SourceFailure::Lost)
-    }
-}
-
 /// The outcome of one table of a [`transfer_tables`] run.
 pub type TableOutcome<S, K> = (String, Result<TableReport, TransferError<S, K>>);
