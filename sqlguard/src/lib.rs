@@ -1,1 +1,59 @@
 //! SQL text from a sender, validated before it is ever run (issue #14).
+//!
+//! Default expressions, CHECK expressions, generated-column expressions, index definitions and type names arrive
+//! as SQL text from the sending database, which may be hostile. Nothing here splices that text: it is tokenized
+//! (comments, `;`, placeholders and `U&` escapes refused outright), bounded ([`MAX_LEN`] bytes, [`MAX_DEPTH`]
+//! levels, also as sqlparser's recursion limit), parsed with `sqlparser`, walked against an allow-list of node
+//! kinds, operators and functions, and **re-rendered from the tree** (identifiers and literals re-quoted). The
+//! re-rendered text must parse back to the same text, or it is refused too. Whatever is refused comes back as a
+//! [`Refusal`] that names it (`function pg_sleep is not allowed`).
+//!
+//! # What is accepted in expressions
+//! - Literals: numbers, strings (`'…'`, PostgreSQL `E'…'`), booleans, `NULL`, SQLite blobs `X'…'`; typed
+//!   strings (`date '…'`) and casts (`CAST(x AS t)`, PostgreSQL `x::t`) to validated type names
+//!   ([`pg_type`]/[`sqlite_type`]); casts to `reg*` types only where noted below.
+//! - Column references: unqualified identifiers, quoted or not (reported by [`Expr::columns`]).
+//! - Operators: `+ - * / %`, `||`, comparisons, `AND OR NOT`, `IS [NOT] NULL/TRUE/FALSE/UNKNOWN`,
+//!   `IS [NOT] DISTINCT FROM`, `[NOT] IN (list)`, `[NOT] BETWEEN`, `[NOT] LIKE … [ESCAPE …]`, `->`, `->>`;
+//!   PostgreSQL also `ILIKE`, `~~ ~~* !~~ !~~*`, `~ ~* !~ !~*`, `^`, `^@`, `#> #>> @> <@ @@ &&`,
+//!   `op ANY/SOME/ALL (…)`, `ARRAY[…]`, `AT TIME ZONE`, `EXTRACT(field FROM …)`, `COLLATE name`; SQLite also
+//!   `GLOB`, `IS`, `IS NOT`.
+//! - `CASE`, `SUBSTRING(… FROM … FOR …)`, `TRIM(…)`, and the functions of the allow-list (`functions.rs`:
+//!   date/time, text, numeric, conditional — `coalesce`, `nullif`, `greatest`, `least` — uuid, json and
+//!   text-search built-ins), by bare name or PostgreSQL `pg_catalog.name`; a quoted name only in lower case
+//!   (PostgreSQL's `"left"(…)`).
+//! - `nextval` only with one string literal (optionally `::regclass`) naming a sequence, reported by
+//!   [`Expr::sequences`] and replaceable with [`Expr::with_sequences`]; `to_tsvector` and the `to_tsquery`
+//!   family take their configuration only as a string literal (optionally `::regconfig`).
+//!
+//! Everything else is refused: other functions (`pg_sleep`, `dblink`, `set_config`, `pg_read_file`,
+//! `lo_import`, …, also quoted or schema-qualified), subqueries and `EXISTS`, qualified column names, aggregates'
+//! clauses, window functions, placeholders, dollar-quoted strings, subscripts, row constructors, `INTERVAL '…'`
+//! syntax (PostgreSQL prints `'…'::interval`), and any other node kind.
+
+mod expr;
+mod functions;
+mod ident;
+mod index;
+mod lex;
+mod refusal;
+mod types;
+
+pub use expr::{Check, Expr, SequenceName, check, expression};
+pub use ident::{Ident, QualifiedName, quote_ident};
+pub use index::{IndexDef, IndexKey, IndexMethod, KeyPart, NullsOrder, SortOrder, index};
+pub use refusal::Refusal;
+pub use types::{TypeName, pg_type, sqlite_type};
+
+/// The SQL dialect the text was written in (and will be rendered for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+/// The longest text accepted, in bytes, checked before tokenizing.
+pub const MAX_LEN: usize = 8 * 1024;
+
+/// The deepest nesting accepted: brackets in the raw text, sqlparser's recursion limit, and the expression tree.
+pub const MAX_DEPTH: usize = 64;
