@@ -439,6 +439,9 @@ impl Render<'_> {
                     | B::AtArrow
                     | B::ArrowAt
                     | B::AtAt
+                    | B::Question
+                    | B::QuestionAnd
+                    | B::QuestionPipe
                     | B::PGOverlap
             ),
             Dialect::Sqlite => matches!(op, B::Glob | B::Is | B::IsNot),

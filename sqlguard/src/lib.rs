@@ -15,7 +15,7 @@
 //! - Column references: unqualified identifiers, quoted or not (reported by [`Expr::columns`]).
 //! - Operators: `+ - * / %`, `||`, comparisons, `AND OR NOT`, `IS [NOT] NULL/TRUE/FALSE/UNKNOWN`,
 //!   `IS [NOT] DISTINCT FROM`, `[NOT] IN (list)`, `[NOT] BETWEEN`, `[NOT] LIKE … [ESCAPE …]`, `->`, `->>`;
-//!   PostgreSQL also `ILIKE`, `~~ ~~* !~~ !~~*`, `~ ~* !~ !~*`, `^`, `^@`, `#> #>> @> <@ @@ &&`,
+//!   PostgreSQL also `ILIKE`, `~~ ~~* !~~ !~~*`, `~ ~* !~ !~*`, `^`, `^@`, `#> #>> @> <@ ? ?& ?| @@ &&`,
 //!   `op ANY/SOME/ALL (…)`, `ARRAY[…]`, `AT TIME ZONE`, `EXTRACT(field FROM …)`, `COLLATE name`; SQLite also
 //!   `GLOB`, `IS`, `IS NOT`.
 //! - `CASE`, `SUBSTRING(… FROM … FOR …)`, `TRIM(…)`, and the functions of the allow-list (`functions.rs`:

@@ -108,7 +108,10 @@ fn other_constructs_are_refused_by_name() {
     assert_eq!(refused(PG, "lower(a) OVER ()"), "window functions (OVER) is not allowed");
     assert_eq!(refused(PG, "arr[1]"), "subscripts and field access is not allowed");
     assert_eq!(refused(PG, "(1, 2)"), "row constructors (tuples) is not allowed");
-    assert_eq!(refused(PG, "now() + INTERVAL '1 day'"), "the INTERVAL literal syntax (write '…'::interval) is not allowed");
+    assert_eq!(
+        refused(PG, "now() + INTERVAL '1 day'"),
+        "the INTERVAL literal syntax (write '…'::interval) is not allowed"
+    );
     assert_eq!(
         refused(PG, "'pg_sleep'::regproc"),
         "type regproc is not allowed: casts to reg* types are accepted only as nextval's sequence and a text-search configuration"
@@ -180,10 +183,16 @@ fn index_definitions_are_refused_by_name() {
         "parameters of operator class tsvector_ops is not allowed"
     );
     assert_eq!(refused(PG, "CREATE INDEX i ON a.b.c USING btree (a)"), "qualified name a.b.c is not allowed");
-    assert_eq!(refused(LITE, "CREATE INDEX i ON t (a text_pattern_ops)"), "operator class text_pattern_ops (PostgreSQL only) is not allowed");
+    assert_eq!(
+        refused(LITE, "CREATE INDEX i ON t (a text_pattern_ops)"),
+        "operator class text_pattern_ops (PostgreSQL only) is not allowed"
+    );
     assert_eq!(refused(LITE, "CREATE INDEX i ON t USING btree (a)"), "index access method btree is not allowed");
     assert_eq!(refused(PG, "CREATE INDEX CONCURRENTLY i ON t (a)"), "CREATE INDEX CONCURRENTLY is not allowed");
-    assert!(refused(PG, "CREATE INDEX i ON t USING btree (a) TABLESPACE evil").starts_with("cannot parse the index definition"));
+    assert!(
+        refused(PG, "CREATE INDEX i ON t USING btree (a) TABLESPACE evil")
+            .starts_with("cannot parse the index definition")
+    );
 }
 
 #[test]
@@ -223,10 +232,7 @@ fn type_names_are_words_and_numbers() {
         pg_type("text DEFAULT pg_sleep(1)").unwrap_err().to_string(),
         "type text DEFAULT pg_sleep(1) is not allowed: unexpected word DEFAULT after the type"
     );
-    assert_eq!(
-        pg_type("a.b.c").unwrap_err().to_string(),
-        "type a.b.c is not allowed: unexpected '.' after the type"
-    );
+    assert_eq!(pg_type("a.b.c").unwrap_err().to_string(), "type a.b.c is not allowed: unexpected '.' after the type");
     assert_eq!(
         pg_type("varchar('x')").unwrap_err().to_string(),
         "type varchar('x') is not allowed: the character '\\''"
