@@ -67,6 +67,22 @@ impl Expr {
         Expr::from_tree(self.dialect, self.tree.clone(), Some(&map))
     }
 
+    /// The text to put after `DEFAULT`: SQLite takes only a literal, a signed number, `CURRENT_TIMESTAMP` and the
+    /// like bare, anything else between parentheses; PostgreSQL takes a restricted expression, so operators are
+    /// parenthesised too (PostgreSQL prints it back the same either way).
+    pub fn default_clause(&self) -> String {
+        let bare = match &self.tree {
+            Tree::Value(_) | Tree::Nested(_) => true,
+            Tree::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr } => {
+                matches!(expr.as_ref(), Tree::Value(_))
+            }
+            Tree::Function(f) => self.dialect == Dialect::Postgres || matches!(f.args, FunctionArguments::None),
+            Tree::Cast { .. } => self.dialect == Dialect::Postgres,
+            _ => false,
+        };
+        if bare { self.text.clone() } else { format!("({})", self.text) }
+    }
+
     /// A function call or a parenthesised expression (what PostgreSQL takes as an index key without parentheses).
     pub(crate) fn is_call_or_nested(&self) -> bool {
         matches!(self.tree, Tree::Function(_) | Tree::Nested(_))

@@ -19,8 +19,19 @@ pub(crate) fn parser_dialect(dialect: Dialect) -> &'static dyn ParserDialect {
 
 /// The text's tokens once every check on the raw text passed.
 pub(crate) fn tokens(dialect: Dialect, text: &str) -> Result<Vec<TokenWithSpan>, Refusal> {
-    if text.len() > MAX_LEN {
-        return Err(Refusal::TooLong { len: text.len(), max: MAX_LEN });
+    tokens_with(dialect, text, MAX_LEN, false)
+}
+
+/// [`tokens`] with another size bound, and comments optionally kept (as whitespace tokens) for the caller to
+/// check where it matters.
+pub(crate) fn tokens_with(
+    dialect: Dialect,
+    text: &str,
+    max_len: usize,
+    allow_comments: bool,
+) -> Result<Vec<TokenWithSpan>, Refusal> {
+    if text.len() > max_len {
+        return Err(Refusal::TooLong { len: text.len(), max: max_len });
     }
     if text.contains('\0') {
         return Err(Refusal::Nul);
@@ -34,9 +45,7 @@ pub(crate) fn tokens(dialect: Dialect, text: &str) -> Result<Vec<TokenWithSpan>,
     let mut depth = 0usize;
     for (i, t) in tokens.iter().enumerate() {
         match &t.token {
-            Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)) => {
-                return Err(Refusal::Comment);
-            }
+            t if is_comment(t) && !allow_comments => return Err(Refusal::Comment),
             Token::SemiColon => return Err(Refusal::MultipleStatements),
             Token::Placeholder(p) => return Err(Refusal::Placeholder(p.clone())),
             Token::UnicodeStringLiteral(_) => return Err(Refusal::UnicodeEscape),
@@ -58,6 +67,10 @@ pub(crate) fn tokens(dialect: Dialect, text: &str) -> Result<Vec<TokenWithSpan>,
         }
     }
     Ok(tokens)
+}
+
+pub(crate) fn is_comment(t: &Token) -> bool {
+    matches!(t, Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)))
 }
 
 /// A parser over checked tokens, with sqlparser's own recursion limit set.

@@ -37,12 +37,14 @@ mod ident;
 mod index;
 mod lex;
 mod refusal;
+mod sqlite_table;
 mod types;
 
 pub use expr::{Check, Expr, SequenceName, check, expression};
 pub use ident::{Ident, QualifiedName, quote_ident};
 pub use index::{IndexDef, IndexKey, IndexMethod, KeyPart, NullsOrder, SortOrder, index};
 pub use refusal::Refusal;
+pub use sqlite_table::{MAX_TABLE_LEN, SqliteCheck, sqlite_checks};
 pub use types::{TypeName, pg_type, sqlite_type};
 
 /// The SQL dialect the text was written in (and will be rendered for).
