@@ -21,7 +21,7 @@ pub struct Expr {
     text: String,
     columns: Vec<Ident>,
     sequences: Vec<SequenceName>,
-    tree: Tree,
+    tree: Box<Tree>,
 }
 
 /// The sequence named by `nextval('…')`, as PostgreSQL resolves it (unquoted parts folded to lower case).
@@ -64,14 +64,14 @@ impl Expr {
 
     /// The same expression with every `nextval` sequence replaced by `map`'s answer, re-rendered and re-checked.
     pub fn with_sequences(&self, map: impl Fn(&SequenceName) -> SequenceName) -> Result<Expr, Refusal> {
-        Expr::from_tree(self.dialect, self.tree.clone(), Some(&map))
+        Expr::from_tree(self.dialect, (*self.tree).clone(), Some(&map))
     }
 
     /// The text to put after `DEFAULT`: SQLite takes only a literal, a signed number, `CURRENT_TIMESTAMP` and the
     /// like bare, anything else between parentheses; PostgreSQL takes a restricted expression, so operators are
     /// parenthesised too (PostgreSQL prints it back the same either way).
     pub fn default_clause(&self) -> String {
-        let bare = match &self.tree {
+        let bare = match self.tree.as_ref() {
             Tree::Value(_) | Tree::Nested(_) => true,
             Tree::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr } => {
                 matches!(expr.as_ref(), Tree::Value(_))
@@ -85,7 +85,7 @@ impl Expr {
 
     /// A function call or a parenthesised expression (what PostgreSQL takes as an index key without parentheses).
     pub(crate) fn is_call_or_nested(&self) -> bool {
-        matches!(self.tree, Tree::Function(_) | Tree::Nested(_))
+        matches!(self.tree.as_ref(), Tree::Function(_) | Tree::Nested(_))
     }
 
     pub(crate) fn from_tree(
@@ -103,7 +103,7 @@ impl Expr {
         if text2 != text {
             return Err(Refusal::NotStable(text));
         }
-        Ok(Expr { dialect, text, columns, sequences, tree: again })
+        Ok(Expr { dialect, text, columns, sequences, tree: Box::new(again) })
     }
 }
 
@@ -728,4 +728,31 @@ fn parse_sequence_name(text: &str) -> Option<SequenceName> {
     }
     let name = parts.pop()?;
     Some(SequenceName { schema: parts.pop(), name })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        for ok in ["0", "12", "1.5", ".5", "5.", "1e10", "1.5E-3", "2e+7"] {
+            assert!(is_number(ok), "{ok}");
+        }
+        for bad in ["", ".", "1.2.3", "1e", "e5", "1e+", "0x1f", "1_000", "1;"] {
+            assert!(!is_number(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sequence_names() {
+        let seq = |s: Option<&str>, n: &str| Some(SequenceName { schema: s.map(Into::into), name: n.into() });
+        assert_eq!(parse_sequence_name("Actor_ID_seq"), seq(None, "actor_id_seq"));
+        assert_eq!(parse_sequence_name("app.\"A\"\"b\""), seq(Some("app"), "A\"b"));
+        assert_eq!(parse_sequence_name("\"x.y\""), seq(None, "x.y"));
+        for bad in ["", "a.b.c", "a b", "a.", ".a", "\"a", "a;b", "a'b"] {
+            assert_eq!(parse_sequence_name(bad), None, "{bad}");
+        }
+        assert_eq!(seq(Some("My S"), "a\"b").unwrap().regclass_text(), "\"My S\".\"a\"\"b\"");
+    }
 }
