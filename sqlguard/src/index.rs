@@ -143,7 +143,7 @@ impl IndexDef {
         if let Some(m) = self.method {
             out.push_str(&format!(" USING {m}"));
         }
-        let keys: Vec<String> = self.keys.iter().map(|k| self.render_key(k)).collect();
+        let keys: Vec<String> = self.keys.iter().map(|k| render_key(self.dialect, k)).collect();
         out.push_str(&format!(" ({})", keys.join(", ")));
         if !self.include.is_empty() {
             let cols: Vec<String> = self.include.iter().map(ToString::to_string).collect();
@@ -161,32 +161,33 @@ impl IndexDef {
         }
         Ok(out)
     }
+}
 
-    fn render_key(&self, k: &IndexKey) -> String {
-        let mut out = match &k.part {
-            KeyPart::Column(c) => c.to_string(),
-            // PostgreSQL takes a bare function call or a parenthesised expression.
-            KeyPart::Expression(e) if self.dialect == Dialect::Postgres && !e.is_call_or_nested() => format!("({e})"),
-            KeyPart::Expression(e) => e.to_string(),
-        };
-        if let Some(c) = &k.collation {
-            out.push_str(&format!(" COLLATE {c}"));
-        }
-        if let Some(o) = &k.opclass {
-            out.push_str(&format!(" {o}"));
-        }
-        match k.order {
-            Some(SortOrder::Asc) => out.push_str(" ASC"),
-            Some(SortOrder::Desc) => out.push_str(" DESC"),
-            None => {}
-        }
-        match k.nulls {
-            Some(NullsOrder::First) => out.push_str(" NULLS FIRST"),
-            Some(NullsOrder::Last) => out.push_str(" NULLS LAST"),
-            None => {}
-        }
-        out
+/// One key as PostgreSQL's CREATE INDEX and PARTITION BY take it (expressions parenthesised unless a call).
+pub(crate) fn render_key(dialect: Dialect, k: &IndexKey) -> String {
+    let mut out = match &k.part {
+        KeyPart::Column(c) => c.to_string(),
+        // PostgreSQL takes a bare function call or a parenthesised expression.
+        KeyPart::Expression(e) if dialect == Dialect::Postgres && !e.is_call_or_nested() => format!("({e})"),
+        KeyPart::Expression(e) => e.to_string(),
+    };
+    if let Some(c) = &k.collation {
+        out.push_str(&format!(" COLLATE {c}"));
     }
+    if let Some(o) = &k.opclass {
+        out.push_str(&format!(" {o}"));
+    }
+    match k.order {
+        Some(SortOrder::Asc) => out.push_str(" ASC"),
+        Some(SortOrder::Desc) => out.push_str(" DESC"),
+        None => {}
+    }
+    match k.nulls {
+        Some(NullsOrder::First) => out.push_str(" NULLS FIRST"),
+        Some(NullsOrder::Last) => out.push_str(" NULLS LAST"),
+        None => {}
+    }
+    out
 }
 
 const WHAT: &str = "the index definition";
@@ -226,7 +227,7 @@ pub fn index(dialect: Dialect, text: &str) -> Result<IndexDef, Refusal> {
     p.expect_token(&Token::LParen).map_err(err)?;
     let mut keys = Vec::new();
     loop {
-        keys.push(key(dialect, &mut p)?);
+        keys.push(key(dialect, &mut p, WHAT)?);
         if !p.consume_token(&Token::Comma) {
             break;
         }
@@ -280,8 +281,8 @@ pub fn index(dialect: Dialect, text: &str) -> Result<IndexDef, Refusal> {
     })
 }
 
-fn key(dialect: Dialect, p: &mut Parser) -> Result<IndexKey, Refusal> {
-    let tree = p.parse_expr().map_err(err)?;
+pub(crate) fn key(dialect: Dialect, p: &mut Parser, what: &'static str) -> Result<IndexKey, Refusal> {
+    let tree = p.parse_expr().map_err(|e| lex::parse_error(what, e))?;
     let (tree, collation) = match tree {
         Tree::Collate { expr, collation } => (*expr, Some(QualifiedName::from_parsed(dialect, &collation, 2)?)),
         other => (other, None),
@@ -300,7 +301,11 @@ fn key(dialect: Dialect, p: &mut Parser) -> Result<IndexKey, Refusal> {
         if dialect != Dialect::Postgres {
             return Err(Refusal::construct(format!("operator class {} (PostgreSQL only)", p.peek_token())));
         }
-        let name = QualifiedName::from_parsed(dialect, &p.parse_object_name(false).map_err(err)?, 2)?;
+        let name = QualifiedName::from_parsed(
+            dialect,
+            &p.parse_object_name(false).map_err(|e| lex::parse_error(what, e))?,
+            2,
+        )?;
         if p.peek_token().token == Token::LParen {
             return Err(Refusal::construct(format!("parameters of operator class {name}")));
         }
