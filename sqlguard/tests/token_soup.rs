@@ -150,16 +150,16 @@ fn no_comment_or_semicolon_outside_literals(text: &str) -> bool {
 fn random_token_soup_never_panics_and_accepted_texts_are_stable() {
     let mut rng = Lcg(0x5eed);
     let mut accepted = 0;
-    for case in 0..30_000 {
+    for case in 0..30_000u32 {
         let len = 1 + rng.next() % 12;
         let mut text = String::new();
         for _ in 0..len {
             text.push_str(PIECES[rng.next() % PIECES.len()]);
-            if rng.next() % 3 != 0 {
+            if !rng.next().is_multiple_of(3) {
                 text.push(' ');
             }
         }
-        let dialect = if case % 3 == 0 { Dialect::Sqlite } else { Dialect::Postgres };
+        let dialect = if case.is_multiple_of(3) { Dialect::Sqlite } else { Dialect::Postgres };
         if let Ok(e) = expression(dialect, &text) {
             accepted += 1;
             let out = e.as_str();
