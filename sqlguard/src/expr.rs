@@ -267,7 +267,8 @@ impl Render<'_> {
                     InTarget::List(list) if !list.is_empty() => list,
                     InTarget::List(_) => return Err(Refusal::construct("an empty IN list")),
                     InTarget::Subquery(_) => return Err(Refusal::Subquery),
-                    other => return Err(Refusal::construct(format!("IN {}", excerpt(other)))),
+                    InTarget::Unnest(_) => return Err(Refusal::construct("IN UNNEST(…)")),
+                    InTarget::Table { .. } => return Err(Refusal::construct("IN table")),
                 };
                 let not = if *negated { "NOT " } else { "" };
                 format!("{} {not}IN ({})", self.expr(expr)?, self.list(list)?)
@@ -392,7 +393,7 @@ impl Render<'_> {
             Tree::Tuple(_) => return Err(Refusal::construct("row constructors (tuples)")),
             Tree::Wildcard(_) | Tree::QualifiedWildcard(..) => return Err(Refusal::construct("wildcards (*)")),
             Tree::SimilarTo { .. } => return Err(Refusal::construct("SIMILAR TO")),
-            other => return Err(Refusal::construct(format!("the expression {}", excerpt(other)))),
+            other => return Err(Refusal::construct(kind_name(other))),
         })
     }
 
@@ -665,6 +666,31 @@ impl Render<'_> {
         let Value::SingleQuotedString(text) = literal else { return Err(refuse()) };
         let lit = self.literal(text)?;
         Ok(if cast { format!("{lit}::regconfig") } else { lit })
+    }
+}
+
+/// The name of an expression form outside the allow-list (never its text: that could be deep).
+fn kind_name(e: &Tree) -> &'static str {
+    match e {
+        Tree::JsonAccess { .. } => "JSON path access",
+        Tree::IsJson { .. } => "IS JSON",
+        Tree::IsNormalized { .. } => "IS NORMALIZED",
+        Tree::RLike { .. } => "RLIKE/REGEXP",
+        Tree::Convert { .. } => "CONVERT",
+        Tree::Ceil { .. } | Tree::Floor { .. } => "CEIL/FLOOR with a field",
+        Tree::Position { .. } => "POSITION(… IN …)",
+        Tree::Overlay { .. } => "OVERLAY",
+        Tree::Prefixed { .. } => "prefixed literals",
+        Tree::GroupingSets(_) | Tree::Cube(_) | Tree::Rollup(_) => "grouping sets",
+        Tree::Struct { .. } => "STRUCT",
+        Tree::Named { .. } => "named expressions",
+        Tree::Dictionary(_) | Tree::Map(_) => "dictionary and map literals",
+        Tree::MatchAgainst { .. } => "MATCH … AGAINST",
+        Tree::OuterJoin(_) => "(+) outer joins",
+        Tree::Prior(_) => "PRIOR",
+        Tree::Lambda(_) => "lambda functions",
+        Tree::MemberOf(_) => "MEMBER OF",
+        _ => "this expression form",
     }
 }
 

@@ -36,6 +36,9 @@ impl Ident {
             return Err(Refusal::construct("an empty identifier"));
         }
         Ok(match ident.quote_style {
+            Some('\'') => {
+                return Err(Refusal::construct(format!("the string '{}' where a name must stand", ident.value)));
+            }
             Some(_) => Ident { value: ident.value.clone(), quoted: true },
             None => {
                 let value = match dialect {

@@ -8,6 +8,16 @@
 //! re-rendered text must parse back to the same text, or it is refused too. Whatever is refused comes back as a
 //! [`Refusal`] that names it (`function pg_sleep is not allowed`).
 //!
+//! # Entry points
+//! - [`expression`] (a default, a generated column's or a CHECK's expression) → [`Expr`];
+//!   [`check`] (`CHECK (…) [NO INHERIT] [NOT VALID]`) → [`Check`];
+//! - [`index`] (`pg_get_indexdef()` / SQLite `sqlite_master.sql`) → [`IndexDef`], rendered by the caller for its
+//!   own index and table names with [`IndexDef::render`];
+//! - [`partition_key`] (`pg_get_partkeydef()`) and [`partition_bound`] (`pg_get_expr(relpartbound, oid)`);
+//! - [`sqlite_checks`]: the CHECKs of a SQLite `CREATE TABLE` text;
+//! - [`pg_type`] (`format_type()`, cast targets) and [`sqlite_type`] (declared types) → [`TypeName`];
+//! - [`quote_ident`] for the caller's own names.
+//!
 //! # What is accepted in expressions
 //! - Literals: numbers, strings (`'…'`, PostgreSQL `E'…'`), booleans, `NULL`, SQLite blobs `X'…'`; typed
 //!   strings (`date '…'`) and casts (`CAST(x AS t)`, PostgreSQL `x::t`) to validated type names

@@ -129,6 +129,7 @@ fn other_constructs_are_refused_by_name() {
         "to_tsvector: the text search configuration must be a string literal (optionally ::regconfig)"
     );
     assert_eq!(refused(PG, "x COLLATE a.b.c"), "qualified name a.b.c is not allowed");
+    assert_eq!(refused(PG, "x COLLATE 'C'"), "the string 'C' where a name must stand is not allowed");
     assert_eq!(refused(LITE, "a::text"), "the :: cast (PostgreSQL only) is not allowed");
     assert_eq!(refused(LITE, "a REGEXP 'x'"), "operator REGEXP is not allowed");
 }
@@ -237,4 +238,17 @@ fn type_names_are_words_and_numbers() {
         pg_type("varchar('x')").unwrap_err().to_string(),
         "type varchar('x') is not allowed: the character '\\''"
     );
+}
+
+#[test]
+fn deep_trees_inside_refused_or_typed_forms_do_not_exhaust_the_stack() {
+    let chain = vec!["1"; 3000].join("+");
+    assert_eq!(refused(PG, &format!("POSITION('a' IN {chain})")), "POSITION(… IN …) is not allowed");
+    assert_eq!(refused(PG, &format!("({chain}) IS JSON")), "IS JSON is not allowed");
+    let arrays = format!("'{{}}'::int{}", "[]".repeat(3000));
+    assert!(expression(PG, &arrays).is_err());
+    let casts = format!("1{}", "::int".repeat(1500));
+    assert!(expression(PG, &casts).is_err());
+    let negations = format!("{}1", "- ".repeat(3000));
+    assert_eq!(expression(PG, &negations).err(), Some(Refusal::TooDeep { max: sqlguard::MAX_DEPTH }));
 }

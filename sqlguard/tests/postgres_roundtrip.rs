@@ -165,7 +165,7 @@ async fn a_rich_table_recreated_from_validated_texts_reads_back_the_same() {
             if c.generated == "s" {
                 col.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
             } else {
-                col.push_str(&format!(" DEFAULT {expr}"));
+                col.push_str(&format!(" DEFAULT {}", expr.default_clause()));
             }
         }
         if c.not_null && c.identity.is_empty() {
