@@ -21,7 +21,15 @@ pub struct Expr {
     text: String,
     columns: Vec<Ident>,
     sequences: Vec<SequenceName>,
+    types: Vec<TypeName>,
     tree: Box<Tree>,
+}
+
+/// Replacements applied while rendering (a sequence or a cast's type chosen by the caller).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Maps<'a> {
+    sequence: Option<&'a dyn Fn(&SequenceName) -> SequenceName>,
+    cast_type: Option<&'a dyn Fn(&TypeName) -> TypeName>,
 }
 
 /// The sequence named by `nextval('…')`, as PostgreSQL resolves it (unquoted parts folded to lower case).
@@ -64,7 +72,19 @@ impl Expr {
 
     /// The same expression with every `nextval` sequence replaced by `map`'s answer, re-rendered and re-checked.
     pub fn with_sequences(&self, map: impl Fn(&SequenceName) -> SequenceName) -> Result<Expr, Refusal> {
-        Expr::from_tree(self.dialect, (*self.tree).clone(), Some(&map))
+        Expr::from_tree(self.dialect, (*self.tree).clone(), Maps { sequence: Some(&map), ..Maps::default() })
+    }
+
+    /// The type names its casts and typed literals name, each once (so the caller can tell built-in from user
+    /// types, and create or qualify the latter).
+    pub fn cast_types(&self) -> &[TypeName] {
+        &self.types
+    }
+
+    /// The same expression with every cast's type replaced by `map`'s answer (e.g. `mood` → `target."mood"`, made
+    /// with [`crate::pg_type`]), re-rendered and re-checked.
+    pub fn with_cast_types(&self, map: impl Fn(&TypeName) -> TypeName) -> Result<Expr, Refusal> {
+        Expr::from_tree(self.dialect, (*self.tree).clone(), Maps { cast_type: Some(&map), ..Maps::default() })
     }
 
     /// The text to put after `DEFAULT`: SQLite takes only a literal, a signed number, `CURRENT_TIMESTAMP` and the
@@ -88,22 +108,18 @@ impl Expr {
         matches!(self.tree.as_ref(), Tree::Function(_) | Tree::Nested(_))
     }
 
-    pub(crate) fn from_tree(
-        dialect: Dialect,
-        tree: Tree,
-        map: Option<&dyn Fn(&SequenceName) -> SequenceName>,
-    ) -> Result<Expr, Refusal> {
-        let mut r = Render { dialect, columns: Vec::new(), sequences: Vec::new(), map, depth: 0 };
+    pub(crate) fn from_tree(dialect: Dialect, tree: Tree, maps: Maps<'_>) -> Result<Expr, Refusal> {
+        let mut r = Render::new(dialect, maps);
         let text = r.expr(&tree)?;
-        let Render { columns, sequences, .. } = r;
+        let Render { columns, sequences, types, .. } = r;
         // The text is what will run: it must read back as the same expression, rendered the same way.
         let again = parse_tree(dialect, &text, "the re-rendered expression")?;
-        let mut r2 = Render { dialect, columns: Vec::new(), sequences: Vec::new(), map: None, depth: 0 };
+        let mut r2 = Render::new(dialect, Maps::default());
         let text2 = r2.expr(&again)?;
         if text2 != text {
             return Err(Refusal::NotStable(text));
         }
-        Ok(Expr { dialect, text, columns, sequences, tree: Box::new(again) })
+        Ok(Expr { dialect, text, columns, sequences, types, tree: Box::new(again) })
     }
 }
 
@@ -124,7 +140,7 @@ fn parse_tree(dialect: Dialect, text: &str, what: &'static str) -> Result<Tree, 
 /// Validates one expression (a default, a generated column's expression, a CHECK's expression without `CHECK`).
 pub fn expression(dialect: Dialect, text: &str) -> Result<Expr, Refusal> {
     let tree = parse_tree(dialect, text, "the expression")?;
-    Expr::from_tree(dialect, tree, None)
+    Expr::from_tree(dialect, tree, Maps::default())
 }
 
 /// A CHECK constraint as `pg_get_constraintdef()` prints it (`CHECK ((price > (0)::numeric)) NOT VALID`) or as
@@ -171,14 +187,15 @@ pub fn check(dialect: Dialect, text: &str) -> Result<Check, Refusal> {
         }
     }
     lex::expect_end(&mut p, WHAT)?;
-    Ok(Check { expr: Expr::from_tree(dialect, tree, None)?, no_inherit, not_valid })
+    Ok(Check { expr: Expr::from_tree(dialect, tree, Maps::default())?, no_inherit, not_valid })
 }
 
 struct Render<'a> {
     dialect: Dialect,
     columns: Vec<Ident>,
     sequences: Vec<SequenceName>,
-    map: Option<&'a dyn Fn(&SequenceName) -> SequenceName>,
+    types: Vec<TypeName>,
+    maps: Maps<'a>,
     depth: usize,
 }
 
@@ -191,7 +208,11 @@ fn excerpt(e: &impl fmt::Display) -> String {
     out
 }
 
-impl Render<'_> {
+impl<'a> Render<'a> {
+    fn new(dialect: Dialect, maps: Maps<'a>) -> Self {
+        Render { dialect, columns: Vec::new(), sequences: Vec::new(), types: Vec::new(), maps, depth: 0 }
+    }
+
     fn pg(&self) -> bool {
         self.dialect == Dialect::Postgres
     }
@@ -505,7 +526,20 @@ impl Render<'_> {
         })
     }
 
-    fn cast_type(&self, data_type: &DataType) -> Result<TypeName, Refusal> {
+    /// A cast's or typed literal's type: validated, mapped if the caller asked, and recorded.
+    fn cast_type(&mut self, data_type: &DataType) -> Result<TypeName, Refusal> {
+        let ty = self.validated_type(data_type)?;
+        let ty = match self.maps.cast_type {
+            Some(map) => map(&ty),
+            None => ty,
+        };
+        if !self.types.contains(&ty) {
+            self.types.push(ty.clone());
+        }
+        Ok(ty)
+    }
+
+    fn validated_type(&self, data_type: &DataType) -> Result<TypeName, Refusal> {
         let text = data_type.to_string();
         let lower = text.to_ascii_lowercase();
         if lower.starts_with("reg") && is_ascii_word(&lower) {
@@ -635,7 +669,7 @@ impl Render<'_> {
             function: "nextval".into(),
             reason: format!("{} is not a plain or schema-qualified sequence name", excerpt(text)),
         })?;
-        let seq = match self.map {
+        let seq = match self.maps.sequence {
             Some(map) => map(&seq),
             None => seq,
         };

@@ -260,7 +260,7 @@ pub fn index(dialect: Dialect, text: &str) -> Result<IndexDef, Refusal> {
         p.expect_token(&Token::RParen).map_err(err)?;
     }
     let predicate = if p.parse_keyword(Keyword::WHERE) {
-        Some(Expr::from_tree(dialect, p.parse_expr().map_err(err)?, None)?)
+        Some(Expr::from_tree(dialect, p.parse_expr().map_err(err)?, Default::default())?)
     } else {
         None
     };
@@ -289,7 +289,7 @@ pub(crate) fn key(dialect: Dialect, p: &mut Parser, what: &'static str) -> Resul
     };
     let part = match tree {
         Tree::Identifier(i) => KeyPart::Column(Ident::from_parsed(dialect, &i)?),
-        other => KeyPart::Expression(Expr::from_tree(dialect, other, None)?),
+        other => KeyPart::Expression(Expr::from_tree(dialect, other, Default::default())?),
     };
     let next_is_opclass = match p.peek_token().token {
         Token::Word(w) => {

@@ -124,7 +124,11 @@ pub fn partition_key(text: &str) -> Result<PartitionKey, Refusal> {
 
 /// A bound value: an accepted expression that references no column.
 fn constant(p: &mut Parser) -> Result<Expr, Refusal> {
-    let e = Expr::from_tree(Dialect::Postgres, p.parse_expr().map_err(|e| lex::parse_error(BOUND, e))?, None)?;
+    let e = Expr::from_tree(
+        Dialect::Postgres,
+        p.parse_expr().map_err(|e| lex::parse_error(BOUND, e))?,
+        Default::default(),
+    )?;
     match e.columns().first() {
         Some(c) => Err(Refusal::construct(format!("the column reference {c} in a partition bound"))),
         None => Ok(e),

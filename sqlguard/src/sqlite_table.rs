@@ -70,7 +70,8 @@ pub fn sqlite_checks(create_table: &str) -> Result<Vec<SqliteCheck>, Refusal> {
                 if tokens[start..p.index()].iter().any(|t| lex::is_comment(&t.token)) {
                     return Err(Refusal::Comment);
                 }
-                let check = Check { expr: Expr::from_tree(d, tree, None)?, no_inherit: false, not_valid: false };
+                let check =
+                    Check { expr: Expr::from_tree(d, tree, Default::default())?, no_inherit: false, not_valid: false };
                 out.push(SqliteCheck { name: name.take(), column: column.clone(), check });
             }
             Token::Word(w)

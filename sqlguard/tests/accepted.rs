@@ -140,3 +140,22 @@ fn names_are_quoted_only_when_needed() {
     assert_eq!(quote_ident(LITE, "order").unwrap(), "\"order\"");
     assert_eq!(pg_type("INTEGER").unwrap().to_string(), "integer");
 }
+
+#[test]
+fn cast_types_are_reported_and_can_be_mapped() {
+    let e = expression(PG, "COALESCE('happy'::mood, 'sad'::mood, (x)::text, CAST(y AS app.\"Mood\"[]))").unwrap();
+    let types: Vec<&str> = e.cast_types().iter().map(|t| t.as_str()).collect();
+    assert_eq!(types, ["mood", "text", "app.\"Mood\"[]"]);
+    let mapped = e
+        .with_cast_types(|t| match t.as_str() {
+            "mood" => pg_type("target.\"mood\"").unwrap(),
+            _ => t.clone(),
+        })
+        .unwrap();
+    assert_eq!(
+        mapped.as_str(),
+        "COALESCE('happy'::target.\"mood\", 'sad'::target.\"mood\", (x)::text, CAST(y AS app.\"Mood\"[]))"
+    );
+    // nextval's regclass is not a cast the caller maps.
+    assert!(expression(PG, "nextval('s'::regclass)").unwrap().cast_types().is_empty());
+}
