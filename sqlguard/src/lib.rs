@@ -14,7 +14,8 @@
 //! - [`index`] (`pg_get_indexdef()` / SQLite `sqlite_master.sql`) → [`IndexDef`], rendered by the caller for its
 //!   own index and table names with [`IndexDef::render`];
 //! - [`partition_key`] (`pg_get_partkeydef()`) and [`partition_bound`] (`pg_get_expr(relpartbound, oid)`);
-//! - [`sqlite_checks`]: the CHECKs of a SQLite `CREATE TABLE` text;
+//! - [`sqlite_table`]: the CHECKs, `AUTOINCREMENT` column, `WITHOUT ROWID` and `STRICT` of a SQLite
+//!   `CREATE TABLE` text;
 //! - [`pg_type`] (`format_type()`, cast targets) and [`sqlite_type`] (declared types) → [`TypeName`];
 //! - [`quote_ident`] for the caller's own names.
 //!
@@ -56,7 +57,7 @@ pub use ident::{Ident, QualifiedName, quote_ident};
 pub use index::{IndexDef, IndexKey, IndexMethod, KeyPart, NullsOrder, SortOrder, index};
 pub use partition::{BoundValue, PartitionBound, PartitionKey, PartitionStrategy, partition_bound, partition_key};
 pub use refusal::Refusal;
-pub use sqlite_table::{MAX_TABLE_LEN, SqliteCheck, sqlite_checks};
+pub use sqlite_table::{MAX_TABLE_LEN, SqliteCheck, SqliteTable, sqlite_checks, sqlite_table};
 pub use types::{TypeName, pg_type, sqlite_type};
 
 /// The SQL dialect the text was written in (and will be rendered for).

@@ -1,5 +1,6 @@
-//! The CHECK constraints of a SQLite table, found in its `sqlite_master.sql` (SQLite keeps no other record of
-//! them). Only the CHECK expressions are parsed and re-rendered; the rest of the text is skipped, never used.
+//! What only a SQLite table's `sqlite_master.sql` records: its CHECK constraints, which column is
+//! `AUTOINCREMENT`, `WITHOUT ROWID` and `STRICT`. Only the CHECK expressions are parsed and re-rendered; the rest
+//! of the text is scanned for those keywords, never used.
 
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::Token;
@@ -20,11 +21,27 @@ pub struct SqliteCheck {
     pub check: Check,
 }
 
+/// What a SQLite `CREATE TABLE` text says beyond `pragma table_info`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqliteTable {
+    /// Every CHECK, in order.
+    pub checks: Vec<SqliteCheck>,
+    /// The column declared `AUTOINCREMENT`.
+    pub autoincrement: Option<Ident>,
+    pub without_rowid: bool,
+    pub strict: bool,
+}
+
 const WHAT: &str = "the CREATE TABLE text";
 
-/// Every CHECK in a SQLite `CREATE TABLE` text, in order. Comments elsewhere in the text are skipped; inside a
-/// CHECK they are refused like everything else the expression rules refuse.
+/// Every CHECK in a SQLite `CREATE TABLE` text, in order (see [`sqlite_table`]).
 pub fn sqlite_checks(create_table: &str) -> Result<Vec<SqliteCheck>, Refusal> {
+    Ok(sqlite_table(create_table)?.checks)
+}
+
+/// Reads a SQLite `CREATE TABLE` text. Comments outside CHECKs are skipped; inside a CHECK they are refused like
+/// everything else the expression rules refuse.
+pub fn sqlite_table(create_table: &str) -> Result<SqliteTable, Refusal> {
     let d = Dialect::Sqlite;
     let tokens = lex::tokens_with(d, create_table, MAX_TABLE_LEN, true)?;
     let mut p = lex::parser(d, tokens.clone());
@@ -42,6 +59,7 @@ pub fn sqlite_checks(create_table: &str) -> Result<Vec<SqliteCheck>, Refusal> {
     let mut item_start = true;
     let mut column: Option<Ident> = None;
     let mut name: Option<Ident> = None;
+    let mut autoincrement = None;
     while depth > 0 {
         let t = p.next_token().token;
         let starts = std::mem::replace(&mut item_start, false);
@@ -74,6 +92,9 @@ pub fn sqlite_checks(create_table: &str) -> Result<Vec<SqliteCheck>, Refusal> {
                     Check { expr: Expr::from_tree(d, tree, Default::default())?, no_inherit: false, not_valid: false };
                 out.push(SqliteCheck { name: name.take(), column: column.clone(), check });
             }
+            Token::Word(w) if depth == 1 && w.quote_style.is_none() && w.keyword == Keyword::AUTOINCREMENT => {
+                autoincrement = column.clone();
+            }
             Token::Word(w)
                 if starts
                     && !(w.quote_style.is_none()
@@ -87,5 +108,21 @@ pub fn sqlite_checks(create_table: &str) -> Result<Vec<SqliteCheck>, Refusal> {
             _ => {}
         }
     }
-    Ok(out)
+    // Table options: `WITHOUT ROWID`, `STRICT`, comma-separated.
+    let (mut without_rowid, mut strict) = (false, false);
+    loop {
+        match p.next_token().token {
+            Token::EOF => break,
+            Token::Comma => {}
+            Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::WITHOUT => match p.next_token().token {
+                Token::Word(r) if r.quote_style.is_none() && r.value.eq_ignore_ascii_case("rowid") => {
+                    without_rowid = true
+                }
+                other => return Err(Refusal::syntax(WHAT, format!("unexpected {other} after WITHOUT"))),
+            },
+            Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("strict") => strict = true,
+            other => return Err(Refusal::syntax(WHAT, format!("unexpected {other} after the column list"))),
+        }
+    }
+    Ok(SqliteTable { checks: out, autoincrement, without_rowid, strict })
 }

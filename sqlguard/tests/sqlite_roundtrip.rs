@@ -2,7 +2,7 @@
 //! through sqlguard and are re-rendered for a second table: sqlite_master holds the same SQL for the copy, but for
 //! the table and index names the test changed. Hostile texts in a real SQLite catalog are refused by name.
 
-use sqlguard::{Dialect, expression, index, quote_ident, sqlite_checks, sqlite_type};
+use sqlguard::{Dialect, expression, index, quote_ident, sqlite_checks, sqlite_table, sqlite_type};
 use sqlx::{AssertSqlSafe, Connection, Executor, SqliteConnection};
 
 const LITE: Dialect = Dialect::Sqlite;
@@ -42,14 +42,19 @@ async fn a_sqlite_table_recreated_from_validated_texts_has_the_same_sql() {
             .await
             .unwrap();
     assert_eq!(columns.len(), 12);
-    let checks = sqlite_checks(&original_sql).unwrap();
+    let table = sqlite_table(&original_sql).unwrap();
+    assert_eq!(table.autoincrement.as_ref().map(|c| c.value()), Some("id"));
+    assert!(!table.without_rowid && !table.strict);
+    let checks = table.checks;
     assert_eq!(checks.len(), 5);
     let mut defs = Vec::new();
     for (name, ty, not_null, default, pk) in &columns {
         let mut col = format!("{} {}", quote_ident(LITE, name).unwrap(), sqlite_type(ty).unwrap());
         if *pk == 1 {
-            // AUTOINCREMENT is not sqlguard's to find (sqlite_sequence tells); the fixture's key has it.
-            col.push_str(" PRIMARY KEY AUTOINCREMENT");
+            col.push_str(" PRIMARY KEY");
+            if table.autoincrement.as_ref().is_some_and(|c| c.value() == name) {
+                col.push_str(" AUTOINCREMENT");
+            }
         }
         if *not_null {
             col.push_str(" NOT NULL");
@@ -96,6 +101,25 @@ async fn a_sqlite_table_recreated_from_validated_texts_has_the_same_sql() {
         assert_ne!(expected, *sql);
         assert_eq!(master_sql(&mut conn, "index", &new_name).await, expected);
     }
+}
+
+#[tokio::test]
+async fn table_options_are_read_from_the_sql() {
+    let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+    conn.execute("CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER CHECK (v > 0)) WITHOUT ROWID, STRICT").await.unwrap();
+    let t = sqlite_table(&master_sql(&mut conn, "table", "kv").await).unwrap();
+    assert!(t.without_rowid && t.strict && t.autoincrement.is_none());
+    assert_eq!(t.checks.len(), 1);
+    assert_eq!(t.checks[0].column.as_ref().map(|c| c.value()), Some("v"));
+    assert_eq!(t.checks[0].check.to_string(), "CHECK (v > 0)");
+    assert_eq!(
+        sqlite_table("CREATE TABLE t (a INT) WITHOUT ROWID; DROP TABLE x").unwrap_err().to_string(),
+        "more than one statement (`;`) is not allowed"
+    );
+    assert_eq!(
+        sqlite_table("CREATE TABLE t (a INT) AS SELECT 1").unwrap_err().to_string(),
+        "cannot parse the CREATE TABLE text: unexpected AS after the column list"
+    );
 }
 
 #[tokio::test]
