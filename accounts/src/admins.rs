@@ -1,6 +1,6 @@
 //! Admin accounts in `dbt_admins`: create one, count them, check a login.
 
-use engine::Db;
+use store::Db;
 
 use crate::password::{Password, verify_in};
 use crate::{AccountsError, Username};

@@ -11,7 +11,7 @@ pub enum AccountsError {
     #[error("password hashing failed: {0}")]
     Hash(String),
     #[error(transparent)]
-    Db(#[from] engine::DbError),
+    Db(#[from] store::DbError),
 }
 
 impl From<sqlx::Error> for AccountsError {

@@ -4,7 +4,7 @@
 //! store contract is four small queries, kept here.
 
 use async_trait::async_trait;
-use engine::Db;
+use store::Db;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};

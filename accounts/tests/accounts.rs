@@ -2,7 +2,7 @@
 
 use accounts::admins::{check_login, count_admins, create_admin};
 use accounts::{AccountsError, DbSessionStore, Password, Username};
-use engine::testing::{ENGINES, TestDb};
+use appdata::testing::{ENGINES, TestDb};
 use time::{Duration, OffsetDateTime};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{ExpiredDeletion, SessionStore};
@@ -29,10 +29,10 @@ async fn admins_are_created_once_and_logins_checked() {
         assert_eq!(check_login(&test.db, "x' OR '1'='1", "anything at all!").await.unwrap(), None);
 
         let stored: String = match &test.db {
-            engine::Db::Postgres(p) => {
+            store::Db::Postgres(p) => {
                 sqlx::query_scalar("SELECT password_hash FROM dbt_admins").fetch_one(p).await.unwrap()
             }
-            engine::Db::Sqlite(p) => {
+            store::Db::Sqlite(p) => {
                 sqlx::query_scalar("SELECT password_hash FROM dbt_admins").fetch_one(p).await.unwrap()
             }
         };
@@ -70,12 +70,10 @@ async fn session_store_round_trips_and_expires() {
         store.delete(&record.id).await.unwrap();
         assert!(store.load(&record.id).await.unwrap().is_none());
         let left: i64 = match &test.db {
-            engine::Db::Postgres(p) => {
+            store::Db::Postgres(p) => {
                 sqlx::query_scalar("SELECT count(*) FROM dbt_sessions").fetch_one(p).await.unwrap()
             }
-            engine::Db::Sqlite(p) => {
-                sqlx::query_scalar("SELECT count(*) FROM dbt_sessions").fetch_one(p).await.unwrap()
-            }
+            store::Db::Sqlite(p) => sqlx::query_scalar("SELECT count(*) FROM dbt_sessions").fetch_one(p).await.unwrap(),
         };
         assert_eq!(left, 0, "{kind:?}");
     }

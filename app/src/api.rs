@@ -76,12 +76,12 @@ pub async fn system_status() -> Result<InstanceStatus, ApiError> {
 pub async fn set_transfers_enabled(enabled: bool) -> Result<InstanceStatus, ApiError> {
     let admin = crate::session::require_admin().await.map_err(respond)?;
     let state = crate::state::app_state()?;
-    engine::settings::set_transfers_enabled(&state.db, enabled)
+    appdata::settings::set_transfers_enabled(&state.db, enabled)
         .await
         .map_err(|e| ApiError::internal("saving the system toggle", e))?;
     // Off means every receiver is refused, including those connected now (their sockets also read the persisted
     // toggle, so one switched off on another replica of this database closes them too).
-    let closed = if enabled { 0 } else { state.sender.stop_all(engine::protocol::TRANSFERS_OFF) };
+    let closed = if enabled { 0 } else { state.sender.stop_all(protocol::messages::TRANSFERS_OFF) };
     tracing::info!(admin = %admin.username, enabled, closed, "system toggle changed");
     status_of(&state, admin).await
 }
@@ -91,7 +91,7 @@ async fn status_of(
     state: &crate::state::AppState,
     admin: crate::session::SessionAdmin,
 ) -> Result<InstanceStatus, ApiError> {
-    let transfers_enabled = engine::settings::transfers_enabled(&state.db)
+    let transfers_enabled = appdata::settings::transfers_enabled(&state.db)
         .await
         .map_err(|e| ApiError::internal("reading the system toggle", e))?;
     Ok(InstanceStatus {

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use accounts::FailureLimiter;
-use engine::sender::SessionRegistry;
 use engine::{Db, Tables};
+use sender::SessionRegistry;
 
 #[derive(Clone, Debug)]
 pub struct AppState {

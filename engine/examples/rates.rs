@@ -5,10 +5,12 @@
 //! Not the end-to-end benchmark (that is the benchmark issue's harness): this measures the library alone,
 //! pages in memory, no network.
 
+use engine::compress::PageCompression;
 use std::time::Instant;
 
-use engine::testing::TestDb;
-use engine::{Db, EngineKind, Exclusions, PageRequest, Position, Strategy, Tables};
+use appdata::testing::TestDb;
+use engine::{Db, EngineKind, Tables};
+use protocol::{Exclusions, PageRequest, Position, Strategy};
 
 const DDL: &str = "CREATE TABLE bench (id bigint PRIMARY KEY, i int, f float8, t text, ts timestamptz, n numeric, j jsonb, b bool, u uuid, by bytea)";
 
@@ -74,7 +76,7 @@ async fn main() {
             let started = Instant::now();
             let (mut created, mut updated, mut skipped) = (0, 0, 0);
             for bytes in &pages {
-                let page = engine::Page::decompress(bytes).unwrap();
+                let page = protocol::Page::decompress(bytes).unwrap();
                 let r = to.import_records("bench", &page, strategy).await.unwrap();
                 assert!(r.errors.is_empty(), "{:?}", &r.errors[..1]);
                 (created, updated, skipped) = (created + r.created, updated + r.updated, skipped + r.skipped);
@@ -102,7 +104,7 @@ async fn main() {
     let started = Instant::now();
     for bytes in &pages {
         let r = lite_tables
-            .import_records("bench", &engine::Page::decompress(bytes).unwrap(), Strategy::Skip)
+            .import_records("bench", &protocol::Page::decompress(bytes).unwrap(), Strategy::Skip)
             .await
             .unwrap();
         assert!(r.errors.is_empty());
@@ -136,7 +138,7 @@ async fn main() {
         let mut req = PageRequest::first(page_size);
         loop {
             let p = from.export_binary_copy("bench", &req).await.unwrap();
-            copy_pages.push((engine::page::compress_bytes(&p.data), p.rows));
+            copy_pages.push((engine::compress::compress_bytes(&p.data), p.rows));
             match p.next {
                 Some(c) => req.position = Position::After(c),
                 None => break,
@@ -158,7 +160,7 @@ async fn main() {
             let plan = to.prepare_binary_copy("bench", &schema, strategy).await.unwrap().unwrap();
             let started = Instant::now();
             for (bytes, n) in &copy_pages {
-                let data = engine::page::decompress_bytes(bytes).unwrap();
+                let data = engine::compress::decompress_bytes(bytes).unwrap();
                 to.import_binary_copy(&plan, &data, *n, None).await.unwrap().expect("imported");
             }
             let secs = started.elapsed().as_secs_f64();

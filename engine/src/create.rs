@@ -1,6 +1,6 @@
 //! Recreating a sender's table on this database, for either engine, from a schema that arrived over the network.
 //! Nothing from that schema is spliced into SQL unchecked: names are quoted, types go through
-//! [`crate::pg_types`], defaults through [`safe_default`], referential actions through a fixed list. What cannot
+//! [`protocol::pg_types`], defaults through [`safe_default`], referential actions through a fixed list. What cannot
 //! be recreated safely is left out and said in the notes.
 //!
 //! [`Tables::create_table`] makes columns, NOT NULL, portable defaults, identity, primary key and unique
@@ -9,15 +9,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::{Db, on_pool};
 use crate::error::EngineError;
-use crate::history::{CONSTRAINTS_ADDED_SQL, EXPECT_CONSTRAINTS_SQL};
-use crate::ident::{ColumnName, TableName, quote_literal};
-use crate::pg_types::{self, PgType};
 use crate::postgres::inspect::qualified;
-use crate::schema::{Column, Dialect, Identity, TableSchema};
 use crate::tables::Tables;
-use crate::value::ValueKind;
+use appdata::constraints::{CONSTRAINTS_ADDED_SQL, EXPECT_CONSTRAINTS_SQL};
+use protocol::ident::{ColumnName, TableName, quote_literal};
+use protocol::pg_types::{self, PgType};
+use protocol::schema::{Column, Dialect, Identity, TableSchema};
+use protocol::value::ValueKind;
+use store::{Db, on_pool};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateResult {
@@ -131,7 +131,8 @@ fn fk_action(action: &str) -> Option<&'static str> {
 }
 
 fn quoted_list(names: &[String]) -> Result<String, EngineError> {
-    names.iter().map(|n| ColumnName::parse(n).map(|c| c.quoted())).collect::<Result<Vec<_>, _>>().map(|v| v.join(", "))
+    let quoted = names.iter().map(|n| ColumnName::parse(n).map(|c| c.quoted())).collect::<Result<Vec<_>, _>>()?;
+    Ok(quoted.join(", "))
 }
 
 impl Tables {
@@ -229,7 +230,7 @@ impl Tables {
                 sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
                 sqlx::query(EXPECT_CONSTRAINTS_SQL)
                     .bind(table.as_str())
-                    .bind(crate::db::unix_now())
+                    .bind(store::unix_now())
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -241,7 +242,7 @@ impl Tables {
                 sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
                 sqlx::query(EXPECT_CONSTRAINTS_SQL)
                     .bind(table.as_str())
-                    .bind(crate::db::unix_now())
+                    .bind(store::unix_now())
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -259,7 +260,7 @@ impl Tables {
         if !self.table_exists(table.as_str()).await? {
             return Err(EngineError::TableNotFound(schema.name.clone()));
         }
-        if !crate::history::constraints_pending(self.db(), table.as_str()).await? {
+        if !appdata::constraints::constraints_pending(self.db(), table.as_str()).await? {
             return Ok(CreateResult::default());
         }
         self.refuse_excluded_references(schema)?;
@@ -337,7 +338,7 @@ impl Tables {
     }
 
     /// `FOREIGN KEY (…) REFERENCES …`, the referenced table qualified with `namespace` on PostgreSQL.
-    fn fk_clause(&self, fk: &crate::schema::ForeignKey, namespace: Option<&str>) -> Result<String, EngineError> {
+    fn fk_clause(&self, fk: &protocol::schema::ForeignKey, namespace: Option<&str>) -> Result<String, EngineError> {
         let action =
             |a: &str| fk_action(a).ok_or_else(|| EngineError::BadRequest(format!("unknown referential action {a:?}")));
         let ref_columns = if fk.ref_columns.iter().any(|c| c.is_empty()) {
@@ -399,8 +400,8 @@ impl Tables {
 #[cfg(test)]
 mod tests {
     use super::safe_default;
-    use crate::schema::Dialect::{Postgres, Sqlite};
-    use crate::value::ValueKind::{Bool, Int, Json, Text};
+    use protocol::schema::Dialect::{Postgres, Sqlite};
+    use protocol::value::ValueKind::{Bool, Int, Json, Text};
 
     #[test]
     fn portable_defaults_translate_and_the_rest_is_dropped() {

@@ -1,22 +1,8 @@
-//! Errors of the engine's database layer.
+//! Errors of the engine's table operations.
 
-/// What can go wrong talking to the app's database.
-#[cfg(feature = "db")]
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    /// The `--database-url` is not one we can use; the message says why.
-    #[error("invalid database URL: {0}")]
-    InvalidUrl(String),
-    /// Could not connect; the inner error carries the driver's reason.
-    #[error("cannot connect to the database: {0}")]
-    Connect(#[source] sqlx::Error),
-    /// Creating or upgrading the app's own tables failed.
-    #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    /// Any other query failure.
-    #[error("database error: {0}")]
-    Query(#[from] sqlx::Error),
-}
+use appdata::jobs::CheckpointError;
+use protocol::ProtocolError;
+use store::DbError;
 
 /// What the engine's table operations can refuse or fail with. Messages are fit to show the user; database
 /// errors carry the database's own reason.
@@ -47,14 +33,32 @@ pub enum EngineError {
     /// A broken promise inside the engine (a bug, never the user's input); the text is for the log.
     #[error("internal error: {0}")]
     Internal(String),
-    #[cfg(feature = "db")]
     #[error(transparent)]
     Db(#[from] DbError),
 }
 
-#[cfg(feature = "db")]
 impl From<sqlx::Error> for EngineError {
     fn from(e: sqlx::Error) -> Self {
         EngineError::Db(DbError::Query(e))
+    }
+}
+
+impl From<ProtocolError> for EngineError {
+    fn from(e: ProtocolError) -> Self {
+        match e {
+            ProtocolError::InvalidIdentifier { kind, name, reason } => {
+                EngineError::InvalidIdentifier { kind, name, reason }
+            }
+            ProtocolError::MalformedPage(m) => EngineError::MalformedPage(m),
+        }
+    }
+}
+
+impl From<CheckpointError> for EngineError {
+    fn from(e: CheckpointError) -> Self {
+        match e {
+            CheckpointError::Moved { job } => EngineError::CheckpointMoved { job },
+            CheckpointError::Db(e) => EngineError::from(e),
+        }
     }
 }

@@ -3,10 +3,10 @@
 //! supplies how a column is written, how a parameter is written, and its row-id column.
 
 use crate::error::EngineError;
-use crate::page::{Page, PageColumn};
-use crate::request::{Cursor, ExportedPage, PageRequest, Position, RowFilter};
-use crate::schema::TableSchema;
-use crate::value::Value;
+use protocol::page::{Page, PageColumn};
+use protocol::request::{Cursor, ExportedPage, PageRequest, Position, RowFilter};
+use protocol::schema::TableSchema;
+use protocol::value::Value;
 
 /// How an engine spells the pieces of an export query.
 pub trait Spelling {

@@ -1,72 +1,24 @@
-//! The DB Transfer engine: everything that touches a database and nothing that draws a page or speaks HTTP,
-//! so scripts and the CLI can use it alone.
+//! The database engines: one implementation per engine (PostgreSQL, SQLite) behind one interface, [`Tables`] —
+//! list, schema, count, export, import (prepared once per table), create — with nothing that draws a page or
+//! speaks HTTP. The vocabulary they share with the browser and the wire is the `protocol` crate's; the connection
+//! is `store`'s; the app's own records written inside an import's transaction are `appdata`'s.
 //!
-//! - [`db`]: the connection ([`Db`]: PostgreSQL or SQLite), the app's own tables and their migrations;
-//! - [`settings`]: the persisted system toggle;
-//! - [`tables`]: the table operations — list, schema, count, export, import — over [`postgres`] and [`sqlite`],
-//!   one module per engine;
-//! - [`ident`], [`value`], [`page`], [`schema`], [`request`], [`plan`], [`exclusions`]: the types they share.
-//!
-//! - [`client`] (feature `client`, default): the programmatic receiver — connect with a code, list, fetch,
-//!   transfer into a local [`Tables`];
-//! - [`history`], [`jobs`]: the transfer history and background jobs' own records;
-//! - [`order`], [`address`], [`protocol`]: foreign-key order, sender URLs, the wire protocol;
-//! - [`transfer`]: the one transfer driver (the browser, the CLI and jobs all run it), over a page source and a
-//!   page sink; [`sink`]: the local database as a sink.
-//!
-//! Without the default features only the shared vocabulary is built (values, pages, schemas, protocol), for the
-//! browser's WASM.
+//! - [`tables`]: the operations, over [`postgres`] and [`sqlite`];
+//! - [`plan`], [`keyset`]: the import plan and the keyset page query, each engine its spelling;
+//! - [`create`]: creating a missing table from a sender's schema, constraints after the data;
+//! - [`compress`]: pages and binary COPY bytes as they travel (zstd);
+//! - [`error`]: [`EngineError`], what the operations refuse or fail with.
 
-pub mod address;
-#[cfg(feature = "client")]
-pub mod client;
-#[cfg(feature = "db")]
+pub mod compress;
 pub mod create;
-#[cfg(feature = "db")]
-pub mod db;
-pub mod demux;
 pub mod error;
-pub mod exclusions;
-pub mod history;
-pub mod ident;
-pub mod jobs;
-#[cfg(feature = "db")]
 pub mod keyset;
-pub mod order;
-pub mod page;
-pub mod pg_copy;
-pub mod pg_types;
-#[cfg(feature = "db")]
 pub mod plan;
-#[cfg(feature = "db")]
 pub mod postgres;
-pub mod protocol;
-pub mod request;
-pub mod schema;
-#[cfg(feature = "db")]
-pub mod sender;
-#[cfg(feature = "db")]
-pub mod settings;
-#[cfg(feature = "db")]
-pub mod sink;
-#[cfg(feature = "db")]
 pub mod sqlite;
-#[cfg(feature = "db")]
 pub mod tables;
-#[cfg(feature = "testing")]
-pub mod testing;
-pub mod transfer;
-pub mod value;
-#[cfg(feature = "db")]
-pub use db::{Db, EngineKind};
-#[cfg(feature = "db")]
-pub use error::DbError;
+
 pub use error::EngineError;
-pub use exclusions::Exclusions;
-pub use ident::{ColumnName, TableName};
-pub use page::{Page, PageColumn};
-pub use request::{Cursor, ExportedPage, ImportResult, PageRequest, Position, RowError, RowFilter, Strategy};
-pub use schema::{TableInfo, TableSchema};
-#[cfg(feature = "db")]
+pub use protocol::{TableName, TableSchema};
+pub use store::{Db, DbError, EngineKind};
 pub use tables::Tables;
-pub use value::{Value, ValueKind};

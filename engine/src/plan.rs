@@ -2,11 +2,11 @@
 //! which page columns go where, the key rows are matched on, and the strategy actually applied.
 
 use crate::error::EngineError;
-use crate::ident::quote;
-use crate::page::Page;
-use crate::request::Strategy;
-use crate::schema::{Identity, TableSchema};
-use crate::value::{Value, ValueKind};
+use protocol::ident::quote;
+use protocol::page::Page;
+use protocol::request::Strategy;
+use protocol::schema::{Identity, TableSchema};
+use protocol::value::{Value, ValueKind};
 
 #[derive(Debug, Clone)]
 pub struct PlannedColumn {
@@ -102,7 +102,7 @@ impl ImportPlan {
                             schema.name
                         )));
                     }
-                    if let crate::schema::KeySource::Unique(name) = source {
+                    if let protocol::schema::KeySource::Unique(name) = source {
                         notes.push(format!("no primary key: rows matched on unique constraint {name:?}"));
                     }
                     key = cols;
@@ -129,8 +129,8 @@ impl ImportPlan {
             }
         }
         let table_sql = match schema.dialect {
-            crate::schema::Dialect::Postgres => crate::postgres::inspect::table_sql(schema)?,
-            crate::schema::Dialect::Sqlite => quote(&schema.name),
+            protocol::schema::Dialect::Postgres => crate::postgres::inspect::table_sql(schema)?,
+            protocol::schema::Dialect::Sqlite => quote(&schema.name),
         };
         let sequence_columns = schema
             .columns

@@ -2,16 +2,16 @@
 //! import. Every operation resolves the name first: invalid, excluded, the app's own, or missing tables are
 //! `TableNotFound`, whatever operation asks.
 
-use crate::db::Db;
 use crate::error::EngineError;
-use crate::exclusions::Exclusions;
-use crate::ident::TableName;
-use crate::jobs::Checkpoint;
-use crate::page::Page;
 use crate::plan::ImportPlan;
-use crate::request::{ExportedPage, ImportResult, PageRequest, Strategy};
-use crate::schema::{TableInfo, TableSchema};
 use crate::{postgres, sqlite};
+use appdata::jobs::Checkpoint;
+use protocol::exclusions::Exclusions;
+use protocol::ident::TableName;
+use protocol::page::Page;
+use protocol::request::{ExportedPage, ImportResult, PageRequest, Strategy};
+use protocol::schema::{TableInfo, TableSchema};
+use store::Db;
 
 #[derive(Debug, Clone)]
 pub struct Tables {
@@ -137,11 +137,11 @@ impl Tables {
             }
             hasher.update(exported.page.encode());
             match exported.next {
-                Some(cursor) => request.position = crate::request::Position::After(cursor),
+                Some(cursor) => request.position = protocol::request::Position::After(cursor),
                 None => break,
             }
         }
-        Ok((crate::value::hex(&hasher.finalize()), rows))
+        Ok((protocol::value::hex(&hasher.finalize()), rows))
     }
 
     /// Writes a page with a conflict strategy, in one transaction; bad rows are reported, good rows land.
@@ -186,20 +186,24 @@ impl Tables {
         strategy: Strategy,
         copy: bool,
     ) -> Result<PreparedImport, EngineError> {
-        if sender.columns.len() > crate::page::MAX_COLUMNS {
+        if sender.columns.len() > protocol::page::MAX_COLUMNS {
             return Err(EngineError::BadRequest(format!(
                 "the sender's schema of {:?} has {} columns; at most {} are accepted",
                 sender.name.chars().take(80).collect::<String>(),
                 sender.columns.len(),
-                crate::page::MAX_COLUMNS
+                protocol::page::MAX_COLUMNS
             )));
         }
         let t = self.resolve(&sender.name).await?;
         let schema = self.schema_of(&t).await?;
-        let columns: Vec<crate::page::PageColumn> = sender
+        let columns: Vec<protocol::page::PageColumn> = sender
             .columns
             .iter()
-            .map(|c| crate::page::PageColumn { name: c.name.clone(), kind: c.kind, source_type: c.data_type.clone() })
+            .map(|c| protocol::page::PageColumn {
+                name: c.name.clone(),
+                kind: c.kind,
+                source_type: c.data_type.clone(),
+            })
             .collect();
         let page = Page { columns, rows: Vec::new() };
         let mut plan = ImportPlan::build(&schema, &page, strategy)?;
@@ -306,7 +310,11 @@ impl Tables {
         let columns = sender
             .columns
             .iter()
-            .map(|c| crate::page::PageColumn { name: c.name.clone(), kind: c.kind, source_type: c.data_type.clone() })
+            .map(|c| protocol::page::PageColumn {
+                name: c.name.clone(),
+                kind: c.kind,
+                source_type: c.data_type.clone(),
+            })
             .collect();
         let plan = ImportPlan::build(&schema, &Page { columns, rows: Vec::new() }, strategy)?;
         Ok(binary_copy_fit(&self.db, &plan, sender).map(|()| plan))

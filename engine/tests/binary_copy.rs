@@ -5,9 +5,10 @@
 
 mod common;
 
+use appdata::testing::TestDb;
 use common::*;
-use engine::testing::TestDb;
-use engine::{EngineKind, PageRequest, Position, Strategy, Tables};
+use engine::{EngineKind, Tables};
+use protocol::{PageRequest, Position, Strategy};
 
 const DDL: &str = r#"
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');

@@ -3,12 +3,13 @@
 
 mod common;
 
+use appdata::testing::TestDb;
 use common::*;
-use engine::schema::TableSchema;
-use engine::testing::TestDb;
-use engine::{Db, EngineError, EngineKind, PageRequest, Position, Strategy, Tables};
+use engine::{Db, EngineError, EngineKind, Tables};
+use protocol::schema::TableSchema;
+use protocol::{PageRequest, Position, Strategy};
 
-async fn copy_all(from: &Tables, to: &Tables, table: &str) -> (u64, Vec<engine::RowError>) {
+async fn copy_all(from: &Tables, to: &Tables, table: &str) -> (u64, Vec<protocol::RowError>) {
     let mut req = PageRequest::first(500);
     let (mut created, mut errors) = (0, Vec::new());
     loop {
@@ -27,7 +28,7 @@ async fn pg_fingerprint(db: &Db, table: &str) -> (i64, String) {
     let Db::Postgres(p) = db else { unreachable!() };
     let sql = format!(
         "SELECT count(*), md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM {} t",
-        engine::ident::quote(table)
+        protocol::ident::quote(table)
     );
     sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(p).await.unwrap()
 }
@@ -109,7 +110,7 @@ async fn sqlite_to_postgres_maps_declared_types_and_reports_values_that_do_not_f
         ]
     );
     assert_eq!(pg_schema.unique_constraints.len(), 1);
-    assert_eq!(pg_schema.columns[0].identity, Some(engine::schema::Identity::ByDefault));
+    assert_eq!(pg_schema.columns[0].identity, Some(protocol::schema::Identity::ByDefault));
 
     let (created, errors) = copy_all(&src, &dst, "users").await;
     assert_eq!(created, 2);
@@ -224,7 +225,7 @@ async fn postgres_to_postgres_recreates_types_enums_and_constraints_after_data()
         ]
     );
     assert_eq!(got.columns[2].enum_labels, ["sad", "ok", "happy"]);
-    assert_eq!(got.columns[0].identity, Some(engine::schema::Identity::Always));
+    assert_eq!(got.columns[0].identity, Some(protocol::schema::Identity::Always));
     assert_eq!(got.columns[5].default.as_deref(), Some("0.00"));
     assert_eq!(pg_fingerprint(&src_db.db, "parent").await, pg_fingerprint(&dst_db.db, "parent").await);
     assert_eq!(pg_fingerprint(&src_db.db, "child").await, pg_fingerprint(&dst_db.db, "child").await);

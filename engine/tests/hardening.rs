@@ -5,9 +5,10 @@
 
 mod common;
 
+use appdata::testing::{ENGINES, TestDb};
 use common::*;
-use engine::testing::{ENGINES, TestDb};
-use engine::{Db, EngineError, EngineKind, PageRequest, Position, RowFilter, Strategy, Tables, Value};
+use engine::{Db, EngineError, EngineKind, Tables};
+use protocol::{PageRequest, Position, RowFilter, Strategy, Value};
 
 fn pg(db: &Db) -> &sqlx::PgPool {
     let Db::Postgres(pool) = db else { panic!("a PostgreSQL test database") };
@@ -197,7 +198,7 @@ async fn keyless_partitioned_tables_lose_no_rows_at_page_boundaries() {
     }
     let victim_oid = scalar(&test.db, "SELECT 'victim'::regclass::oid::int8").await;
     let hostile = PageRequest {
-        position: Position::After(engine::Cursor(vec![text(&format!("{victim_oid}:(0,0)"))])),
+        position: Position::After(protocol::Cursor(vec![text(&format!("{victim_oid}:(0,0)"))])),
         ..PageRequest::first(10)
     };
     let refused = t.export_records("events", &hostile).await.unwrap_err();
@@ -245,7 +246,7 @@ async fn sequences_stand_past_every_key_in_the_table_after_any_import() {
     )
     .await;
     let t = tables(&test.db);
-    let columns = [("id", engine::ValueKind::Int), ("note", engine::ValueKind::Text)];
+    let columns = [("id", protocol::ValueKind::Int), ("note", protocol::ValueKind::Text)];
     let incoming =
         page(&columns, vec![vec![int(1), text("new 1")], vec![int(2), text("new 2")], vec![int(3), text("new 3")]]);
     let appended = t.import_records("orders", &incoming, Strategy::Append).await.unwrap();
@@ -290,7 +291,7 @@ async fn prepared_tables_move_their_sequences_with_every_page() {
     )
     .await;
     let t = tables(&test.db);
-    let columns = [("id", engine::ValueKind::Int), ("note", engine::ValueKind::Text)];
+    let columns = [("id", protocol::ValueKind::Int), ("note", protocol::ValueKind::Text)];
     for (table, pages) in [("orders", [7, 30]), ("free", [5, 9])] {
         let schema = t.get_schema(table).await.unwrap();
         let prepared = t.prepare_import(&schema, Strategy::Skip, false).await.unwrap();
@@ -330,7 +331,7 @@ async fn a_failed_copy_never_poisons_the_pool() {
     bad.remove(tuple + 4);
     for round in 0..5 {
         let wrong = PageRequest {
-            position: Position::After(engine::Cursor(vec![text("not a number")])),
+            position: Position::After(protocol::Cursor(vec![text("not a number")])),
             ..PageRequest::first(100)
         };
         assert!(t.export_binary_copy_with(&schema, &wrong).await.is_err(), "round {round}");
@@ -374,7 +375,7 @@ async fn wide_rows_make_short_pages_never_oversized_ones() {
         exec(&test.db, "CREATE TABLE wide (id INTEGER PRIMARY KEY, body TEXT)").await;
         let body = "w".repeat(1 << 20);
         let t = tables(&test.db);
-        let columns = [("id", engine::ValueKind::Int), ("body", engine::ValueKind::Text)];
+        let columns = [("id", protocol::ValueKind::Int), ("body", protocol::ValueKind::Text)];
         let rows: Vec<Vec<Value>> = (1..=20).map(|i| vec![int(i), text(&body)]).collect();
         assert_eq!(t.import_records("wide", &page(&columns, rows), Strategy::Skip).await.unwrap().created, 20);
         let mut req = PageRequest::first(20_000);
@@ -431,7 +432,7 @@ async fn cursor_literals_hold_with_standard_conforming_strings_off() {
     exec(&db, "CREATE TABLE k (code text PRIMARY KEY, n integer)").await;
     let codes = [r"a\", r"a\'", r"b'; DROP TABLE k; --", r"c\\", "d''", r"e\x41"];
     let t = tables(&db);
-    let columns = [("code", engine::ValueKind::Text), ("n", engine::ValueKind::Int)];
+    let columns = [("code", protocol::ValueKind::Text), ("n", protocol::ValueKind::Int)];
     let rows: Vec<Vec<Value>> = codes.iter().enumerate().map(|(i, c)| vec![text(c), int(i as i64)]).collect();
     assert_eq!(t.import_records("k", &page(&columns, rows), Strategy::Skip).await.unwrap().created, 6);
     let binary = walk_binary(&t, "k", 1).await;

@@ -8,9 +8,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use engine::EngineError;
-use engine::page::{self, MAX_PAGE_BYTES, MAX_PAGE_MEMORY, MAX_PAGE_ROWS, Page, PageColumn};
+use engine::compress::PageCompression;
 use engine::postgres::binary_copy::{self, MAX_TUPLES};
-use engine::value::{Value, ValueKind};
+use protocol::page::{self, MAX_PAGE_BYTES, MAX_PAGE_MEMORY, MAX_PAGE_ROWS, Page, PageColumn};
+use protocol::value::{Value, ValueKind};
 
 struct Counting;
 
@@ -107,8 +108,8 @@ fn nulls(columns: usize, rows: usize) -> Vec<u8> {
     crafted(columns, rows as u64, &vec![0u8; rows * columns])
 }
 
-fn malformed(result: Result<Page, EngineError>) -> String {
-    match result {
+fn malformed<E: Into<EngineError>>(result: Result<Page, E>) -> String {
+    match result.map_err(Into::into) {
         Err(EngineError::MalformedPage(m)) => m,
         other => panic!("expected a malformed page, got {:?}", other.map(|p| (p.columns.len(), p.rows.len()))),
     }
@@ -119,7 +120,7 @@ fn a_null_bomb_is_refused_before_it_is_decoded() {
     // 12 million NULLs: 12 MB decompressed, about 10 KB on the wire, 385 MB as values.
     let (columns, rows) = (200, 60_000);
     let raw = nulls(columns, rows);
-    let travelling = page::compress_bytes(&raw);
+    let travelling = engine::compress::compress_bytes(&raw);
     assert!(travelling.len() < 16 * 1024, "the bomb is small: {} bytes", travelling.len());
     let cost = page::decoded_size(rows, columns);
     assert_eq!(cost, (rows * 24 + 8).div_ceil(16) * 16 + rows * (columns * 32 + 16));
@@ -240,7 +241,7 @@ fn a_page_that_would_decompress_past_the_cap_is_refused_before_decompressing() {
         columns: vec![PageColumn { name: "id".into(), kind: ValueKind::Int, source_type: "bigint".into() }],
         rows: vec![vec![Value::Int(1)]],
     };
-    let mut travelling = page::compress_bytes(&page.encode());
+    let mut travelling = engine::compress::compress_bytes(&page.encode());
     travelling[4..12].copy_from_slice(&(MAX_PAGE_BYTES as u64 + 1).to_le_bytes());
     let (result, peak) = peak_while(|| Page::decompress(&travelling));
     assert_eq!(malformed(result), "page of 67108865 bytes exceeds the 67108864-byte limit");
@@ -293,8 +294,8 @@ fn a_copy_stream_for_a_table_without_columns_is_refused() {
 /// message that did not survive a round trip. Fixed by serde_json's `float_roundtrip` (correctly rounded).
 #[test]
 fn json_numbers_in_protocol_messages_parse_to_the_nearest_double_and_round_trip() {
-    use engine::protocol::{ClientMessage, Operation};
-    use engine::request::RowFilter;
+    use protocol::messages::{ClientMessage, Operation};
+    use protocol::request::RowFilter;
     let text = r#"{"type":"request","id":7,"op":{"name":"fetch","table":"t","filter":{"kind":"key_range","from":16661666666666666666666666666660,"to":0.1}}}"#;
     let message: ClientMessage = serde_json::from_str(text).unwrap();
     let ClientMessage::Request { op: Operation::Fetch { filter: Some(filter), .. }, .. } = &message else {

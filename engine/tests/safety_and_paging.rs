@@ -5,12 +5,11 @@ mod common;
 
 use std::collections::HashSet;
 
+use appdata::testing::{ENGINES, TestDb};
 use common::*;
-use engine::ident::quote;
-use engine::testing::{ENGINES, TestDb};
-use engine::{
-    EngineError, EngineKind, Exclusions, PageRequest, Position, RowFilter, Strategy, Tables, Value, ValueKind,
-};
+use engine::{EngineError, EngineKind, Tables};
+use protocol::ident::quote;
+use protocol::{Exclusions, PageRequest, Position, RowFilter, Strategy, Value, ValueKind};
 
 const HOSTILE_TABLE: &str = r#"Weird "Table"; DROP TABLE victim; --"#;
 const HOSTILE_COLUMNS: [&str; 5] = ["select", "Mixed Case", r#"a"b"#, "naïve 🚀", "x'); DELETE FROM victim; --"];

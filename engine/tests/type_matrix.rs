@@ -3,9 +3,11 @@
 
 mod common;
 
+use appdata::testing::TestDb;
 use common::*;
-use engine::testing::TestDb;
-use engine::{EngineKind, Page, PageRequest, Position, Strategy};
+use engine::EngineKind;
+use engine::compress::PageCompression;
+use protocol::{Page, PageRequest, Position, Strategy};
 
 const DDL: &str = r#"
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');

@@ -1,9 +1,10 @@
-//! Page decoding (`engine::page`), as a receiver meets a page from a sender: uncompressed (`Page::decode`, also
+//! Page decoding (`protocol::page`), as a receiver meets a page from a sender: uncompressed (`Page::decode`, also
 //! what a cursor is) and as it travels (`Page::decompress`). Never a panic; a page that decodes encodes back to
 //! bytes that decode to the same encoding, and its JSON view builds.
 #![no_main]
 
-use engine::page::Page;
+use engine::compress::PageCompression;
+use protocol::page::Page;
 use libfuzzer_sys::fuzz_target;
 
 fn check(page: Page) {
@@ -26,6 +27,6 @@ fuzz_target!(|data: &[u8]| {
         check(page);
     }
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = engine::protocol::decode_cursor(text);
+        let _ = protocol::messages::decode_cursor(text);
     }
 });

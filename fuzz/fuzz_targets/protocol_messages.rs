@@ -1,10 +1,10 @@
-//! Protocol message parsing (`engine::protocol`, `engine::demux`) from JSON text, as either side meets it: client
+//! Protocol message parsing (`protocol::messages`, `protocol::demux`) from JSON text, as either side meets it: client
 //! messages (the sender reads them), server messages (the receiver's demux routes them), filters and cursors.
 //! Never a panic; what parses serializes back to what parses to the same message.
 #![no_main]
 
-use engine::demux::Demux;
-use engine::protocol::{Capabilities, ChecksumReply, ClientMessage, JsonPage, ServerMessage, decode_cursor};
+use protocol::demux::Demux;
+use protocol::messages::{Capabilities, ChecksumReply, ClientMessage, JsonPage, ServerMessage, decode_cursor};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = receiver.validate();
             }
             ClientMessage::Request {
-                op: engine::protocol::Operation::Fetch { filter, cursor, .. },
+                op: protocol::messages::Operation::Fetch { filter, cursor, .. },
                 ..
             } => {
                 if let Some(filter) = filter {

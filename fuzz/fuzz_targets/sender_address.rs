@@ -1,8 +1,8 @@
-//! Sender-address parsing (`engine::address`): whatever an admin types or pastes. Never a panic; an accepted
+//! Sender-address parsing (`protocol::address`): whatever an admin types or pastes. Never a panic; an accepted
 //! address is a ws:// or wss:// URL of the socket path, and parsing it again gives it back.
 #![no_main]
 
-use engine::address::{client_socket_url, display_site, sender_socket_url};
+use protocol::address::{client_socket_url, display_site, sender_socket_url};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

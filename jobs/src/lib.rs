@@ -7,7 +7,7 @@
 //! - [`workers`]: the apalis workers of this instance (concurrency, heartbeats, shutdown);
 //! - [`start`]: the admin-facing actions (submit, cancel, retry) shared by the server functions and tests.
 //!
-//! The job's own record (state, tables, cursors, counts) is `engine::jobs`; its counts and cursor commit in the
+//! The job's own record (state, tables, cursors, counts) is `appdata::jobs`; its counts and cursor commit in the
 //! transaction of each imported page, which is what makes a restarted job exact.
 
 pub mod queue;

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use engine::client::{Client, ClientError, ClientOptions, JobControl, TransferOptions};
-use engine::history::{self, Outcome};
-use engine::jobs::{self, Credential, JobPlan, JobState, TableState};
-use engine::protocol::{ReceiverInfo, WireFilter};
+use appdata::history::{self, Outcome};
+use appdata::jobs::{self, Credential, JobPlan, JobState, TableState};
+use client::{Client, ClientError, ClientOptions, JobControl, TransferOptions};
 use engine::{EngineError, Tables};
+use protocol::messages::{ReceiverInfo, WireFilter};
 
 use crate::JobsConfig;
 

@@ -1,9 +1,10 @@
 //! What an admin does with jobs — submit, cancel, retry — validated here once for the server functions and the
 //! tests. Everything arrives from a browser, so names, codes, URLs and sizes are checked before anything is stored.
 
-use engine::history::{self, Channel, Outcome, TableStrategy};
-use engine::jobs::{self, Credential, JobState, NewJob, TableState};
-use engine::{Db, Strategy, TableName};
+use appdata::history::{self, Channel, Outcome, TableStrategy};
+use appdata::jobs::{self, Credential, JobState, NewJob, TableState};
+use engine::{Db, TableName};
+use protocol::Strategy;
 
 use crate::{JobQueue, JobsError};
 
@@ -26,11 +27,11 @@ pub struct Submission {
 
 /// Records the job and its history entry, and queues it; returns the job's id.
 pub async fn submit(db: &Db, queue: &JobQueue, s: Submission) -> Result<i64, JobsError> {
-    let sender = engine::address::client_socket_url(&s.sender_url)
+    let sender = protocol::address::client_socket_url(&s.sender_url)
         .map_err(|e| JobsError::Invalid(format!("sender URL: {e}")))?;
     let credential = match s.credential {
         Credential::Code(code) => {
-            let code = engine::sender::ConnectionCode::parse(&code)
+            let code = protocol::ConnectionCode::parse(&code)
                 .map_err(|_| JobsError::Invalid("the connection code must be 8 letters or digits".into()))?;
             Credential::Code(code.as_str().to_owned())
         }
@@ -58,16 +59,16 @@ pub async fn submit(db: &Db, queue: &JobQueue, s: Submission) -> Result<i64, Job
     if let Some((dup, _)) = s.tables.iter().find(|(n, _)| !seen.insert(n.as_str())) {
         return Err(JobsError::Invalid(format!("table {dup:?} is listed twice")));
     }
-    if s.batch_size == 0 || s.batch_size > engine::PageRequest::MAX_LIMIT {
+    if s.batch_size == 0 || s.batch_size > protocol::PageRequest::MAX_LIMIT {
         return Err(JobsError::Invalid(format!(
             "rows per page must be between 1 and {}",
-            engine::PageRequest::MAX_LIMIT
+            protocol::PageRequest::MAX_LIMIT
         )));
     }
     let history_tables: Vec<TableStrategy> =
         s.tables.iter().map(|(table, strategy)| TableStrategy { table: table.clone(), strategy: *strategy }).collect();
     let transfer_id =
-        history::begin(db, &s.admin, Channel::Background, &engine::address::display_site(&sender), &history_tables)
+        history::begin(db, &s.admin, Channel::Background, &protocol::address::display_site(&sender), &history_tables)
             .await?;
     let id = jobs::create(
         db,
@@ -107,7 +108,7 @@ pub async fn cancel(db: &Db, id: i64) -> Result<bool, JobsError> {
 pub async fn retry(db: &Db, queue: &JobQueue, id: i64, code: Option<String>) -> Result<bool, JobsError> {
     let code = match code.filter(|c| !c.trim().is_empty()) {
         Some(c) => Some(
-            engine::sender::ConnectionCode::parse(c.trim())
+            protocol::ConnectionCode::parse(c.trim())
                 .map_err(|_| JobsError::Invalid("the connection code must be 8 letters or digits".into()))?
                 .as_str()
                 .to_owned(),

@@ -9,14 +9,13 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use appdata::history::{self, Channel, TableStrategy};
 use clap::Args;
-use engine::client::{
-    Client, ClientError, ClientOptions, Progress, TransferAllOptions, TransferOptions, TransferResult,
-};
-use engine::history::{self, Channel, TableStrategy};
-use engine::protocol::WireFilter;
-use engine::{Strategy, Tables};
+use client::{Client, ClientError, ClientOptions, Progress, TransferAllOptions, TransferOptions, TransferResult};
+use engine::Tables;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use protocol::Strategy;
+use protocol::messages::WireFilter;
 use serde_json::json;
 
 /// Where the sender is and the code to get in.
@@ -265,10 +264,10 @@ pub async fn pull(args: PullArgs) -> Result<(), Failure> {
     if args.filter.is_some() && (args.all || args.tables.len() != 1) {
         return Err(Failure { code: 2, message: "--filter needs exactly one table in --tables".into() });
     }
-    let db = engine::Db::connect_and_migrate(&args.database_url)
+    let db = appdata::connect(&args.database_url)
         .await
         .map_err(|e| Failure { code: 5, message: format!("the local database: {e}") })?;
-    let local = Tables::new(db.clone(), engine::Exclusions::default());
+    let local = Tables::new(db.clone(), protocol::Exclusions::default());
     let client = connect(&args.sender).await?;
     let history_tables: Vec<TableStrategy> = if args.all {
         vec![TableStrategy { table: "*".into(), strategy: args.strategy }]
@@ -282,7 +281,7 @@ pub async fn pull(args: PullArgs) -> Result<(), Failure> {
             .collect()
     };
     let who = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
-    let site = engine::address::display_site(client.socket_url());
+    let site = protocol::address::display_site(client.socket_url());
     let record = history::begin(&db, &who, Channel::Cli, &site, &history_tables)
         .await
         .map_err(|e| Failure { code: 5, message: format!("the local database: {e}") })?;

@@ -191,7 +191,7 @@ mod tests {
         // As the instance builds them.
         let exclusions = |args: &[&str]| {
             let serve = <Cli as clap::Parser>::try_parse_from([&["db-transfer"], args].concat()).unwrap().serve;
-            engine::Exclusions { names: serve.exclude_tables, prefixes: serve.exclude_prefixes }
+            protocol::Exclusions { names: serve.exclude_tables, prefixes: serve.exclude_prefixes }
         };
         let ex = exclusions(&["--exclude-tables", "users, secrets"]);
         assert!(ex.is_excluded("users") && ex.is_excluded("secrets"));

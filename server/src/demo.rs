@@ -51,7 +51,7 @@ pub async fn start(args: &DemoArgs) -> Result<Demo, ServerError> {
     let receiver = Instance::start(&config("receiver.sqlite", args.receiver_addr, "receiver")).await?;
     seed_sender(&sender.db).await?;
     for db in [&sender.db, &receiver.db] {
-        engine::settings::set_transfers_enabled(db, true).await?;
+        appdata::settings::set_transfers_enabled(db, true).await?;
     }
     Ok(Demo { sender, receiver, password })
 }

@@ -22,7 +22,7 @@ pub struct Instance {
     pub addr: SocketAddr,
     pub db: Db,
     /// The sender's sessions (what the Send page drives).
-    pub sender: Arc<engine::sender::SessionRegistry>,
+    pub sender: Arc<sender::SessionRegistry>,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
     cleaner: JoinHandle<()>,
@@ -40,12 +40,12 @@ impl Instance {
 
     /// Starts serving on a listener the caller bound (port 0 in tests).
     pub async fn start_on(config: &ServeConfig, listener: TcpListener) -> Result<Instance, ServerError> {
-        let liveness = engine::sender::Liveness::new(
+        let liveness = sender::Liveness::new(
             Duration::from_secs(config.receiver_ping_secs),
             Duration::from_secs(config.receiver_timeout_secs),
         )
         .map_err(ServerError::Config)?;
-        let db = Db::connect_and_migrate(&config.database_url).await?;
+        let db = appdata::connect(&config.database_url).await?;
         ensure_first_admin(&db, config).await?;
         let addr = listener.local_addr()?;
 
@@ -57,7 +57,7 @@ impl Instance {
             .build();
         let window = Duration::from_secs(config.login_window_secs);
         let exclusions =
-            engine::Exclusions { names: config.exclude_tables.clone(), prefixes: config.exclude_prefixes.clone() };
+            protocol::Exclusions { names: config.exclude_tables.clone(), prefixes: config.exclude_prefixes.clone() };
         let jobs_config = jobs::JobsConfig {
             concurrency: usize::from(config.job_concurrency),
             heartbeat: Duration::from_secs(config.job_heartbeat_secs),
@@ -70,7 +70,7 @@ impl Instance {
         let state = AppState {
             db: db.clone(),
             tables: engine::Tables::new(db.clone(), exclusions),
-            sender: Arc::new(engine::sender::SessionRegistry::new(liveness)),
+            sender: Arc::new(sender::SessionRegistry::new(liveness)),
             login_limiter: Arc::new(FailureLimiter::new(config.login_max_failures, window)),
             code_limiter: Arc::new(FailureLimiter::new(config.code_max_failures, window)),
             site: app::state::SiteInfo { public_url: config.public_url.clone(), project: config.project.clone() },

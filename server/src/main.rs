@@ -85,7 +85,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
     match cli.command {
         Command::Serve(config) => {
             let instance = Instance::start(&config).await?;
-            println!("DB Transfer listening on {} ({})", instance.url(), engine::db::redact(&config.database_url));
+            println!("DB Transfer listening on {} ({})", instance.url(), store::redact(&config.database_url));
             tokio::select! {
                 result = instance.wait() => result,
                 _ = tokio::signal::ctrl_c() => Ok(()),
@@ -115,7 +115,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             } else {
                 (Password::generate(), true)
             };
-            let db = engine::Db::connect_and_migrate(&database_url).await?;
+            let db = appdata::connect(&database_url).await?;
             let admin = create_admin(&db, &username, &password).await?;
             db.close().await;
             println!("created admin {:?}", admin.username);

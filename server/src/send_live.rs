@@ -17,8 +17,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use engine::sender::SessionRegistry;
 use futures_util::{SinkExt, StreamExt};
+use sender::SessionRegistry;
 use serde::Deserialize;
 use serde_json::json;
 

@@ -9,12 +9,13 @@
 //! End all, the Send page closed, transfers switched off here) closes the socket at once, mid-transfer included,
 //! and nothing queued goes out after it. The persisted toggle is read again before each request and each reply
 //! and at every ping, so switching transfers off on another replica of the same database closes it too.
-//! The socket is pinged every [`Liveness::ping_every`](engine::sender::Liveness); one silent for
+//! The socket is pinged every [`Liveness::ping_every`](sender::Liveness); one silent for
 //! `dead_after` (a dead receiver, a half-open connection) is dropped and its receiver may resume. So is one that
 //! takes nothing of a frame for `dead_after`, whatever it sends meanwhile (it may grant credits, never read and
 //! keep sending pongs to look alive, while its queued pages stay pinned in memory): every frame must go out
 //! within that bound (60 s by default: an 8 MiB page needs at least 140 KB/s).
 
+use engine::compress::PageCompression;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -27,14 +28,15 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use engine::protocol::{
+use engine::{EngineError, TableSchema};
+use futures_util::{SinkExt, StreamExt};
+use protocol::messages::{
     self, Capabilities, ChecksumReply, ClientMessage, CloseKind, ErrorCode, INITIAL_CREDITS, JsonPage, MAX_CREDITS,
     MAX_JSON_PAGE_ROWS, MAX_TEXT_MESSAGE, Operation, PROTOCOL_VERSION, PageFormat, REFUSAL_HEADER, RefusalCode,
     SUBPROTOCOL, ServerMessage,
 };
-use engine::sender::{Admission, ConnectionCode, Refusal};
-use engine::{EngineError, PageRequest, Position, TableSchema};
-use futures_util::{SinkExt, StreamExt};
+use protocol::{PageRequest, Position};
+use sender::{Admission, ConnectionCode, Refusal};
 use tokio::sync::{Semaphore, mpsc};
 
 pub const PATH: &str = "/db-transfer/websocket";
@@ -113,9 +115,9 @@ async fn admit(
     headers: &HeaderMap,
     offered: &[String],
 ) -> Result<Admission, (RefusalCode, String)> {
-    match engine::settings::transfers_enabled(&state.db).await {
+    match appdata::settings::transfers_enabled(&state.db).await {
         Ok(true) => {}
-        Ok(false) => return Err((RefusalCode::TransfersOff, protocol::TRANSFERS_OFF.into())),
+        Ok(false) => return Err((RefusalCode::TransfersOff, messages::TRANSFERS_OFF.into())),
         Err(e) => {
             tracing::error!(error = %e, "reading the system toggle");
             return Err((RefusalCode::Internal, "internal error on the sender".into()));
@@ -128,11 +130,11 @@ async fn admit(
         ));
     }
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    let admission = if let Some(code) = offered.iter().find_map(|p| p.strip_prefix(protocol::CODE_PROTOCOL_PREFIX)) {
+    let admission = if let Some(code) = offered.iter().find_map(|p| p.strip_prefix(messages::CODE_PROTOCOL_PREFIX)) {
         ConnectionCode::parse(code)
             .map_err(|_| Refusal::Unknown)
             .and_then(|code| state.sender.redeem(&code, &ip.to_string(), &user_agent))
-    } else if let Some(token) = offered.iter().find_map(|p| p.strip_prefix(protocol::RESUME_PROTOCOL_PREFIX)) {
+    } else if let Some(token) = offered.iter().find_map(|p| p.strip_prefix(messages::RESUME_PROTOCOL_PREFIX)) {
         state.sender.resume(token, &ip.to_string())
     } else {
         return Err((RefusalCode::MissingCode, "missing connection code".into()));
@@ -164,7 +166,7 @@ fn unparsable(raw: &str, e: serde_json::Error) -> ServerMessage {
     let request = value.as_ref().filter(|v| v["type"] == "request");
     let id = request.and_then(|v| v["id"].as_u64());
     match request.and_then(|v| v["op"]["name"].as_str()) {
-        Some(name) if !protocol::OPERATIONS.contains(&name) => error(
+        Some(name) if !messages::OPERATIONS.contains(&name) => error(
             id,
             ErrorCode::UnknownOperation,
             format!("unknown operation {:?}", name.chars().take(40).collect::<String>()),
@@ -237,7 +239,7 @@ async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
             _ = stop.changed() => {
                 break Ending::Stopped(stop.borrow().clone().unwrap_or_else(|| "stopped".into()));
             }
-            Some(()) = off.recv() => break Ending::Stopped(protocol::TRANSFERS_OFF.into()),
+            Some(()) = off.recv() => break Ending::Stopped(messages::TRANSFERS_OFF.into()),
             written = &mut writer => {
                 break match written {
                     Ok(Written::Stuck) => Ending::Stuck,
@@ -250,7 +252,7 @@ async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
                 }
                 // The toggle may have been switched off on another replica sharing the database.
                 if transfers_enabled(&state).await == Some(false) {
-                    break Ending::Stopped(protocol::TRANSFERS_OFF.into());
+                    break Ending::Stopped(messages::TRANSFERS_OFF.into());
                 }
                 // Pings still queued mean the writer is stuck on a peer that reads nothing: no need for more, and
                 // the close frame keeps its room.
@@ -389,7 +391,7 @@ async fn write(
 /// The persisted system toggle (not only this instance's memory: another replica on the same database may have
 /// switched it); `None` when the database could not say (logged).
 async fn transfers_enabled(state: &AppState) -> Option<bool> {
-    match engine::settings::transfers_enabled(&state.db).await {
+    match appdata::settings::transfers_enabled(&state.db).await {
         Ok(on) => Some(on),
         Err(e) => {
             tracing::error!(error = %e, "reading the system toggle");
@@ -473,13 +475,13 @@ async fn run(
                 (Some(_), Some(_)) => {
                     return Err(EngineError::BadRequest("give a cursor or an offset, not both".into()));
                 }
-                (Some(c), None) => Position::After(protocol::decode_cursor(&c).map_err(EngineError::BadRequest)?),
+                (Some(c), None) => Position::After(messages::decode_cursor(&c).map_err(EngineError::BadRequest)?),
                 (None, Some(n)) => Position::Offset(n),
                 (None, None) => Position::Start,
             };
             let filter =
                 filter.map(|f| f.to_filter()).transpose().map_err(EngineError::BadRequest)?.unwrap_or_default();
-            let limit = limit.unwrap_or(protocol::DEFAULT_PAGE_ROWS);
+            let limit = limit.unwrap_or(messages::DEFAULT_PAGE_ROWS);
             if format == PageFormat::Json && limit > MAX_JSON_PAGE_ROWS {
                 return Err(EngineError::BadRequest(format!("json pages hold at most {MAX_JSON_PAGE_ROWS} rows")));
             }
@@ -498,8 +500,8 @@ async fn run(
                     }
                 };
                 let exported = state.tables.export_binary_copy_with(&schema, &request).await?;
-                let next = exported.next.as_ref().map(protocol::encode_cursor);
-                let compressed = engine::page::compress_bytes(&exported.data);
+                let next = exported.next.as_ref().map(messages::encode_cursor);
+                let compressed = engine::compress::compress_bytes(&exported.data);
                 drop(exported.data);
                 return Ok(page_messages(
                     state,
@@ -515,7 +517,7 @@ async fn run(
                 .await);
             }
             let exported = state.tables.export_records(&table, &request).await?;
-            let next = exported.next.as_ref().map(protocol::encode_cursor);
+            let next = exported.next.as_ref().map(messages::encode_cursor);
             if format == PageFormat::Json {
                 return respond(json(&JsonPage::from_page(&exported.page, exported.has_more, next)));
             }

@@ -3,8 +3,8 @@
 
 mod support;
 
+use appdata::testing::ENGINES;
 use engine::EngineKind;
-use engine::testing::ENGINES;
 use reqwest::StatusCode;
 use server::router::{page_paths, server_fn_paths};
 use support::{ADMIN, PASSWORD, client, spawn_app, spawn_app_with};
@@ -61,7 +61,7 @@ async fn every_page_and_server_function_refuses_an_anonymous_caller() {
     let login_page = anonymous.get(app.at("/login")).send().await.unwrap();
     assert_eq!(login_page.status(), StatusCode::OK);
     assert!(login_page.text().await.unwrap().contains("Sign in"));
-    let toggle: bool = engine::settings::transfers_enabled(&app.instance.db).await.unwrap();
+    let toggle: bool = appdata::settings::transfers_enabled(&app.instance.db).await.unwrap();
     assert!(!toggle, "nothing anonymous changed the toggle");
     app.stop().await;
 }
@@ -106,7 +106,7 @@ async fn admin_signs_in_uses_server_functions_and_signs_out() {
             .await
             .unwrap();
         assert_eq!(turned_on["transfers_enabled"], true);
-        assert!(engine::settings::transfers_enabled(&app.instance.db).await.unwrap(), "{kind:?}: persisted");
+        assert!(appdata::settings::transfers_enabled(&app.instance.db).await.unwrap(), "{kind:?}: persisted");
 
         let out = app.client.post(app.at("/api/logout")).header("accept", "text/html").send().await.unwrap();
         assert_eq!(out.status(), StatusCode::FOUND);
@@ -134,7 +134,7 @@ async fn cross_site_calls_are_refused_even_with_a_session() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}: {value}");
     }
-    assert!(!engine::settings::transfers_enabled(&app.instance.db).await.unwrap(), "nothing changed");
+    assert!(!appdata::settings::transfers_enabled(&app.instance.db).await.unwrap(), "nothing changed");
     let same_origin = app
         .client
         .post(app.at("/api/set-transfers-enabled"))
@@ -145,7 +145,7 @@ async fn cross_site_calls_are_refused_even_with_a_session() {
         .await
         .unwrap();
     assert_eq!(same_origin.status(), StatusCode::OK);
-    assert!(engine::settings::transfers_enabled(&app.instance.db).await.unwrap());
+    assert!(appdata::settings::transfers_enabled(&app.instance.db).await.unwrap());
     // A login posted from another site is refused too (login CSRF).
     let forged = client()
         .post(app.at("/api/login"))

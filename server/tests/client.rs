@@ -7,12 +7,11 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use engine::client::{
-    Client, ClientError, ClientOptions, FetchFrom, FetchOptions, TransferAllOptions, TransferOptions,
-};
-use engine::protocol::WireFilter;
-use engine::testing::{ENGINES, TestDb};
-use engine::{EngineKind, Strategy, Tables, Value};
+use appdata::testing::{ENGINES, TestDb};
+use client::{Client, ClientError, ClientOptions, FetchFrom, FetchOptions, TransferAllOptions, TransferOptions};
+use engine::{EngineKind, Tables};
+use protocol::messages::WireFilter;
+use protocol::{Strategy, Value};
 use support::{TestApp, code, exec, rows, spawn_app};
 
 const CHILDREN: i64 = 2_500;
@@ -39,7 +38,7 @@ async fn sender(kind: EngineKind) -> TestApp {
         .map(|i| format!("({i}, {}, {})", i % 3 + 1, if i % 10 == 0 { "NULL".into() } else { format!("'note {i}'") }))
         .collect();
     exec(&app.instance.db, &format!("INSERT INTO children VALUES {}", values.join(", "))).await;
-    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     app
 }
 
@@ -47,7 +46,7 @@ fn options() -> ClientOptions {
     ClientOptions { timeout: Duration::from_secs(10), ..ClientOptions::default() }
 }
 
-fn ids(page: &engine::Page) -> Vec<i64> {
+fn ids(page: &protocol::Page) -> Vec<i64> {
     page.rows.iter().map(|r| if let Value::Int(i) = r[0] { i } else { panic!("{:?}", r[0]) }).collect()
 }
 
@@ -94,7 +93,7 @@ async fn every_operation_answers_exactly() {
 
         let (sha, n) = client.checksum("parents").await.unwrap();
         let local =
-            Tables::new(app.instance.db.clone(), engine::Exclusions::default()).checksum("parents").await.unwrap();
+            Tables::new(app.instance.db.clone(), protocol::Exclusions::default()).checksum("parents").await.unwrap();
         assert_eq!((sha, n), local);
         assert!(matches!(client.get_schema("dbt_admins").await, Err(ClientError::TableNotFound(_))));
         assert!(matches!(client.get_count("nope").await, Err(ClientError::TableNotFound(_))));
@@ -122,9 +121,9 @@ async fn each_refusal_is_its_own_error() {
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert!(matches!(connect(short.as_str().into()).await, Err(ClientError::CodeExpired(m)) if m.contains("expired")));
     let pending = code(&app);
-    engine::settings::set_transfers_enabled(&app.instance.db, false).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, false).await.unwrap();
     assert!(matches!(connect(pending).await, Err(ClientError::TransfersOff)));
-    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let nobody = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
@@ -147,7 +146,7 @@ async fn each_refusal_is_its_own_error() {
     // A table missing here without create-missing.
     let client = connect(code(&app)).await.unwrap();
     let target = TestDb::new(EngineKind::Sqlite).await;
-    let local = Tables::new(target.db.clone(), engine::Exclusions::default());
+    let local = Tables::new(target.db.clone(), protocol::Exclusions::default());
     let missing = client.transfer(&local, "parents", &TransferOptions::default(), &|_| {}).await;
     assert!(matches!(missing, Err(ClientError::MissingLocally(t)) if t == "parents"));
     app.stop().await;
@@ -165,7 +164,7 @@ async fn transfer_all_lands_exact_rows_with_per_table_strategies() {
                           INSERT INTO parents VALUES (1, 'mine'), (4, 'four')",
         )
         .await;
-        let local = Tables::new(target.db.clone(), engine::Exclusions::default());
+        let local = Tables::new(target.db.clone(), protocol::Exclusions::default());
         let client = Client::connect(&app.url, &code(&app), options()).await.unwrap();
         let events = std::sync::Mutex::new(Vec::new());
         let options = TransferAllOptions {
@@ -197,10 +196,8 @@ async fn transfer_all_lands_exact_rows_with_per_table_strategies() {
         let sql = "SELECT CAST(id AS TEXT), CAST(parent_id AS TEXT), note FROM children ORDER BY children.id";
         assert_same_rows(rows(&target.db, sql).await, rows(&app.instance.db, sql).await, &format!("{kind:?}"));
         let events = events.into_inner().unwrap();
-        let pages = events
-            .iter()
-            .filter(|e| matches!(e, engine::client::Progress::Page { table, .. } if table == "children"))
-            .count();
+        let pages =
+            events.iter().filter(|e| matches!(e, client::Progress::Page { table, .. } if table == "children")).count();
         assert_eq!(pages, 3, "a progress event per page");
         client.disconnect().await;
         app.stop().await;
@@ -244,11 +241,11 @@ async fn a_dropped_connection_is_resumed_and_the_table_ends_exact() {
     let app = sender(EngineKind::Postgres).await;
     let proxy = CuttableProxy::start(app.instance.addr).await;
     let target = TestDb::new(EngineKind::Sqlite).await;
-    let local = Tables::new(target.db.clone(), engine::Exclusions::default());
+    let local = Tables::new(target.db.clone(), protocol::Exclusions::default());
     let client = Client::connect(&format!("http://{}", proxy.addr), &code(&app), options()).await.unwrap();
     let cut_once = std::sync::Once::new();
-    let on_progress = |e: engine::client::Progress| {
-        if let engine::client::Progress::Page { done, .. } = e
+    let on_progress = |e: client::Progress| {
+        if let client::Progress::Page { done, .. } = e
             && done >= 600
         {
             cut_once.call_once(|| proxy.cut_all());
@@ -332,7 +329,7 @@ async fn the_cli_pulls_with_json_output_and_meaningful_exit_codes() {
     let sql = "SELECT CAST(id AS TEXT), CAST(parent_id AS TEXT), note FROM children ORDER BY children.id";
     assert_same_rows(rows(&target.db, sql).await, rows(&app.instance.db, sql).await, "children");
     // The pull is in the receiving database's history, counted by its imports.
-    let history = engine::history::list(&target.db, 10).await.unwrap();
+    let history = appdata::history::list(&target.db, 10).await.unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!((history[0].channel.as_str(), history[0].outcome.as_str()), ("cli", "finished"));
     assert_eq!((history[0].rows, history[0].created, history[0].updated), (CHILDREN + 3, CHILDREN + 3, 0));
@@ -387,13 +384,13 @@ async fn postgresql_pulls_travel_as_binary_copy_and_refused_rows_are_still_repor
                                              CONSTRAINT no_sevens CHECK (id NOT IN (1407, 1420)))",
     )
     .await;
-    let local = Tables::new(target.db.clone(), engine::Exclusions::default());
+    let local = Tables::new(target.db.clone(), protocol::Exclusions::default());
     let client = Client::connect(&app.url, &code(&app), options()).await.unwrap();
     let parents = client.transfer(&local, "parents", &TransferOptions::default(), &|_| {}).await.unwrap();
-    assert!(parents.notes.iter().any(|n| n == engine::client::BINARY_COPY_NOTE), "{:?}", parents.notes);
+    assert!(parents.notes.iter().any(|n| n == client::BINARY_COPY_NOTE), "{:?}", parents.notes);
     let options = TransferOptions { batch_size: 250, ..TransferOptions::default() };
     let children = client.transfer(&local, "children", &options, &|_| {}).await.unwrap();
-    assert!(children.notes.iter().any(|n| n == engine::client::BINARY_COPY_NOTE));
+    assert!(children.notes.iter().any(|n| n == client::BINARY_COPY_NOTE));
     // Ids 1407 and 1420 are refused with PostgreSQL's reason (their page redone row by row); every other row landed.
     let refused: Vec<&str> = children.errors.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(refused, ["id=1407", "id=1420"]);
@@ -405,9 +402,9 @@ async fn postgresql_pulls_travel_as_binary_copy_and_refused_rows_are_still_repor
     // A target of other types gets ordinary pages, with the same rows.
     let other = TestDb::new(EngineKind::Postgres).await;
     exec(&other.db, "CREATE TABLE children (id BIGINT PRIMARY KEY, parent_id BIGINT NOT NULL, note TEXT)").await;
-    let local = Tables::new(other.db.clone(), engine::Exclusions::default());
+    let local = Tables::new(other.db.clone(), protocol::Exclusions::default());
     let plain = client.transfer(&local, "children", &options, &|_| {}).await.unwrap();
-    assert!(!plain.notes.iter().any(|n| n == engine::client::BINARY_COPY_NOTE));
+    assert!(!plain.notes.iter().any(|n| n == client::BINARY_COPY_NOTE));
     assert_eq!(plain.created, CHILDREN as u64);
     assert_same_rows(
         rows(&other.db, "SELECT CAST(id AS TEXT), CAST(parent_id AS TEXT), note FROM children ORDER BY children.id")

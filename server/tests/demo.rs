@@ -37,7 +37,7 @@ async fn demo_pair_is_seeded_signed_in_and_switched_on_and_restarts_cleanly() {
     // One browser (one cookie jar: cookies are per host, not per port) signs in to both and stays signed in to both.
     let browser = support::client();
     for instance in [&first.sender, &first.receiver] {
-        assert!(engine::settings::transfers_enabled(&instance.db).await.unwrap());
+        assert!(appdata::settings::transfers_enabled(&instance.db).await.unwrap());
         let response = browser
             .post(format!("{}/api/login", instance.url()))
             .form(&[("username", DEMO_ADMIN), ("password", first.password.as_str())])

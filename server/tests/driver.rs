@@ -1,4 +1,4 @@
-//! The one transfer driver (`engine::transfer`) over both of its sinks with one fixture set: the local database
+//! The one transfer driver (`protocol::transfer`) over both of its sinks with one fixture set: the local database
 //! (`LocalSink`, what the CLI and jobs use) and the receiving site's server functions over HTTP (`HttpServerSink`,
 //! what the browser's `ServerSink` calls), from a real sender through `ClientSource`, for every engine pair.
 //! Each run asserts exact rows (every row as text, sorted, source against target), exact counts in the table
@@ -17,15 +17,16 @@ mod support;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use engine::client::{Client, ClientOptions, ClientSource};
-use engine::history::{Channel, TableStrategy, TransferRecord};
-use engine::protocol::{PageFormat, WireFilter};
-use engine::sink::LocalSink;
-use engine::testing::TestDb;
-use engine::transfer::{
+use appdata::history::{Channel, TableStrategy, TransferRecord};
+use appdata::testing::TestDb;
+use client::sink::LocalSink;
+use client::{Client, ClientOptions, ClientSource};
+use engine::{Db, EngineKind, Tables};
+use protocol::messages::{PageFormat, WireFilter};
+use protocol::transfer::{
     END_CURSOR, Event, Fetch, Observer, PageSink, PageSource, TableJob, TableReport, TransferError, transfer_tables,
 };
-use engine::{Db, EngineKind, Exclusions, Strategy, Tables};
+use protocol::{Exclusions, Strategy};
 use support::server_sink::{HttpServerSink, begin_transfer, finish_transfer, history};
 use support::{TestApp, code, exec, rows, spawn_app};
 
@@ -145,7 +146,7 @@ async fn sender(kind: EngineKind) -> TestApp {
     for t in [CANCEL_FIRST, CANCEL_LATER] {
         exec(db, &format!("INSERT INTO {} VALUES {}", t.0, values(n(t).map(|i| format!("({i}, 'v{i}')"))))).await;
     }
-    engine::settings::set_transfers_enabled(db, true).await.unwrap();
+    appdata::settings::set_transfers_enabled(db, true).await.unwrap();
     app
 }
 
@@ -254,7 +255,7 @@ impl Observer for Watch {
 
 /// Where the rows land: one of the driver's two sinks over a fresh receiver database of `kind`.
 enum Target {
-    /// `LocalSink` over a database of its own (the CLI's and jobs' path), history through `engine::history`.
+    /// `LocalSink` over a database of its own (the CLI's and jobs' path), history through `appdata::history`.
     Local { test_db: TestDb, tables: Tables },
     /// `HttpServerSink` into a receiving site (the browser's path), history through its server functions.
     Server { app: TestApp },
@@ -292,7 +293,7 @@ impl Target {
             jobs.iter().map(|j| TableStrategy { table: j.table.clone(), strategy: j.strategy }).collect();
         match self {
             Target::Local { test_db, .. } => {
-                engine::history::begin(&test_db.db, "admin", Channel::Cli, "the sender", &tables).await.unwrap()
+                appdata::history::begin(&test_db.db, "admin", Channel::Cli, "the sender", &tables).await.unwrap()
             }
             Target::Server { app } => begin_transfer(app, "the sender", &tables).await,
         }
@@ -314,14 +315,14 @@ impl Target {
             Target::Server { app } => drive(source, &HttpServerSink::new(app, record), watch, jobs).await,
         };
         let ended = if outcomes.iter().any(|(_, o)| *o == Outcome::Cancelled) {
-            engine::history::Outcome::Cancelled
+            protocol::history::Outcome::Cancelled
         } else {
-            engine::history::Outcome::Finished
+            protocol::history::Outcome::Finished
         };
         let records = match self {
             Target::Local { test_db, .. } => {
-                assert!(engine::history::finish(&test_db.db, record, "admin", ended, None).await.unwrap());
-                engine::history::list(&test_db.db, 50).await.unwrap()
+                assert!(appdata::history::finish(&test_db.db, record, "admin", ended, None).await.unwrap());
+                appdata::history::list(&test_db.db, 50).await.unwrap()
             }
             Target::Server { app } => {
                 finish_transfer(app, record, ended.as_str(), None).await;
@@ -329,7 +330,7 @@ impl Target {
             }
         };
         let found = records.into_iter().find(|r| r.id == record).expect("the run's history record");
-        assert_eq!((found.outcome, found.admin.as_str()), (engine::history::TransferState::from(ended), "admin"));
+        assert_eq!((found.outcome, found.admin.as_str()), (protocol::history::TransferState::from(ended), "admin"));
         (outcomes, found)
     }
 
@@ -356,7 +357,7 @@ fn job(table: &str, strategy: Strategy, page_rows: Option<u32>) -> TableJob {
 }
 
 fn pages(rows: i64, page_rows: Option<u32>) -> u64 {
-    let per = i64::from(page_rows.unwrap_or(engine::transfer::AUTO_PAGE_ROWS));
+    let per = i64::from(page_rows.unwrap_or(protocol::transfer::AUTO_PAGE_ROWS));
     ((rows + per - 1) / per) as u64
 }
 
@@ -422,7 +423,7 @@ async fn scenario(
     exec(to_db, "DELETE FROM missing_here WHERE id IN (98, 99)").await;
     let created = Tables::new(to_db.clone(), Exclusions::default()).get_schema(MISSING.0).await.unwrap();
     assert_eq!((created.indexes.len(), created.foreign_keys.len()), (1, 1), "{context}: {created:?}");
-    assert!(!engine::history::constraints_pending(to_db, MISSING.0).await.unwrap(), "{context}: nothing pending");
+    assert!(!appdata::constraints::constraints_pending(to_db, MISSING.0).await.unwrap(), "{context}: nothing pending");
     runs.push(outcomes);
 
     // 2. Every strategy over conflicting rows, pages chosen by bytes (one page each).
@@ -587,7 +588,7 @@ fn r_id(r: &[Option<String>]) -> i64 {
 /// and the cursor ends at the end. Starting again from the stale cursor is refused (the page was imported already):
 /// nothing lands twice.
 async fn job_resume(sender: &TestApp, source: &ClientSource<'_>, to: EngineKind) {
-    use engine::jobs::{self, Credential, NewJob};
+    use appdata::jobs::{self, Credential, NewJob};
     let context = format!("{:?}→{to:?} LocalSink job", sender.instance.db.engine());
     let (table, columns, n) = CANCEL_FIRST;
     let target = TestDb::new(to).await;
@@ -595,7 +596,7 @@ async fn job_resume(sender: &TestApp, source: &ClientSource<'_>, to: EngineKind)
     exec(db, &ddl(to)).await;
     let tables = Tables::new(db.clone(), Exclusions::default());
     let planned = [TableStrategy { table: table.into(), strategy: Strategy::Skip }];
-    let record = engine::history::begin(db, "admin", Channel::Background, "the sender", &planned).await.unwrap();
+    let record = appdata::history::begin(db, "admin", Channel::Background, "the sender", &planned).await.unwrap();
     let new = NewJob {
         admin: "admin".into(),
         sender: "ws://the-sender".into(),
@@ -632,7 +633,7 @@ async fn job_resume(sender: &TestApp, source: &ClientSource<'_>, to: EngineKind)
     let again = drive(source, &sink, &Watch::new(None), &[resume]).await;
     assert!(matches!(&again[0].1, Outcome::Failed(_)), "{context}: a stale cursor: {again:?}");
     assert_same_rows(&text_rows(db, table, columns).await, &source_rows, &context);
-    let history = engine::history::list(db, 10).await.unwrap();
+    let history = appdata::history::list(db, 10).await.unwrap();
     assert_eq!(counts(&history[0]), (n, n, 0, 0, 0), "{context}: {:?}", history[0]);
     assert_eq!(stored().await, end, "{context}: the stale page moved nothing");
 }

@@ -8,10 +8,11 @@
 
 mod support;
 
+use engine::compress::PageCompression;
 use std::time::{Duration, Instant};
 
-use engine::client::{Client, ClientError, ClientOptions};
-use engine::testing::TestDb;
+use appdata::testing::TestDb;
+use client::{Client, ClientError, ClientOptions};
 use engine::{Db, EngineKind};
 use serde_json::{Value as J, json};
 use support::hostile_sender::{
@@ -140,7 +141,7 @@ async fn the_cli_refuses_each_hostile_answer_with_the_reason_and_writes_nothing(
     assert_eq!(status, 4, "{lines:?}");
     let (ok, kind, message) = outcome(&lines);
     assert_eq!((ok, kind.as_str()), (false, "disconnected"));
-    let max = engine::protocol::MAX_PAGE_FRAME;
+    let max = protocol::messages::MAX_PAGE_FRAME;
     assert!(
         message
             .contains(&format!("the sender broke the protocol: a page header announcing {HUGE} bytes (at most {max})")),
@@ -321,15 +322,15 @@ async fn the_browser_relay_refuses_a_bomb_and_a_lying_copy_page_and_goes_on_serv
     let (handle, copy) = support::prepare_table(&app, transfer, &schema, "skip", true).await;
     assert_eq!(copy, Ok(()), "binary COPY pages fit the table");
     let import = |page: Vec<u8>| {
-        let rows = engine::Page::decompress(&page).map(|p| p.rows.len() as u64).unwrap_or(0);
-        support::import_body(handle, engine::protocol::PageFormat::Binary, rows, page)
+        let rows = protocol::Page::decompress(&page).map(|p| p.rows.len() as u64).unwrap_or(0);
+        support::import_body(handle, protocol::messages::PageFormat::Binary, rows, page)
     };
 
     let (status, body) = post(&app, "/api/receive/import-page", import(bomb_page())).await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains(&format!("the relayed page was refused: {BOMB_REFUSAL}")), "{body}");
 
-    let copy = support::import_body(handle, engine::protocol::PageFormat::PgCopy, 3, copy_page(&[(1, 10), (2, 20)]));
+    let copy = support::import_body(handle, protocol::messages::PageFormat::PgCopy, 3, copy_page(&[(1, 10), (2, 20)]));
     let (status, body) = post(&app, "/api/receive/import-page", copy).await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("the page header says 3 rows, the COPY data holds 2"), "{body}");
@@ -406,15 +407,15 @@ async fn capabilities_are_typed_and_unknown_engines_and_formats_are_tolerated() 
     let sender = HostileSender::start(script).await;
     let client = connect(&sender).await.unwrap();
     let caps = client.capabilities();
-    assert_eq!(caps.engine, engine::protocol::EngineId::Other("CockroachDB".into()));
-    assert_eq!(caps.page_formats, [engine::protocol::PageFormat::PgCopy]);
+    assert_eq!(caps.engine, protocol::messages::EngineId::Other("CockroachDB".into()));
+    assert_eq!(caps.page_formats, [protocol::messages::PageFormat::PgCopy]);
     assert!(client.sender_offers_pg_copy().await);
     // The good table still lands through it.
     assert_eq!(client.get_count("good").await.unwrap(), 2);
 
     let sender = HostileSender::start(Script::new(hostile_tables())).await;
     let client = connect(&sender).await.unwrap();
-    assert_eq!(client.capabilities().engine, engine::protocol::EngineId::Postgres);
+    assert_eq!(client.capabilities().engine, protocol::messages::EngineId::Postgres);
     assert!(!client.sender_offers_pg_copy().await);
 }
 

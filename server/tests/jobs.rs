@@ -8,9 +8,9 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use engine::history::{Channel, TransferState};
-use engine::jobs::{JobState, JobView, TableState};
-use engine::testing::{ENGINES, TestDb};
+use appdata::history::{Channel, TransferState};
+use appdata::jobs::{JobState, JobView, TableState};
+use appdata::testing::{ENGINES, TestDb};
 use engine::{Db, EngineKind};
 use serde_json::{Value as J, json};
 use support::{ADMIN, PASSWORD, TestApp, code, exec, rows, spawn_app, spawn_app_with};
@@ -36,7 +36,7 @@ async fn sender(n: i64) -> TestApp {
         ),
     )
     .await;
-    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     app
 }
 
@@ -116,7 +116,7 @@ async fn a_background_job_pulls_tables_with_exact_rows_on_both_engines() {
         assert_eq!(rows(&receiver.instance.db, query).await, rows(&sender.instance.db, query).await, "{kind:?}");
 
         // The history lists it as a background transfer with the same counts.
-        let history = engine::history::list(&receiver.instance.db, 10).await.unwrap();
+        let history = appdata::history::list(&receiver.instance.db, 10).await.unwrap();
         assert_eq!(history.len(), 1);
         assert_eq!(
             (history[0].channel, history[0].rows, history[0].outcome),
@@ -350,7 +350,7 @@ async fn a_receiving_server_killed_mid_job_resumes_it_after_a_restart_with_exact
     let fingerprint = "SELECT CAST(count(*) AS TEXT), CAST(sum(parent_id) AS TEXT), \
                        CAST(sum(hashtext(COALESCE(note, '<null>'))::int8) AS TEXT), CAST(count(DISTINCT note) AS TEXT) FROM children";
     assert_eq!(rows(&target.db, fingerprint).await, rows(&sender.instance.db, fingerprint).await);
-    let history = engine::history::list(&target.db, 10).await.unwrap();
+    let history = appdata::history::list(&target.db, 10).await.unwrap();
     assert_eq!((history[0].rows, history[0].outcome), (N, TransferState::Finished));
     sender.stop().await;
 }
@@ -531,7 +531,7 @@ async fn a_jobs_counts_are_what_it_imported_never_what_a_page_header_says() {
         "{done:#}"
     );
     assert_eq!(scalar(&receiver.instance.db, "SELECT count(*) FROM liar").await, 2);
-    let history = engine::history::list(&receiver.instance.db, 1).await.unwrap();
+    let history = appdata::history::list(&receiver.instance.db, 1).await.unwrap();
     assert_eq!((history[0].rows, history[0].created, history[0].outcome), (2, 2, TransferState::Failed));
     receiver.stop().await;
 }

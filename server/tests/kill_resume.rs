@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use engine::testing::TestDb;
+use appdata::testing::TestDb;
 use engine::{Db, EngineKind};
 use serde_json::Value as J;
 use support::{TestApp, code, exec, spawn_app};
@@ -64,7 +64,7 @@ async fn sender(rows: i64) -> TestApp {
         ),
     )
     .await;
-    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     app
 }
 
@@ -308,7 +308,7 @@ async fn scenario(sender: &TestApp, kills: &[KillAt]) -> Vec<(KillAt, Left)> {
     assert_equal(sender, &target, &format!("{kills:?}")).await;
     // Nothing is left pending, and every pull is in the history (the killed ones never got to end theirs).
     assert_eq!(count(&target.db, "SELECT count(*) FROM dbt_pending_constraints").await, 0, "{kills:?}");
-    let history = engine::history::list(&target.db, 100).await.unwrap();
+    let history = appdata::history::list(&target.db, 100).await.unwrap();
     assert_eq!(history.len(), kills.len() + 1, "{kills:?}");
     assert_eq!((history[0].outcome.as_str(), history[0].errors), ("finished", 0), "{kills:?}");
     // Each row was created by exactly one pull, and counted in that pull's record in the same transaction as

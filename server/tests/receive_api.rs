@@ -4,9 +4,11 @@
 
 mod support;
 
-use engine::protocol::PageFormat;
-use engine::testing::ENGINES;
-use engine::{EngineKind, Page, PageColumn, Value, ValueKind};
+use appdata::testing::ENGINES;
+use engine::EngineKind;
+use engine::compress::PageCompression;
+use protocol::messages::PageFormat;
+use protocol::{Page, PageColumn, Value, ValueKind};
 use serde_json::{Value as J, json};
 use support::{import_body, prepare_table, spawn_app};
 
@@ -70,7 +72,7 @@ async fn a_relayed_page_lands_whole_and_hostile_ones_are_refused() {
 
         let transfer = begin(&app).await;
         // The sender's schema of the table: here, the table as this side has it.
-        let local = engine::Tables::new(app.instance.db.clone(), engine::Exclusions::default());
+        let local = engine::Tables::new(app.instance.db.clone(), protocol::Exclusions::default());
         let schema = serde_json::to_value(local.get_schema("blobs").await.unwrap()).unwrap();
         let (handle, _) = prepare_table(&app, transfer, &schema, "skip", false).await;
         let (status, result) = post_import(&app, import_body(handle, PageFormat::Binary, 40, compressed.clone())).await;
@@ -79,8 +81,8 @@ async fn a_relayed_page_lands_whole_and_hostile_ones_are_refused() {
         let (status, again) = post_import(&app, import_body(handle, PageFormat::Binary, 40, compressed.clone())).await;
         assert_eq!((status, again["skipped"].clone()), (200, json!(40)));
         // Exactly the bytes that were sent, row for row.
-        let tables = engine::Tables::new(app.instance.db.clone(), engine::Exclusions::default());
-        let exported = tables.export_records("blobs", &engine::PageRequest::first(100)).await.unwrap();
+        let tables = engine::Tables::new(app.instance.db.clone(), protocol::Exclusions::default());
+        let exported = tables.export_records("blobs", &protocol::PageRequest::first(100)).await.unwrap();
         assert_eq!(exported.page.rows, page.rows, "{kind:?}");
 
         // A truncated page, and one whose header lies about its rows, are refused whole: nothing of them lands.
@@ -134,7 +136,7 @@ async fn a_relayed_page_lands_whole_and_hostile_ones_are_refused() {
 
 #[tokio::test]
 async fn a_missing_table_is_created_from_the_senders_schema_and_listed_with_exact_counts() {
-    let source = engine::testing::TestDb::new(EngineKind::Postgres).await;
+    let source = appdata::testing::TestDb::new(EngineKind::Postgres).await;
     let engine::Db::Postgres(pool) = &source.db else { unreachable!() };
     sqlx::raw_sql(
         "CREATE TABLE parents (id int PRIMARY KEY);
@@ -145,7 +147,7 @@ async fn a_missing_table_is_created_from_the_senders_schema_and_listed_with_exac
     .await
     .unwrap();
     let schema =
-        engine::Tables::new(source.db.clone(), engine::Exclusions::default()).get_schema("kids").await.unwrap();
+        engine::Tables::new(source.db.clone(), protocol::Exclusions::default()).get_schema("kids").await.unwrap();
     for kind in ENGINES {
         let app = spawn_app(kind).await;
         app.login_ok().await;
@@ -204,7 +206,7 @@ async fn anonymous_callers_cannot_send_big_bodies() {
 
 #[tokio::test]
 async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole() {
-    let source = engine::testing::TestDb::new(EngineKind::Postgres).await;
+    let source = appdata::testing::TestDb::new(EngineKind::Postgres).await;
     let engine::Db::Postgres(src) = &source.db else { unreachable!() };
     sqlx::raw_sql(
         "CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric(8,2));
@@ -213,10 +215,10 @@ async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole(
     .execute(src)
     .await
     .unwrap();
-    let from = engine::Tables::new(source.db.clone(), engine::Exclusions::default());
+    let from = engine::Tables::new(source.db.clone(), protocol::Exclusions::default());
     let schema = from.get_schema("items").await.unwrap();
-    let page = from.export_binary_copy("items", &engine::PageRequest::first(1000)).await.unwrap();
-    let bytes = engine::page::compress_bytes(&page.data);
+    let page = from.export_binary_copy("items", &protocol::PageRequest::first(1000)).await.unwrap();
+    let bytes = engine::compress::compress_bytes(&page.data);
 
     let app = spawn_app(EngineKind::Postgres).await;
     app.login_ok().await;
@@ -299,10 +301,10 @@ async fn an_unknown_outcome_is_refused_naming_it() {
         assert!(error.contains("expected one of `finished`, `incomplete`, `cancelled`, `failed`"), "{error}");
     }
     let history = support::server_sink::history(&app).await;
-    assert_eq!((history[0].id, history[0].outcome), (transfer, engine::history::TransferState::Running));
+    assert_eq!((history[0].id, history[0].outcome), (transfer, protocol::history::TransferState::Running));
     let response = finish("cancelled").await.unwrap();
     assert_eq!(response.status(), 200);
     let history = support::server_sink::history(&app).await;
-    assert_eq!((history[0].id, history[0].outcome), (transfer, engine::history::TransferState::Cancelled));
+    assert_eq!((history[0].id, history[0].outcome), (transfer, protocol::history::TransferState::Cancelled));
     app.stop().await;
 }

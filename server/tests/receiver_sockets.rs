@@ -9,11 +9,11 @@ mod support;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use appdata::testing::ENGINES;
+use client::{Client, ClientError, ClientOptions, FetchOptions};
 use engine::EngineKind;
-use engine::client::{Client, ClientError, ClientOptions, FetchOptions};
-use engine::protocol::SUBPROTOCOL;
-use engine::testing::ENGINES;
 use futures_util::{SinkExt, StreamExt};
+use protocol::messages::SUBPROTOCOL;
 use serde_json::{Value as J, json};
 use support::{TestApp, exec, spawn_app_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -45,7 +45,7 @@ async fn sender_pinging(kind: EngineKind, ping_secs: u64, timeout_secs: u64) -> 
         ),
     )
     .await;
-    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     app
 }
 
@@ -459,7 +459,7 @@ async fn a_resume_waits_until_the_sender_drops_a_half_open_socket() {
         c.receiver_timeout_secs = 12;
     })
     .await;
-    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     let proxy = Proxy::start(app.instance.addr).await;
     let options = ClientOptions { timeout: Duration::from_secs(2), ..ClientOptions::default() };
     let client = Client::connect(&format!("http://{}", proxy.addr), &new_code(&app), options).await.unwrap();
@@ -492,7 +492,7 @@ async fn a_page_past_16_mib_on_the_wire_reaches_the_client() {
     )
     .await
     .unwrap();
-    assert_eq!(client.capabilities().max_page_bytes, Some(engine::PageRequest::MAX_PAGE_BYTES as u64));
+    assert_eq!(client.capabilities().max_page_bytes, Some(protocol::PageRequest::MAX_PAGE_BYTES as u64));
     let records = client.fetch_records("big", &FetchOptions::default()).await;
     let records = match records {
         Ok(r) => r,
@@ -501,7 +501,7 @@ async fn a_page_past_16_mib_on_the_wire_reaches_the_client() {
     };
     assert_eq!(records.records.rows.len(), 1);
     match &records.records.rows[0][1] {
-        engine::Value::Bytes(b) => assert_eq!(b.len(), 20 * 1024 * 1024),
+        protocol::Value::Bytes(b) => assert_eq!(b.len(), 20 * 1024 * 1024),
         other => panic!("{other:?}"),
     }
     client.disconnect().await;

@@ -7,8 +7,8 @@ mod support;
 use std::time::Duration;
 
 use engine::EngineKind;
-use engine::protocol::SUBPROTOCOL;
 use futures_util::{SinkExt, StreamExt};
+use protocol::messages::SUBPROTOCOL;
 use serde_json::{Value as J, json};
 use support::{TestApp, spawn_app_with};
 use tokio_tungstenite::tungstenite::Message;
@@ -85,7 +85,7 @@ async fn new_code(page: &mut Ws) -> String {
 #[tokio::test]
 async fn the_send_page_drives_codes_receivers_disconnect_and_end_all() {
     let app = spawn_app_with(EngineKind::Sqlite, |c| c.send_grace_secs = 1).await;
-    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     let cookie = cookie(&app).await;
     assert_eq!(
         page_socket(&app, &cookie, "", Some("https://evil.example")).await.unwrap_err(),
@@ -127,7 +127,7 @@ async fn the_send_page_drives_codes_receivers_disconnect_and_end_all() {
 #[tokio::test]
 async fn closing_the_page_ends_its_session_after_the_grace_but_a_reload_keeps_it() {
     let app = spawn_app_with(EngineKind::Sqlite, |c| c.send_grace_secs = 1).await;
-    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     let cookie = cookie(&app).await;
     let mut page = page_socket(&app, &cookie, "", None).await.unwrap();
     let session_id = next(&mut page).await["session_id"].as_str().unwrap().to_owned();
@@ -196,7 +196,7 @@ async fn ping(receiver: &mut Ws, id: u64) -> J {
 #[tokio::test]
 async fn two_tabs_hold_one_session_until_the_last_is_gone() {
     let app = spawn_app_with(EngineKind::Sqlite, |c| c.send_grace_secs = 1).await;
-    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     let cookie = cookie(&app).await;
     let mut first = page_socket(&app, &cookie, "", Some(&app.url)).await.unwrap();
     let session_id = next(&mut first).await["session_id"].as_str().unwrap().to_owned();

@@ -4,12 +4,14 @@
 
 mod support;
 
+use engine::compress::PageCompression;
 use std::time::Duration;
 
-use engine::protocol::SUBPROTOCOL;
-use engine::testing::ENGINES;
-use engine::{EngineKind, Page};
+use appdata::testing::ENGINES;
+use engine::EngineKind;
 use futures_util::{SinkExt, StreamExt};
+use protocol::Page;
+use protocol::messages::SUBPROTOCOL;
 use serde_json::{Value as J, json};
 use support::{TestApp, spawn_app, spawn_app_with};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -33,7 +35,7 @@ async fn seeded(kind: EngineKind) -> TestApp {
             sqlx::raw_sql(sqlx::AssertSqlSafe(insert)).execute(p).await.unwrap();
         }
     }
-    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     app
 }
 
@@ -134,7 +136,7 @@ async fn a_receiver_runs_the_full_request_set() {
             }
             cursor = header["next"].clone();
         }
-        assert_eq!(ids, (1..=25).map(engine::Value::Int).collect::<Vec<_>>(), "{kind:?}");
+        assert_eq!(ids, (1..=25).map(protocol::Value::Int).collect::<Vec<_>>(), "{kind:?}");
 
         send(
             &mut ws,
@@ -145,7 +147,7 @@ async fn a_receiver_runs_the_full_request_set() {
         let (_, page) = next_page(&mut ws).await;
         assert_eq!(
             page.rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
-            (3..=5).map(engine::Value::Int).collect::<Vec<_>>()
+            (3..=5).map(protocol::Value::Int).collect::<Vec<_>>()
         );
         send(
             &mut ws,
@@ -157,7 +159,7 @@ async fn a_receiver_runs_the_full_request_set() {
         assert_eq!(page.rows.len(), 2);
 
         let checksum = request(&mut ws, 42, json!({"name": "checksum", "table": "items"})).await;
-        let local = engine::Tables::new(app.instance.db.clone(), engine::Exclusions::default())
+        let local = engine::Tables::new(app.instance.db.clone(), protocol::Exclusions::default())
             .checksum("items")
             .await
             .unwrap();
@@ -263,7 +265,7 @@ async fn codes_are_single_use_and_refusals_are_distinct_http_errors() {
     let plain = support::client().get(app.at("/db-transfer/websocket")).send().await.unwrap();
     assert_eq!(plain.status(), 400);
 
-    engine::settings::set_transfers_enabled(&app.instance.db, false).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, false).await.unwrap();
     let off = open(&app, &format!("{SUBPROTOCOL}, code.{}", new_code(&app, &session))).await.unwrap_err();
     assert_eq!(off, (403, "transfers are switched off on this site".into()));
     app.stop().await;
@@ -272,7 +274,7 @@ async fn codes_are_single_use_and_refusals_are_distinct_http_errors() {
 #[tokio::test]
 async fn wrong_codes_are_rate_limited_per_client() {
     let app = spawn_app_with(EngineKind::Sqlite, |c| c.code_max_failures = 3).await;
-    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     let session = app.instance.sender.create_session("admin");
     for _ in 0..3 {
         assert_eq!(open(&app, &format!("{SUBPROTOCOL}, code.ABCDEFGH")).await.unwrap_err().0, 403);
@@ -363,7 +365,7 @@ async fn browsers_learn_why_they_were_refused_from_the_close_code() {
     assert_eq!(closed_with(&mut wrong).await, (4403, "invalid connection code".into()));
     app.instance.sender.end_session(&session);
     let ended_code = new_code(&app, &app.instance.sender.create_session("admin"));
-    engine::settings::set_transfers_enabled(&app.instance.db, false).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, false).await.unwrap();
     let mut off = open_as_browser(&app, &format!("{SUBPROTOCOL}, code.{ended_code}")).await;
     assert_eq!(closed_with(&mut off).await, (4403, "transfers are switched off on this site".into()));
     app.stop().await;

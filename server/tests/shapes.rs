@@ -1,5 +1,5 @@
 //! The table shapes that lost or misplaced rows (issue 12), through the transfer path the CLI and background jobs
-//! run (`engine::client` against a real sender socket), on every engine pair, at the CLI's default page size:
+//! run (`client` against a real sender socket), on every engine pair, at the CLI's default page size:
 //! keyed, composite-keyed, keyless, unique-but-nullable, an FK chain, names of system catalogs and hostile
 //! names, wide rows (pages cut by bytes), and on PostgreSQL a keyless partitioned table. Exact rows per table.
 
@@ -8,9 +8,10 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use engine::client::{Client, ClientOptions, TransferAllOptions};
-use engine::testing::{ENGINES, TestDb};
-use engine::{Db, EngineKind, Strategy, Tables};
+use appdata::testing::{ENGINES, TestDb};
+use client::{Client, ClientOptions, TransferAllOptions};
+use engine::{Db, EngineKind, Tables};
+use protocol::Strategy;
 use support::{TestApp, code, exec, spawn_app};
 
 /// The CLI's default page size (server/src/cli.rs: no `--batch-size`, pages chosen by bytes).
@@ -21,11 +22,11 @@ const WIDE_BYTES: usize = 8 * 1024;
 /// Every row as text (NULL as None), sorted: a multiset comparable across engines.
 async fn rows(db: &Db, table: &str, columns: &[&str]) -> Vec<Vec<Option<String>>> {
     use sqlx::Row;
-    let select: Vec<String> = columns.iter().map(|c| format!("CAST({} AS TEXT)", engine::ident::quote(c))).collect();
+    let select: Vec<String> = columns.iter().map(|c| format!("CAST({} AS TEXT)", protocol::ident::quote(c))).collect();
     // Qualified on PostgreSQL: a bare `pg_description` would be the catalog's.
     let from = match db {
-        Db::Postgres(_) => format!("public.{}", engine::ident::quote(table)),
-        Db::Sqlite(_) => engine::ident::quote(table),
+        Db::Postgres(_) => format!("public.{}", protocol::ident::quote(table)),
+        Db::Sqlite(_) => protocol::ident::quote(table),
     };
     let sql = format!("SELECT {} FROM {from}", select.join(", "));
     let mut out: Vec<Vec<Option<String>>> = match db {
@@ -53,7 +54,7 @@ const HOSTILE: &str = r#"we"ird tä ble; --"#;
 
 /// The fixture: (table, columns) and the statements that make it on either engine.
 fn fixture(kind: EngineKind) -> (Vec<(&'static str, Vec<&'static str>)>, String) {
-    let h = engine::ident::quote(HOSTILE);
+    let h = protocol::ident::quote(HOSTILE);
     // The fixture's own SQL names the catalog-named table exactly (a bare name would be PostgreSQL's catalog).
     let ns = if kind == EngineKind::Postgres { "public" } else { "main" };
     let mut sql = format!(
@@ -120,11 +121,11 @@ async fn every_shape_lands_exactly_on_every_engine_pair_at_the_cli_defaults() {
         let (tables, sql) = fixture(from);
         exec(&app.instance.db, &sql).await;
         fill_wide(&app.instance.db).await;
-        engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+        appdata::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
         for to in ENGINES {
             let context = format!("{from:?} -> {to:?}");
             let target = TestDb::new(to).await;
-            let local = Tables::new(target.db.clone(), engine::Exclusions::default());
+            let local = Tables::new(target.db.clone(), protocol::Exclusions::default());
             let client = connect(&app).await;
             let options = TransferAllOptions {
                 tables: None,
@@ -179,13 +180,12 @@ async fn a_refused_binary_page_is_redone_with_exactly_its_rows() {
          FROM generate_series(1, 2500) g",
     )
     .await;
-    engine::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
+    appdata::settings::set_transfers_enabled(&app.instance.db, true).await.unwrap();
     let target = TestDb::new(EngineKind::Postgres).await;
     exec(&target.db, &format!("{}, CHECK (body <> 'refuse me'))", ddl.trim_end_matches(')'))).await;
-    let local = Tables::new(target.db.clone(), engine::Exclusions::default());
+    let local = Tables::new(target.db.clone(), protocol::Exclusions::default());
     let client = connect(&app).await;
-    let options =
-        engine::client::TransferOptions { batch_size: CLI_BATCH, ..engine::client::TransferOptions::default() };
+    let options = client::TransferOptions { batch_size: CLI_BATCH, ..client::TransferOptions::default() };
     let result = client.transfer(&local, "docs", &options, &|_| {}).await.unwrap();
     assert_eq!((result.created, result.errors.len()), (2499, 1), "{:?}", result.errors);
     assert!(result.errors[0].reason.contains("check constraint"), "{:?}", result.errors);

@@ -2,10 +2,10 @@
 //! sender session, or with a fresh connection code), list jobs with their live counts, cancel, retry. The job
 //! itself runs in the server's worker (`jobs` crate); these only record and queue.
 
-use engine::history::TableStrategy;
-use engine::jobs::JobView;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
+use protocol::history::TableStrategy;
+use protocol::jobs::JobView;
 use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
@@ -36,7 +36,7 @@ fn jobs_error(context: &str, e: jobs::JobsError) -> ApiError {
 /// Records and queues a background transfer; returns the job's id.
 #[server(endpoint = "jobs/start", input = Json)]
 pub async fn start_job(request: JobRequest) -> Result<i64, ApiError> {
-    use engine::jobs::Credential;
+    use appdata::jobs::Credential;
     let admin = crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
     let credential = match (request.code, request.resume_token) {
@@ -62,7 +62,7 @@ pub async fn start_job(request: JobRequest) -> Result<i64, ApiError> {
 pub async fn list_jobs() -> Result<Vec<JobView>, ApiError> {
     crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
-    engine::jobs::list(&state.db, 100).await.map_err(|e| super::respond(ApiError::internal("listing jobs", e)))
+    appdata::jobs::list(&state.db, 100).await.map_err(|e| super::respond(ApiError::internal("listing jobs", e)))
 }
 
 /// Asks a job to stop after the page in flight.

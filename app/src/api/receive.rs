@@ -3,11 +3,12 @@
 //! through the browser from another site, so names, schemas and pages are validated as hostile input: a bad one
 //! is refused whole with a message naming what was wrong.
 
-use engine::history::{Outcome, TableStrategy, TransferRecord};
-use engine::protocol::{PageFormat, ReceiverInfo};
-use engine::{ImportResult, Strategy, TableInfo, TableSchema};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{Json, Postcard};
+use protocol::TableSchema;
+use protocol::history::{Outcome, TableStrategy, TransferRecord};
+use protocol::messages::{PageFormat, ReceiverInfo};
+use protocol::{ImportResult, Strategy, TableInfo};
 use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
@@ -16,7 +17,7 @@ use crate::ApiError;
 pub const MAX_RELAYED_PAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Relayed pages decoded and imported at once on this server, whoever sends them: each may cost up to
-/// `engine::page::MAX_PAGE_BYTES` decompressed plus `MAX_PAGE_MEMORY` decoded, so this bounds what parallel
+/// `protocol::page::MAX_PAGE_BYTES` decompressed plus `MAX_PAGE_MEMORY` decoded, so this bounds what parallel
 /// relayed pages can take in all (the others wait their turn).
 #[cfg(feature = "ssr")]
 static PAGE_IMPORTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
@@ -124,7 +125,7 @@ pub async fn finish_table(schema: TableSchema) -> Result<Vec<String>, ApiError> 
 pub async fn begin_transfer(sender: String, tables: Vec<TableStrategy>) -> Result<i64, ApiError> {
     let admin = crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
-    engine::history::begin(&state.db, &admin.username, engine::history::Channel::Browser, &sender, &tables)
+    appdata::history::begin(&state.db, &admin.username, protocol::history::Channel::Browser, &sender, &tables)
         .await
         .map_err(|e| super::respond(ApiError::internal("recording a transfer", e)))
 }
@@ -135,7 +136,7 @@ pub async fn begin_transfer(sender: String, tables: Vec<TableStrategy>) -> Resul
 pub async fn finish_transfer(transfer: i64, outcome: Outcome, message: Option<String>) -> Result<(), ApiError> {
     let admin = crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
-    let ended = engine::history::finish(&state.db, transfer, &admin.username, outcome, message.as_deref())
+    let ended = appdata::history::finish(&state.db, transfer, &admin.username, outcome, message.as_deref())
         .await
         .map_err(|e| super::respond(ApiError::internal("recording a transfer", e)))?;
     if !ended {
@@ -150,7 +151,9 @@ pub async fn finish_transfer(transfer: i64, outcome: Outcome, message: Option<St
 pub async fn transfer_history() -> Result<Vec<TransferRecord>, ApiError> {
     crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
-    engine::history::list(&state.db, 50).await.map_err(|e| super::respond(ApiError::internal("reading the history", e)))
+    appdata::history::list(&state.db, 50)
+        .await
+        .map_err(|e| super::respond(ApiError::internal("reading the history", e)))
 }
 
 /// Whether `table` exists here (and may be written: not excluded, not the app's own).
@@ -183,7 +186,7 @@ pub async fn prepare_table(
 ) -> Result<PreparedTable, ApiError> {
     let admin = crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
-    let running = engine::history::is_running(&state.db, transfer, &admin.username)
+    let running = appdata::history::is_running(&state.db, transfer, &admin.username)
         .await
         .map_err(|e| super::respond(ApiError::internal("reading a transfer", e)))?;
     if !running {
@@ -230,12 +233,12 @@ pub async fn import_page(
     let rows = usize::try_from(rows).unwrap_or(usize::MAX);
     let _turn = PAGE_IMPORTS.acquire().await.map_err(|e| super::respond(ApiError::internal("waiting to import", e)))?;
     let checkpoint =
-        |rows: usize| engine::jobs::Checkpoint { job: None, transfer_id: found.transfer, rows: rows as u64 };
+        |rows: usize| appdata::jobs::Checkpoint { job: None, transfer_id: found.transfer, rows: rows as u64 };
     let refused =
         |e: engine::EngineError| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}")));
     match format {
         PageFormat::PgCopy => {
-            let data = engine::page::decompress_bytes(&page).map_err(refused)?;
+            let data = engine::compress::decompress_bytes(&page).map_err(refused)?;
             state
                 .tables
                 .import_prepared_copy(&found.prepared, &data, rows, Some(&checkpoint(rows)))
@@ -243,7 +246,7 @@ pub async fn import_page(
                 .map_err(|e| engine_error("importing a page", e))
         }
         PageFormat::Binary => {
-            let decoded = engine::Page::decompress(&page).map_err(refused)?;
+            let decoded = <protocol::Page as engine::compress::PageCompression>::decompress(&page).map_err(refused)?;
             if decoded.rows.len() != rows {
                 return Err(super::respond(ApiError::BadRequest(format!(
                     "the relayed page was refused: the header said {rows} rows, the page holds {}",

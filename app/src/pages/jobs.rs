@@ -2,9 +2,9 @@
 //! table's rows, rate and errors, with cancel and retry. A form starts a job with a fresh connection code; the
 //! Receive page starts them with its own sender session ("Run on the server").
 
-use engine::Strategy;
-use engine::jobs::{JobTableView, JobView};
 use leptos::prelude::*;
+use protocol::Strategy;
+use protocol::jobs::{JobTableView, JobView};
 
 use crate::api::jobs::{CancelJob, RetryJob, StartJob, list_jobs};
 use crate::layout::{AdminLayout, Section};
@@ -144,7 +144,7 @@ fn NewJobForm(refresh: Callback<()>) -> impl IntoView {
             .get_untracked()
             .split([',', ' ', '\n'])
             .filter(|t| !t.is_empty())
-            .map(|t| engine::history::TableStrategy { table: t.to_owned(), strategy })
+            .map(|t| protocol::history::TableStrategy { table: t.to_owned(), strategy })
             .collect();
         // An address typed without a scheme means the scheme of this page, as on the Receive page.
         #[cfg(feature = "hydrate")]
@@ -154,7 +154,7 @@ fn NewJobForm(refresh: Callback<()>) -> impl IntoView {
             // The server connects, not this page: an http:// sender is fine even when this page is https.
             let typed = url.get_untracked();
             let typed = if typed.contains("://") { typed } else { format!("{scheme}://{}", typed.trim()) };
-            match engine::address::client_socket_url(&typed) {
+            match protocol::address::client_socket_url(&typed) {
                 Ok(u) => u,
                 Err(e) => return form_error.set(Some(e)),
             }
@@ -169,7 +169,7 @@ fn NewJobForm(refresh: Callback<()>) -> impl IntoView {
                 resume_token: None,
                 tables,
                 create_missing: create_missing.get_untracked(),
-                batch_size: page_rows.get_untracked().unwrap_or(engine::transfer::AUTO_PAGE_ROWS),
+                batch_size: page_rows.get_untracked().unwrap_or(protocol::transfer::AUTO_PAGE_ROWS),
             },
         });
     };

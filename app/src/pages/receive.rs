@@ -13,19 +13,21 @@ use crate::layout::{AdminLayout, Section};
 use crate::receiver::control;
 use crate::receiver::model::{LinkState, ReceiveState, Tab};
 
-pub(crate) fn strategy_name(s: engine::Strategy) -> &'static str {
+pub(crate) fn strategy_name(s: protocol::Strategy) -> &'static str {
     match s {
-        engine::Strategy::Skip => "skip",
-        engine::Strategy::Overwrite => "overwrite",
-        engine::Strategy::Merge => "merge",
-        engine::Strategy::Append => "append",
+        protocol::Strategy::Skip => "skip",
+        protocol::Strategy::Overwrite => "overwrite",
+        protocol::Strategy::Merge => "merge",
+        protocol::Strategy::Append => "append",
     }
 }
 
 /// The `<option>`s of a strategy select, the current one selected. The selection is set on the options (not as
 /// the select's value), because a select's value set before its options exist falls back to the first option.
-pub(crate) fn strategy_options(current: impl Fn() -> engine::Strategy + Copy + Send + Sync + 'static) -> impl IntoView {
-    use engine::Strategy::*;
+pub(crate) fn strategy_options(
+    current: impl Fn() -> protocol::Strategy + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    use protocol::Strategy::*;
     [
         (Skip, "Skip existing rows"),
         (Overwrite, "Overwrite existing rows"),

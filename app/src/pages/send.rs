@@ -1,8 +1,8 @@
 //! The Send page: a live connection to this server holds the send session (see `server/src/send_live.rs`);
 //! from it the admin gets codes to share, watches receivers connect and pull, and disconnects them.
 
-use engine::protocol::ReceiverView;
 use leptos::prelude::*;
+use protocol::messages::ReceiverView;
 
 use crate::layout::{AdminLayout, Section};
 

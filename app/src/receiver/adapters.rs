@@ -1,10 +1,11 @@
-//! The browser's two adapters to the one transfer driver (`engine::transfer`): the page's WebSocket to the
+//! The browser's two adapters to the one transfer driver (`protocol::transfer`): the page's WebSocket to the
 //! sender as its page source, and this site's server functions as its page sink. Nothing of the transfer itself
 //! is decided here.
 
-use engine::protocol::{ErrorCode, Operation, PageFormat, WireFilter};
-use engine::transfer::{Fetch, PageSink, PageSource, Prepared, RawPage, SourceFailure, Step};
-use engine::{ImportResult, Strategy, TableSchema};
+use protocol::TableSchema;
+use protocol::messages::{ErrorCode, Operation, PageFormat, WireFilter};
+use protocol::transfer::{Fetch, PageSink, PageSource, Prepared, RawPage, SourceFailure, Step};
+use protocol::{ImportResult, Strategy};
 
 use crate::ApiError;
 use crate::api::receive as local;

@@ -90,17 +90,18 @@ mod imp {
     use std::collections::HashMap;
     use std::rc::Rc;
 
-    use engine::history::TableStrategy;
-    use engine::protocol::{EngineId, JsonPage, Operation, PageFormat, WireFilter};
-    use engine::transfer::{Event, Observer, TableJob, TransferError};
-    use engine::{Strategy, TableInfo, TableSchema};
     use leptos::prelude::*;
+    use protocol::TableSchema;
+    use protocol::history::TableStrategy;
+    use protocol::messages::{EngineId, JsonPage, Operation, PageFormat, WireFilter};
+    use protocol::transfer::{Event, Observer, TableJob, TransferError};
+    use protocol::{Strategy, TableInfo};
 
     use crate::api::receive as local;
     use crate::receiver::adapters::{LinkSource, ServerSink};
     use crate::receiver::link::SenderLink;
     use crate::receiver::model::*;
-    use engine::address::{display_site, sender_socket_url};
+    use protocol::address::{display_site, sender_socket_url};
 
     thread_local! {
         static LINK: RefCell<Option<Rc<SenderLink>>> = const { RefCell::new(None) };
@@ -126,12 +127,12 @@ mod imp {
             Ok(u) => u,
             Err(e) => return state.connect_error.set(Some(e)),
         };
-        let code = code.trim().to_ascii_uppercase();
-        if code.len() != 8 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return state
-                .connect_error
-                .set(Some("A connection code is 8 letters and digits, as shown on the sender's Send page.".into()));
-        }
+        let code = match protocol::ConnectionCode::parse(&code) {
+            Ok(code) => code,
+            Err(why) => {
+                return state.connect_error.set(Some(format!("Check the code on the sender's Send page: {why}.")));
+            }
+        };
         state.link.set(LinkState::Connecting);
         let identity = match local::receiver_identity().await {
             Ok(i) => i,
@@ -348,12 +349,12 @@ mod imp {
         let mut schemas = Vec::new();
         let source = LinkSource { link: &link, pg_copy: false };
         for (name, _) in &picked {
-            match engine::transfer::driver::fetch_schema::<_, ServerSink>(&source, name).await {
+            match protocol::transfer::driver::fetch_schema::<_, ServerSink>(&source, name).await {
                 Ok(s) => schemas.push(s),
                 Err(e) => return state.transfer_error.set(Some(e.to_string())),
             }
         }
-        let (order, _) = engine::order::foreign_key_order(&schemas);
+        let (order, _) = protocol::order::foreign_key_order(&schemas);
         let strategies: HashMap<String, Strategy> = picked.into_iter().collect();
         let request = crate::api::jobs::JobRequest {
             sender_url: link.socket_url().to_owned(),
@@ -361,14 +362,14 @@ mod imp {
             resume_token: Some(link.resume_token().to_owned()),
             tables: order
                 .into_iter()
-                .map(|t| engine::history::TableStrategy { strategy: strategies[&t], table: t })
+                .map(|t| protocol::history::TableStrategy { strategy: strategies[&t], table: t })
                 .collect(),
             create_missing: state.create_missing.get_untracked(),
             batch_size: state
                 .page_rows
                 .get_untracked()
-                .unwrap_or(engine::transfer::AUTO_PAGE_ROWS)
-                .clamp(1, engine::PageRequest::MAX_LIMIT),
+                .unwrap_or(protocol::transfer::AUTO_PAGE_ROWS)
+                .clamp(1, protocol::PageRequest::MAX_LIMIT),
         };
         // The server takes the session over with the resume token, which the sender allows only once this
         // socket is closed.
@@ -540,7 +541,7 @@ mod imp {
         let source = LinkSource { link, pg_copy: SENDER_PG_COPY.with(|c| c.get()) };
         let sink = ServerSink { transfer };
         let watch = PageWatch { state, failed_rows: RefCell::new(Vec::new()) };
-        let run = engine::transfer::transfer_tables(&source, &sink, &watch, &jobs).await;
+        let run = protocol::transfer::transfer_tables(&source, &sink, &watch, &jobs).await;
         failed_rows.extend(watch.failed_rows.take());
         let run = match run {
             Ok(run) => run,
@@ -646,7 +647,7 @@ mod imp {
         let start_after = cursors.last().cloned().flatten();
         let op = Operation::Fetch {
             table: state.detail_table.get_untracked(),
-            limit: Some(state.preview_rows.get_untracked().clamp(1, engine::protocol::MAX_JSON_PAGE_ROWS)),
+            limit: Some(state.preview_rows.get_untracked().clamp(1, protocol::messages::MAX_JSON_PAGE_ROWS)),
             cursor: start_after,
             offset: None,
             filter: Some(filter),

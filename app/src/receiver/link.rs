@@ -14,16 +14,16 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use engine::demux::{Demux, Incoming, PageHeader};
-use engine::protocol::{
-    Capabilities, ChecksumReply, ClientMessage, CloseKind, ErrorCode, JsonPage, Operation, PROTOCOL_VERSION,
-    PageFormat, ReceiverInfo, SUBPROTOCOL, ServerMessage,
-};
 use futures::channel::{mpsc, oneshot};
 use futures::future::Either;
 use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::{Message, WebSocketError};
+use protocol::demux::{Demux, Incoming, PageHeader};
+use protocol::messages::{
+    Capabilities, ChecksumReply, ClientMessage, CloseKind, ErrorCode, JsonPage, Operation, PROTOCOL_VERSION,
+    PageFormat, ReceiverInfo, SUBPROTOCOL, ServerMessage,
+};
 
 /// Why a request to the sender did not give a result; the text is what the admin reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,9 +128,13 @@ fn close_error(code: u16, reason: String, site: &str) -> LinkError {
 
 impl SenderLink {
     /// Connects with a code, says hello, and waits for the welcome.
-    pub async fn open(socket_url: &str, code: &str, info: ReceiverInfo) -> Result<SenderLink, LinkError> {
-        let site = engine::address::display_site(socket_url);
-        let credential = format!("{}{}", engine::protocol::CODE_PROTOCOL_PREFIX, code);
+    pub async fn open(
+        socket_url: &str,
+        code: &protocol::ConnectionCode,
+        info: ReceiverInfo,
+    ) -> Result<SenderLink, LinkError> {
+        let site = protocol::address::display_site(socket_url);
+        let credential = format!("{}{}", protocol::messages::CODE_PROTOCOL_PREFIX, code.as_str());
         let mut ws = WebSocket::open_with_protocols(socket_url, &[SUBPROTOCOL, credential.as_str()])
             .map_err(|e| LinkError::Refused(format!("the browser would not open {socket_url}: {e}")))?;
         let hello = ClientMessage::Hello { versions: vec![PROTOCOL_VERSION], receiver: info };
@@ -221,7 +225,7 @@ impl SenderLink {
         fail_all(&self.shared, &LinkError::Cancelled);
     }
 
-    /// A request whose reply is JSON, decoded into `T`: the typed replies of `engine::protocol` —
+    /// A request whose reply is JSON, decoded into `T`: the typed replies of `protocol::messages` —
     /// [`Capabilities`], `Vec<TableInfo>` (`list_tables`), `TableSchema` (`schema`), `i64` (`count`),
     /// [`ChecksumReply`], [`JsonPage`] (a `json` fetch) — or a `serde_json::Value` for anything else. A reply of
     /// another shape is [`LinkError::Protocol`] naming the operation and what was wrong.

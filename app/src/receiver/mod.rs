@@ -1,5 +1,5 @@
 //! The receiving side in the browser: the page's own WebSocket to a remote sender ([`link`], WASM only), the
-//! Receive page's state ([`model`]), and what its buttons do ([`control`]); the sender-URL rules are `engine::address`.
+//! Receive page's state ([`model`]), and what its buttons do ([`control`]); the sender-URL rules are `protocol::address`.
 //! The local server is reached only through server functions (`crate::api::receive`); it never contacts the
 //! sender in this mode.
 

@@ -1,9 +1,10 @@
 //! What the Receive page shows, as signals: the connection, the table comparison, the transfer's progress and
 //! the details tab. The page's components read these; `control` (in the browser) writes them.
 
-use engine::protocol::WireFilter;
-use engine::{ImportResult, Strategy, TableSchema};
 use leptos::prelude::*;
+use protocol::TableSchema;
+use protocol::messages::WireFilter;
+use protocol::{ImportResult, Strategy};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LinkState {
@@ -138,7 +139,7 @@ impl TableProgress {
 
 /// How a transfer ended, as the summary shows it and the history records it (`Incomplete`: every table was tried,
 /// but some could not be, missing here or not creatable, or rows were refused: see the notes).
-pub use engine::history::Outcome;
+pub use protocol::history::Outcome;
 
 /// A row an import refused, with its table.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,7 +211,7 @@ pub struct ReceiveState {
     pub preview_next: RwSignal<Option<String>>,
     pub detail_strategy: RwSignal<Strategy>,
     /// The latest transfers into this site.
-    pub history: RwSignal<Vec<engine::history::TransferRecord>>,
+    pub history: RwSignal<Vec<protocol::history::TransferRecord>>,
 }
 
 impl ReceiveState {
@@ -293,8 +294,8 @@ pub fn build_filter(kind: &str, from: &str, to: &str, keys: &str) -> Result<Wire
             if keys.is_empty() {
                 return Err("Enter at least one key, one per line.".into());
             }
-            if keys.len() > engine::protocol::MAX_FILTER_KEYS {
-                return Err(format!("At most {} keys per filter.", engine::protocol::MAX_FILTER_KEYS));
+            if keys.len() > protocol::messages::MAX_FILTER_KEYS {
+                return Err(format!("At most {} keys per filter.", protocol::messages::MAX_FILTER_KEYS));
             }
             Ok(WireFilter::Keys { keys })
         }
@@ -338,7 +339,7 @@ mod tests {
     #[test]
     fn a_page_counts_the_rows_its_import_reported() {
         let mut p = TableProgress::waiting("t".into(), Strategy::Merge, Some(10));
-        let refused = engine::RowError { key: "id=9".into(), reason: "bad".into() };
+        let refused = protocol::RowError { key: "id=9".into(), reason: "bad".into() };
         p.add_page(&ImportResult { created: 3, updated: 2, skipped: 0, errors: vec![refused], notes: vec![] });
         p.add_page(&ImportResult { created: 0, updated: 0, skipped: 4, errors: vec![], notes: vec![] });
         assert_eq!((p.done, p.pages, p.created, p.updated, p.skipped, p.errors), (10, 2, 3, 2, 4, 1));

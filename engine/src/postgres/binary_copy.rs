@@ -8,13 +8,13 @@
 //! per tuple a 16-bit field count and per field a 32-bit length (-1: NULL) and the bytes; then the trailer, a
 //! field count of -1. Integers are big-endian.
 
-use crate::value::Value;
+use protocol::value::Value;
 
 const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
 const TRAILER: [u8; 2] = [0xff, 0xff];
 /// The most tuples a stream may hold: a page's rows, plus the one a sender reads past its limit to know whether
 /// more follow. With at least one field (6 bytes) a tuple, the offsets also stay within 4/3 of the data's size.
-pub const MAX_TUPLES: usize = crate::page::MAX_PAGE_ROWS + 1;
+pub const MAX_TUPLES: usize = protocol::page::MAX_PAGE_ROWS + 1;
 
 /// Where each tuple of a binary COPY stream starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +107,7 @@ pub fn truncate(mut data: Vec<u8>, tuples: &Tuples, n: usize) -> Vec<u8> {
 }
 
 /// Whether keys of this PostgreSQL type can be read from binary COPY ([`key_value`] reads exactly these).
-pub use crate::pg_copy::key_type_supported;
+pub use protocol::pg_copy::key_type_supported;
 
 /// A key field as the export's cursor holds it: integers as `Int`, text and uuid as `Text` (what the text
 /// export gives, so both paths' cursors are interchangeable).
@@ -118,7 +118,7 @@ pub fn key_value(bytes: &[u8], data_type: &str) -> Option<Value> {
         "bigint" => Value::Int(i64::from_be_bytes(bytes.try_into().ok()?)),
         "uuid" => {
             let b: [u8; 16] = bytes.try_into().ok()?;
-            let h = crate::value::hex(&b);
+            let h = protocol::value::hex(&b);
             Value::Text(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]))
         }
         t if t == "text" || t.starts_with("character varying") => Value::Text(String::from_utf8(bytes.to_vec()).ok()?),

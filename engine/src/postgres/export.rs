@@ -6,17 +6,17 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
 use crate::error::EngineError;
-use crate::ident::quote;
 use crate::keyset::{KeysetQuery, Spelling};
-use crate::request::{ExportedPage, PageRequest};
-use crate::schema::TableSchema;
-use crate::value::{Value, ValueKind};
+use protocol::ident::quote;
+use protocol::request::{ExportedPage, PageRequest};
+use protocol::schema::TableSchema;
+use protocol::value::{Value, ValueKind};
 
 /// The text a value has as a bound parameter that SQL then casts to the column type.
 pub fn param_text(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
-        Value::Bytes(b) => Some(format!("\\x{}", crate::value::hex(b))),
+        Value::Bytes(b) => Some(format!("\\x{}", protocol::value::hex(b))),
         other => Some(other.display()),
     }
 }
@@ -121,7 +121,7 @@ pub struct BinaryCopyPage {
     pub data: Vec<u8>,
     pub rows: usize,
     pub has_more: bool,
-    pub next: Option<crate::request::Cursor>,
+    pub next: Option<protocol::request::Cursor>,
 }
 
 /// Parameters written into the SQL as literals: COPY takes no bind parameters. Values are cursor values (from
@@ -151,7 +151,7 @@ impl Spelling for LiteralSpelling<'_> {
 
 /// Whether [`export_binary_copy`] can serve this table; the text says why not. The receivers check the same
 /// rule before they ask.
-pub use crate::pg_copy::refusal as binary_copy_refusal;
+pub use protocol::pg_copy::refusal as binary_copy_refusal;
 
 /// The page as binary COPY: `COPY (SELECT … ORDER BY key LIMIT n+1) TO STDOUT (FORMAT binary)`, cut to n tuples,
 /// the next cursor read from the last one's key fields.
@@ -165,12 +165,13 @@ pub async fn export_binary_copy(
     if let Some(why) = binary_copy_refusal(schema) {
         return Err(EngineError::BadRequest(why));
     }
-    if req.filter != crate::request::RowFilter::All || matches!(req.position, crate::request::Position::Offset(_)) {
+    if req.filter != protocol::request::RowFilter::All || matches!(req.position, protocol::request::Position::Offset(_))
+    {
         return Err(EngineError::BadRequest(
             "binary COPY pages walk the whole table by cursor (no filter, no offset)".into(),
         ));
     }
-    if let crate::request::Position::After(cursor) = &req.position
+    if let protocol::request::Position::After(cursor) = &req.position
         && cursor.0.iter().any(|v| matches!(v, Value::Text(t) if t.contains('\0')))
     {
         return Err(EngineError::BadRequest("a cursor value contains a NUL character".into()));
@@ -205,7 +206,7 @@ pub async fn export_binary_copy(
                     })?;
                 values.push(value);
             }
-            Some(crate::request::Cursor(values))
+            Some(protocol::request::Cursor(values))
         }
         _ => None,
     };

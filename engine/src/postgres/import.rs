@@ -8,12 +8,12 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use super::careful::Careful;
 use crate::error::EngineError;
-use crate::ident::quote;
-use crate::jobs::Checkpoint;
-use crate::page::Page;
 use crate::plan::ImportPlan;
-use crate::request::{ImportResult, RowError, Strategy};
-use crate::value::{Value, ValueKind, float_text, hex};
+use appdata::jobs::Checkpoint;
+use protocol::ident::quote;
+use protocol::page::Page;
+use protocol::request::{ImportResult, RowError, Strategy};
+use protocol::value::{Value, ValueKind, float_text, hex};
 
 /// The page's staging table, named in the session's own temporary schema (never found through `search_path`).
 const STAGE: &str = "pg_temp.dbt_stage";

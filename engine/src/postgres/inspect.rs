@@ -4,9 +4,9 @@
 use sqlx::{PgPool, Row};
 
 use crate::error::EngineError;
-use crate::ident::quote;
-use crate::schema::{Column, ForeignKey, Identity, Index, LocalTable, TableInfo, TableSchema, UniqueConstraint};
-use crate::value::ValueKind;
+use protocol::ident::quote;
+use protocol::schema::{Column, ForeignKey, Identity, Index, LocalTable, TableInfo, TableSchema, UniqueConstraint};
+use protocol::value::ValueKind;
 
 /// Ordinary and partitioned tables of the current schema (partitions are reached through their parent).
 pub async fn list_tables(pool: &PgPool) -> Result<Vec<TableInfo>, EngineError> {
@@ -256,7 +256,7 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
 
     Ok(TableSchema {
         name: table.to_owned(),
-        dialect: crate::schema::Dialect::Postgres,
+        dialect: protocol::schema::Dialect::Postgres,
         columns,
         primary_key,
         unique_constraints,

@@ -11,10 +11,10 @@ use super::export::{decode, request_value_error, select_expr};
 use super::inspect::{qualified, table_sql};
 use crate::error::EngineError;
 use crate::keyset::{Collected, page_columns};
-use crate::page::Page;
-use crate::request::{Cursor, ExportedPage, PageRequest, Position, RowFilter};
-use crate::schema::TableSchema;
-use crate::value::Value;
+use protocol::page::Page;
+use protocol::request::{Cursor, ExportedPage, PageRequest, Position, RowFilter};
+use protocol::schema::TableSchema;
+use protocol::value::Value;
 
 struct Leaf {
     oid: i64,

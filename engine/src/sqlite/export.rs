@@ -5,11 +5,11 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Arguments, Row, SqlitePool, TypeInfo, ValueRef};
 
 use crate::error::EngineError;
-use crate::ident::quote;
 use crate::keyset::{KeysetQuery, Spelling};
-use crate::request::{ExportedPage, PageRequest};
-use crate::schema::TableSchema;
-use crate::value::{Value, ValueKind};
+use protocol::ident::quote;
+use protocol::request::{ExportedPage, PageRequest};
+use protocol::schema::TableSchema;
+use protocol::value::{Value, ValueKind};
 
 fn decode(row: &SqliteRow, i: usize, kind: ValueKind) -> Result<Value, sqlx::Error> {
     let raw = row.try_get_raw(i)?;

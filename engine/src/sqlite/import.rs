@@ -10,13 +10,13 @@ use sqlx::sqlite::SqliteArguments;
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 use crate::error::EngineError;
-use crate::ident::quote;
-use crate::jobs::Checkpoint;
-use crate::page::Page;
 use crate::plan::ImportPlan;
-use crate::request::{ImportResult, RowError, Strategy};
 use crate::sqlite::export::push;
-use crate::value::Value;
+use appdata::jobs::Checkpoint;
+use protocol::ident::quote;
+use protocol::page::Page;
+use protocol::request::{ImportResult, RowError, Strategy};
+use protocol::value::Value;
 
 /// SQLite allows 32766 parameters per statement; a few hundred rows per statement is past the point of gains.
 const MAX_CHUNK_ROWS: usize = 500;

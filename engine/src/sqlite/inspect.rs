@@ -3,9 +3,9 @@
 use sqlx::{Row, SqlitePool};
 
 use crate::error::EngineError;
-use crate::ident::quote;
-use crate::schema::{Column, ForeignKey, Identity, Index, TableInfo, TableSchema, UniqueConstraint};
-use crate::value::ValueKind;
+use protocol::ident::quote;
+use protocol::schema::{Column, ForeignKey, Identity, Index, TableInfo, TableSchema, UniqueConstraint};
+use protocol::value::ValueKind;
 
 pub async fn table_names(pool: &SqlitePool) -> Result<Vec<String>, EngineError> {
     Ok(sqlx::query_scalar("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").fetch_all(pool).await?)
@@ -177,7 +177,7 @@ pub async fn get_schema(pool: &SqlitePool, table: &str) -> Result<TableSchema, E
     }
     Ok(TableSchema {
         name: table.to_owned(),
-        dialect: crate::schema::Dialect::Sqlite,
+        dialect: protocol::schema::Dialect::Sqlite,
         columns,
         primary_key,
         unique_constraints,

@@ -2,15 +2,10 @@
 
 #![allow(dead_code)]
 
-use engine::{Db, Exclusions, Page, PageColumn, PageRequest, Position, Tables, Value, ValueKind};
+use engine::{Db, Tables};
+use protocol::{Exclusions, Page, PageColumn, PageRequest, Position, Value, ValueKind};
 
-pub async fn exec(db: &Db, sql: &str) {
-    match db {
-        Db::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(drop),
-        Db::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(drop),
-    }
-    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
+pub use appdata::testing::exec;
 
 pub fn tables(db: &Db) -> Tables {
     Tables::new(db.clone(), Exclusions::default())

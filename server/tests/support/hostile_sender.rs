@@ -4,6 +4,7 @@
 //! (unless the script refuses every connection); every connection (a resume included) is served the same script
 //! from its start.
 
+use engine::compress::PageCompression;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +14,7 @@ use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use engine::protocol::{ClientMessage, Operation};
+use protocol::messages::{ClientMessage, Operation};
 use serde_json::{Value as J, json};
 
 /// What the fake sends for one `fetch`.
@@ -69,7 +70,7 @@ pub fn keyed_schema(name: &str, columns: &[&str]) -> J {
 #[derive(Clone)]
 pub struct Refusal {
     pub status: u16,
-    /// The `dbt-refusal` header (`engine::protocol::RefusalCode`), if any.
+    /// The `dbt-refusal` header (`protocol::messages::RefusalCode`), if any.
     pub code: Option<&'static str>,
     pub body: String,
 }
@@ -104,7 +105,7 @@ impl Script {
 pub fn capabilities(pg_copy: bool) -> J {
     let formats = if pg_copy { json!(["binary", "json", "pg_copy"]) } else { json!(["binary", "json"]) };
     json!({"protocol": 1, "engine": "PostgreSQL", "page_encoding": "dbt-page-v1+zstd",
-           "operations": engine::protocol::OPERATIONS, "max_page_rows": 100000, "max_page_bytes": 8388608,
+           "operations": protocol::messages::OPERATIONS, "max_page_rows": 100000, "max_page_bytes": 8388608,
            "filters": ["all", "key_range", "keys"], "page_formats": formats})
 }
 
@@ -155,13 +156,13 @@ async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Res
     if let Some(Refusal { status, code, body }) = shared.script.refusal.clone() {
         let mut response = (axum::http::StatusCode::from_u16(status).unwrap(), body).into_response();
         if let Some(code) = code {
-            response.headers_mut().insert(engine::protocol::REFUSAL_HEADER, code.parse().unwrap());
+            response.headers_mut().insert(protocol::messages::REFUSAL_HEADER, code.parse().unwrap());
         }
         return response;
     }
     shared.connections.fetch_add(1, Ordering::SeqCst);
     // Large frames out are the point; nothing large comes in.
-    ws.protocols([engine::protocol::SUBPROTOCOL]).on_upgrade(move |socket| serve(socket, shared))
+    ws.protocols([protocol::messages::SUBPROTOCOL]).on_upgrade(move |socket| serve(socket, shared))
 }
 
 async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
@@ -263,7 +264,7 @@ pub fn crafted_page(columns: &[&str], rows: u64, body: &[u8]) -> Vec<u8> {
     for c in columns {
         varint(&mut raw, c.len() as u64);
         raw.extend_from_slice(c.as_bytes());
-        raw.push(engine::ValueKind::Int.code());
+        raw.push(protocol::ValueKind::Int.code());
         varint(&mut raw, 6);
         raw.extend_from_slice(b"bigint");
     }
@@ -277,12 +278,12 @@ pub fn crafted_page(columns: &[&str], rows: u64, body: &[u8]) -> Vec<u8> {
 pub fn bomb_page() -> Vec<u8> {
     let columns: Vec<String> = (0..200).map(|i| if i == 0 { "id".to_owned() } else { format!("c{i}") }).collect();
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-    engine::page::compress_bytes(&crafted_page(&columns, 60_000, &vec![0u8; 60_000 * 200]))
+    engine::compress::compress_bytes(&crafted_page(&columns, 60_000, &vec![0u8; 60_000 * 200]))
 }
 
 /// A good page of `(id, v)` rows, compressed.
 pub fn good_page(rows: &[(i64, i64)]) -> Vec<u8> {
-    use engine::{Page, PageColumn, Value, ValueKind};
+    use protocol::{Page, PageColumn, Value, ValueKind};
     let column = |name: &str| PageColumn { name: name.into(), kind: ValueKind::Int, source_type: "bigint".into() };
     Page {
         columns: vec![column("id"), column("v")],
@@ -303,5 +304,5 @@ pub fn copy_page(rows: &[(i64, i64)]) -> Vec<u8> {
         }
     }
     d.extend_from_slice(&(-1i16).to_be_bytes());
-    engine::page::compress_bytes(&d)
+    engine::compress::compress_bytes(&d)
 }

@@ -5,7 +5,7 @@
 pub mod hostile_sender;
 pub mod server_sink;
 
-use engine::testing::TestDb;
+use appdata::testing::TestDb;
 use engine::{Db, EngineKind};
 use server::{Instance, ServeConfig};
 
@@ -66,14 +66,8 @@ impl TestApp {
     }
 }
 
-/// Runs SQL (several statements allowed) on a test database; a failure panics with the statement.
-pub async fn exec(db: &Db, sql: &str) {
-    match db {
-        Db::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(drop),
-        Db::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(drop),
-    }
-    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
+#[allow(unused_imports)] // not every test binary runs SQL of its own
+pub use appdata::testing::exec;
 
 /// Text rows of a query that casts every value to text itself (NULL as `None`).
 pub async fn rows(db: &Db, sql: &str) -> Vec<Vec<Option<String>>> {
@@ -118,6 +112,6 @@ pub async fn prepare_table(
 }
 
 /// The `receive/import-page` body for a page of a prepared table, postcard-encoded as the browser sends it.
-pub fn import_body(handle: u64, format: engine::protocol::PageFormat, rows: u64, page: Vec<u8>) -> Vec<u8> {
+pub fn import_body(handle: u64, format: protocol::messages::PageFormat, rows: u64, page: Vec<u8>) -> Vec<u8> {
     postcard::to_allocvec(&app::api::receive::ImportPage { handle, format, rows, page }).unwrap()
 }

@@ -5,10 +5,11 @@
 //! side without a browser.
 
 use app::api::receive::{CreateLocalTable, FinishTable, ImportPage, PrepareTable, PreparedTable, TableExists};
-use engine::history::{TableStrategy, TransferRecord};
-use engine::protocol::PageFormat;
-use engine::transfer::{PageSink, Prepared, RawPage, Step};
-use engine::{ImportResult, Strategy, TableSchema};
+use appdata::history::{TableStrategy, TransferRecord};
+use engine::TableSchema;
+use protocol::messages::PageFormat;
+use protocol::transfer::{PageSink, Prepared, RawPage, Step};
+use protocol::{ImportResult, Strategy};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

@@ -1,7 +1,7 @@
 //! The Bulk Transfer tab: every sender table against the local one, picked with a strategy each, and Start.
 
-use engine::Strategy;
 use leptos::prelude::*;
+use protocol::Strategy;
 
 use super::strategy_options;
 use crate::receiver::control;
@@ -79,7 +79,7 @@ pub fn BulkTab(state: ReceiveState) -> impl IntoView {
                         on:change=move |ev| {
                             let raw = event_target_value(&ev);
                             match raw.trim().parse::<u32>() {
-                                Ok(n) => state.page_rows.set(Some(n.clamp(1, engine::PageRequest::MAX_LIMIT))),
+                                Ok(n) => state.page_rows.set(Some(n.clamp(1, protocol::PageRequest::MAX_LIMIT))),
                                 Err(_) if raw.trim().is_empty() => state.page_rows.set(None),
                                 Err(_) => {}
                             }

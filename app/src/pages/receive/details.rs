@@ -1,9 +1,9 @@
 //! The Table Details tab: the sender's schema beside the local one with differences marked, a filtered preview
 //! of the sender's rows, creating the table here, and transferring this one table with the filter.
 
-use engine::Strategy;
-use engine::schema::{Column, Dialect, TableSchema};
 use leptos::prelude::*;
+use protocol::Strategy;
+use protocol::schema::{Column, Dialect, TableSchema};
 
 use super::strategy_options;
 use crate::receiver::control;
@@ -151,7 +151,7 @@ pub fn DetailsTab(state: ReceiveState) -> impl IntoView {
                     <input id="preview-rows" type="number" min="1" max="1000" prop:value=move || state.preview_rows.get().to_string()
                         on:change=move |ev| {
                             if let Ok(n) = event_target_value(&ev).trim().parse::<u32>() {
-                                state.preview_rows.set(n.clamp(1, engine::protocol::MAX_JSON_PAGE_ROWS));
+                                state.preview_rows.set(n.clamp(1, protocol::messages::MAX_JSON_PAGE_ROWS));
                             }
                         } />
                 </label>

@@ -25,7 +25,7 @@ pub(crate) fn when(unix: i64) -> String {
 #[component]
 pub fn HistoryPanel(state: ReceiveState) -> impl IntoView {
     Effect::new(move |_| crate::receiver::control::load_history(state));
-    let row = |r: engine::history::TransferRecord| {
+    let row = |r: protocol::history::TransferRecord| {
         let tables = r
             .tables
             .iter()
