@@ -43,8 +43,11 @@ pub enum ClientError {
     #[error("the sender has no table {0:?}")]
     TableNotFound(String),
     /// The table is not here and creating missing tables was not asked for.
-    #[error("table {0:?} does not exist here (create missing tables is off)")]
-    MissingLocally(String),
+    #[error("table {:?} does not exist here (create missing tables is off)", .0.as_str())]
+    MissingLocally(protocol::TableName),
+    /// A table name no engine accepts (given to the client, or sent by the sender).
+    #[error("{0}")]
+    InvalidName(#[from] protocol::ProtocolError),
     /// The sender answered a request with an error.
     #[error("the sender answered {code:?}: {message}")]
     Remote { code: ErrorCode, message: String },

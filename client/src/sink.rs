@@ -6,6 +6,7 @@ use appdata::jobs::{Checkpoint, JobCursor};
 use engine::compress::{PageCompression, decompress_bytes};
 use engine::tables::PreparedImport;
 use engine::{EngineError, Tables};
+use protocol::TableName;
 use protocol::messages::PageFormat;
 use protocol::page::Page;
 use protocol::request::{ImportResult, Strategy};
@@ -71,8 +72,8 @@ impl PageSink for LocalSink<'_> {
     type Error = SinkError;
     type Handle = PreparedImport;
 
-    async fn exists(&self, table: &str) -> Result<bool, SinkError> {
-        Ok(self.tables.table_exists(table).await?)
+    async fn exists(&self, table: &TableName) -> Result<bool, SinkError> {
+        Ok(self.tables.table_exists(table.as_str()).await?)
     }
 
     async fn create(&self, schema: &TableSchema) -> Result<Vec<String>, SinkError> {

@@ -11,6 +11,7 @@ use std::time::Instant;
 use super::{Client, ClientError, FetchFrom, FetchOptions};
 use crate::sink::{LocalSink, SinkError};
 use engine::Tables;
+use protocol::TableName;
 use protocol::messages::{ErrorCode, WireFilter};
 use protocol::request::Strategy;
 use protocol::schema::TableSchema;
@@ -103,12 +104,12 @@ impl PageSource for ClientSource<'_> {
         }
     }
 
-    async fn schema(&self, table: &str) -> Result<TableSchema, ClientError> {
-        self.client.get_schema(table).await
+    async fn schema(&self, table: &TableName) -> Result<TableSchema, ClientError> {
+        self.client.get_schema(table.as_str()).await
     }
 
-    async fn count(&self, table: &str) -> Result<u64, ClientError> {
-        Ok(self.client.get_count(table).await?.max(0) as u64)
+    async fn count(&self, table: &TableName) -> Result<u64, ClientError> {
+        Ok(self.client.get_count(table.as_str()).await?.max(0) as u64)
     }
 
     async fn offers_pg_copy(&self) -> bool {
@@ -117,7 +118,7 @@ impl PageSource for ClientSource<'_> {
 
     /// A page, resuming a dropped connection and asking again (the same cursor: nothing is skipped or imported
     /// twice, since only imported pages move the cursor).
-    async fn fetch(&self, table: &str, fetch: &Fetch) -> Result<RawPage, ClientError> {
+    async fn fetch(&self, table: &TableName, fetch: &Fetch) -> Result<RawPage, ClientError> {
         let options = FetchOptions {
             limit: fetch.limit,
             from: fetch.cursor.clone().map(FetchFrom::Cursor).unwrap_or(FetchFrom::Start),
@@ -125,9 +126,9 @@ impl PageSource for ClientSource<'_> {
         };
         let mut attempts = 0;
         loop {
-            match self.client.fetch_raw_as(table, &options, fetch.format).await {
+            match self.client.fetch_raw_as(table.as_str(), &options, fetch.format).await {
                 Err(e) if e.is_resumable() && attempts < RESUME_ATTEMPTS => {
-                    tracing::warn!(error = %e, table, "connection lost; resuming");
+                    tracing::warn!(error = %e, table = table.as_str(), "connection lost; resuming");
                     attempts += 1;
                     self.resumed.fetch_add(1, Ordering::Relaxed);
                     self.client.resume().await?;
@@ -148,7 +149,7 @@ struct Watch<'a> {
     progress: &'a (dyn Fn(Progress) + Send + Sync),
     stop: Option<&'a (dyn Fn() -> bool + Send + Sync)>,
     clock: Instant,
-    totals: Mutex<HashMap<String, Option<u64>>>,
+    totals: Mutex<HashMap<TableName, Option<u64>>>,
 }
 
 impl<'a> Watch<'a> {
@@ -164,11 +165,11 @@ impl Observer for Watch<'_> {
     fn event(&self, event: Event<'_>) {
         let progress = match event {
             Event::Started { table, total } => {
-                self.totals.lock().expect("not poisoned").insert(table.to_owned(), total);
-                Progress::Started { table: table.to_owned(), total }
+                self.totals.lock().expect("not poisoned").insert(table.clone(), total);
+                Progress::Started { table: table.to_string(), total }
             }
             Event::Page { table, report, .. } => Progress::Page {
-                table: table.to_owned(),
+                table: table.to_string(),
                 done: report.rows,
                 total: self.totals.lock().expect("not poisoned").get(table).copied().flatten(),
                 created: report.created,
@@ -176,7 +177,9 @@ impl Observer for Watch<'_> {
                 skipped: report.skipped,
                 errors: report.errors.len() as u64,
             },
-            Event::Finished { table, report } => Progress::Finished { table: table.to_owned(), result: report.clone() },
+            Event::Finished { table, report } => {
+                Progress::Finished { table: table.to_string(), result: report.clone() }
+            }
         };
         (self.progress)(progress);
     }
@@ -263,15 +266,16 @@ impl Client {
     ) -> Result<TransferResult, ClientError> {
         let source = ClientSource::new(self);
         let watch = Watch::new(progress, stop);
+        let table = TableName::parse(table)?;
         let job = TableJob {
-            table: table.to_owned(),
+            table: table.clone(),
             strategy: options.strategy,
             filter: options.filter.clone(),
             create_missing: options.create_missing_tables,
             page_rows: page_rows(options.batch_size),
             start_after,
         };
-        let schema = transfer::driver::fetch_schema::<_, LocalSink<'_>>(&source, table).await?;
+        let schema = transfer::driver::fetch_schema::<_, LocalSink<'_>>(&source, &table).await?;
         Ok(transfer::transfer_table(&source, &sink, &watch, &job, &schema).await?)
     }
 
@@ -283,7 +287,7 @@ impl Client {
         local: &Tables,
         options: &TransferAllOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),
-    ) -> Result<Vec<(String, Result<TransferResult, ClientError>)>, ClientError> {
+    ) -> Result<Vec<(TableName, Result<TransferResult, ClientError>)>, ClientError> {
         self.transfer_all_into(LocalSink::new(local), options, progress).await
     }
 
@@ -295,7 +299,7 @@ impl Client {
         options: &TransferAllOptions,
         record: i64,
         progress: &(dyn Fn(Progress) + Send + Sync),
-    ) -> Result<Vec<(String, Result<TransferResult, ClientError>)>, ClientError> {
+    ) -> Result<Vec<(TableName, Result<TransferResult, ClientError>)>, ClientError> {
         self.transfer_all_into(LocalSink { tables: local, record: Some(record), job: None }, options, progress).await
     }
 
@@ -304,20 +308,22 @@ impl Client {
         sink: LocalSink<'_>,
         options: &TransferAllOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),
-    ) -> Result<Vec<(String, Result<TransferResult, ClientError>)>, ClientError> {
+    ) -> Result<Vec<(TableName, Result<TransferResult, ClientError>)>, ClientError> {
         let names: Vec<String> = match &options.tables {
             Some(t) => t.clone(),
             None => self.list_tables().await?.into_iter().map(|t| t.name).collect(),
         };
         let jobs: Vec<TableJob> = names
-            .into_iter()
-            .map(|name| TableJob {
-                strategy: options.strategies.get(&name).copied().unwrap_or(options.default_strategy),
-                create_missing: options.create_missing_tables,
-                page_rows: page_rows(options.batch_size),
-                ..TableJob::new(name, Strategy::default())
+            .iter()
+            .map(|name| {
+                Ok(TableJob {
+                    strategy: options.strategies.get(name).copied().unwrap_or(options.default_strategy),
+                    create_missing: options.create_missing_tables,
+                    page_rows: page_rows(options.batch_size),
+                    ..TableJob::new(TableName::parse(name)?, Strategy::default())
+                })
             })
-            .collect();
+            .collect::<Result<_, ClientError>>()?;
         let source = ClientSource::new(self);
         let watch = Watch::new(progress, None);
         let run = transfer::transfer_tables(&source, &sink, &watch, &jobs).await?;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use appdata::testing::{TestDb, exec};
 use client::sink::LocalSink;
-use engine::{EngineError, EngineKind, TableSchema, Tables};
+use engine::{EngineError, EngineKind, TableName, TableSchema, Tables};
 use protocol::messages::{PageFormat, decode_cursor, encode_cursor};
 use protocol::transfer::{self, Event, Fetch, Observer, PageSource, RawPage, SourceFailure, TableJob};
 use protocol::{PageRequest, Position, Strategy};
@@ -28,26 +28,26 @@ impl PageSource for TablesSource {
         SourceFailure::Other
     }
 
-    async fn schema(&self, table: &str) -> Result<TableSchema, EngineError> {
-        self.tables.get_schema(table).await
+    async fn schema(&self, table: &TableName) -> Result<TableSchema, EngineError> {
+        self.tables.get_schema(table.as_str()).await
     }
 
-    async fn count(&self, table: &str) -> Result<u64, EngineError> {
-        Ok(self.tables.get_count(table).await? as u64)
+    async fn count(&self, table: &TableName) -> Result<u64, EngineError> {
+        Ok(self.tables.get_count(table.as_str()).await? as u64)
     }
 
     async fn offers_pg_copy(&self) -> bool {
         true
     }
 
-    async fn fetch(&self, table: &str, fetch: &Fetch) -> Result<RawPage, EngineError> {
+    async fn fetch(&self, table: &TableName, fetch: &Fetch) -> Result<RawPage, EngineError> {
         let position = match &fetch.cursor {
             Some(c) => Position::After(decode_cursor(c).map_err(EngineError::BadRequest)?),
             None => Position::Start,
         };
         let request = PageRequest { limit: fetch.limit, position, filter: Default::default() };
         if fetch.format == PageFormat::PgCopy {
-            let page = self.tables.export_binary_copy(table, &request).await?;
+            let page = self.tables.export_binary_copy(table.as_str(), &request).await?;
             let next = page.next.as_ref().map(encode_cursor);
             let bytes = engine::compress::compress_bytes(&page.data);
             return Ok(RawPage { rows: page.rows, has_more: page.has_more, next, bytes });
@@ -55,7 +55,7 @@ impl PageSource for TablesSource {
         if !self.done.swap(true, Ordering::SeqCst) {
             exec(self.tables.db(), self.meanwhile).await;
         }
-        let page = self.tables.export_records(table, &request).await?;
+        let page = self.tables.export_records(table.as_str(), &request).await?;
         let next = page.next.as_ref().map(encode_cursor);
         Ok(RawPage { rows: page.page.rows.len(), has_more: page.has_more, next, bytes: page.page.compress() })
     }
@@ -86,8 +86,9 @@ async fn redo_while(meanwhile: &'static str) -> (Vec<i64>, Vec<i64>, transfer::T
     let from = Tables::new(sender.db.clone(), Default::default());
     let into = Tables::new(receiver.db.clone(), Default::default());
     let source = TablesSource { tables: from.clone(), meanwhile, done: AtomicBool::new(false) };
-    let job = TableJob { page_rows: Some(8), ..TableJob::new("t", Strategy::Skip) };
-    let schema = source.schema("t").await.unwrap();
+    let t = TableName::parse("t").unwrap();
+    let job = TableJob { page_rows: Some(8), ..TableJob::new(t.clone(), Strategy::Skip) };
+    let schema = source.schema(&t).await.unwrap();
     let report = transfer::transfer_table(&source, &LocalSink::new(&into), &Quiet, &job, &schema).await.unwrap();
     assert_eq!(report.errors.len(), 1, "the refused row is reported: {:?}", report.errors);
     (ids(&from).await, ids(&into).await, report)

@@ -266,7 +266,7 @@ async fn attempt(ctx: &RunnerContext, plan: &JobPlan, runner: &str) -> Result<At
             let mut created_table = table.created_table;
             if !ctx.tables.table_exists(&table.table).await? {
                 if !plan.create_missing {
-                    return Err(ClientError::MissingLocally(table.table.clone()));
+                    return Err(ClientError::MissingLocally(protocol::TableName::parse(&table.table)?));
                 }
                 let schema = client.get_schema(&table.table).await?;
                 // Recorded first: if the process dies right after the table is created, the next run knows it

@@ -110,7 +110,7 @@ fn failure(e: &ClientError) -> Failure {
         | ClientError::Unreachable(_)
         | ClientError::Disconnected { .. }
         | ClientError::Timeout(_) => 4,
-        ClientError::InvalidUrl(_) => 2,
+        ClientError::InvalidUrl(_) | ClientError::InvalidName(_) => 2,
         _ => 5,
     };
     Failure { code, message: e.to_string() }
@@ -119,6 +119,7 @@ fn failure(e: &ClientError) -> Failure {
 fn kind(e: &ClientError) -> &'static str {
     match e {
         ClientError::InvalidUrl(_) => "invalid_url",
+        ClientError::InvalidName(_) => "invalid_name",
         ClientError::ConnectTimeout(_) => "connect_timeout",
         ClientError::Unreachable(_) => "unreachable",
         ClientError::InvalidCode => "invalid_code",
@@ -289,16 +290,21 @@ pub async fn pull(args: PullArgs) -> Result<(), Failure> {
     let progress = |event: Progress| reporter.report(event);
     let results = match &args.filter {
         Some(filter) => {
-            let table = args.tables[0].clone();
-            let strategy =
-                args.table_strategies.iter().find(|(t, _)| *t == table).map(|(_, s)| *s).unwrap_or(args.strategy);
+            let table = protocol::TableName::parse(&args.tables[0])
+                .map_err(|e| Failure { code: 2, message: format!("--tables: {e}") })?;
+            let strategy = args
+                .table_strategies
+                .iter()
+                .find(|(t, _)| table == t.as_str())
+                .map(|(_, s)| *s)
+                .unwrap_or(args.strategy);
             let options = TransferOptions {
                 strategy,
                 batch_size: args.batch_size.unwrap_or(0),
                 create_missing_tables: args.create_missing,
                 filter: filter.clone(),
             };
-            vec![(table.clone(), client.transfer_recorded(&local, &table, &options, record, &progress).await)]
+            vec![(table.clone(), client.transfer_recorded(&local, table.as_str(), &options, record, &progress).await)]
         }
         None => {
             let options = TransferAllOptions {

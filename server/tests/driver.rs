@@ -238,8 +238,8 @@ impl Observer for Watch {
     fn event(&self, event: Event<'_>) {
         if let Event::Page { table, rows, report, .. } = event {
             let mut pages = self.pages.lock().unwrap();
-            pages.push((table.to_owned(), rows));
-            let so_far: u64 = pages.iter().filter(|(t, _)| t == table).map(|(_, r)| r).sum();
+            pages.push((table.to_string(), rows));
+            let so_far: u64 = pages.iter().filter(|(t, _)| *table == t.as_str()).map(|(_, r)| r).sum();
             assert_eq!(report.rows, so_far, "{table}: the report so far holds the pages so far");
         }
     }
@@ -290,7 +290,7 @@ impl Target {
 
     async fn begin(&self, jobs: &[TableJob]) -> i64 {
         let tables: Vec<TableStrategy> =
-            jobs.iter().map(|j| TableStrategy { table: j.table.clone(), strategy: j.strategy }).collect();
+            jobs.iter().map(|j| TableStrategy { table: j.table.to_string(), strategy: j.strategy }).collect();
         match self {
             Target::Local { test_db, .. } => {
                 appdata::history::begin(&test_db.db, "admin", Channel::Cli, "the sender", &tables).await.unwrap()
@@ -349,11 +349,11 @@ async fn drive<K: PageSink>(
 ) -> Vec<(String, Outcome)> {
     let run = transfer_tables(source, sink, watch, jobs).await.unwrap_or_else(|e| panic!("the run: {e}"));
     assert!(run.notes.is_empty(), "{:?}", run.notes);
-    run.outcomes.into_iter().map(|(table, result)| (table, outcome(result))).collect()
+    run.outcomes.into_iter().map(|(table, result)| (table.to_string(), outcome(result))).collect()
 }
 
 fn job(table: &str, strategy: Strategy, page_rows: Option<u32>) -> TableJob {
-    TableJob { page_rows, ..TableJob::new(table, strategy) }
+    TableJob { page_rows, ..TableJob::new(protocol::TableName::parse(table).unwrap(), strategy) }
 }
 
 fn pages(rows: i64, page_rows: Option<u32>) -> u64 {
@@ -514,7 +514,7 @@ async fn scenario(
     // 4. Resume after the cancelled page's cursor: only the rows after it, then the whole table is the sender's.
     let cursor = source
         .fetch(
-            CANCEL_FIRST.0,
+            &protocol::TableName::parse(CANCEL_FIRST.0).unwrap(),
             &Fetch { cursor: None, limit: CANCEL_PAGE, format: PageFormat::Binary, filter: WireFilter::All },
         )
         .await
@@ -614,7 +614,7 @@ async fn job_resume(sender: &TestApp, source: &ClientSource<'_>, to: EngineKind)
     assert_eq!(outcomes, [(table.to_owned(), Outcome::Cancelled)], "{context}");
     let landed = 2 * CANCEL_PAGE;
     let walk = Fetch { cursor: None, limit: landed, format: PageFormat::Binary, filter: WireFilter::All };
-    let after = source.fetch(table, &walk).await.unwrap().next;
+    let after = source.fetch(&protocol::TableName::parse(table).unwrap(), &walk).await.unwrap().next;
     let at = stored().await;
     assert_eq!((at.cursor.clone(), at.rows), (after, i64::from(landed)), "{context}: the job's cursor");
     let source_rows = text_rows(&sender.instance.db, table, columns).await;

@@ -2,10 +2,10 @@
 //! sender as its page source, and this site's server functions as its page sink. Nothing of the transfer itself
 //! is decided here.
 
-use protocol::TableSchema;
 use protocol::messages::{ErrorCode, Operation, PageFormat, WireFilter};
 use protocol::transfer::{Fetch, PageSink, PageSource, Prepared, RawPage, SourceFailure, Step};
 use protocol::{ImportResult, Strategy};
+use protocol::{TableName, TableSchema};
 
 use crate::ApiError;
 use crate::api::receive as local;
@@ -33,12 +33,12 @@ impl PageSource for LinkSource<'_> {
         }
     }
 
-    async fn schema(&self, table: &str) -> Result<TableSchema, LinkError> {
-        self.link.call(Operation::Schema { table: table.to_owned() }).await
+    async fn schema(&self, table: &TableName) -> Result<TableSchema, LinkError> {
+        self.link.call(Operation::Schema { table: table.to_string() }).await
     }
 
-    async fn count(&self, table: &str) -> Result<u64, LinkError> {
-        let n: i64 = self.link.call(Operation::Count { table: table.to_owned() }).await?;
+    async fn count(&self, table: &TableName) -> Result<u64, LinkError> {
+        let n: i64 = self.link.call(Operation::Count { table: table.to_string() }).await?;
         Ok(n.max(0) as u64)
     }
 
@@ -46,9 +46,9 @@ impl PageSource for LinkSource<'_> {
         self.pg_copy
     }
 
-    async fn fetch(&self, table: &str, fetch: &Fetch) -> Result<RawPage, LinkError> {
+    async fn fetch(&self, table: &TableName, fetch: &Fetch) -> Result<RawPage, LinkError> {
         let op = Operation::Fetch {
-            table: table.to_owned(),
+            table: table.to_string(),
             limit: Some(fetch.limit),
             cursor: fetch.cursor.clone(),
             offset: None,
@@ -70,8 +70,8 @@ impl PageSink for ServerSink {
     /// The server's handle of the prepared table.
     type Handle = u64;
 
-    async fn exists(&self, table: &str) -> Result<bool, ApiError> {
-        local::table_exists(table.to_owned()).await
+    async fn exists(&self, table: &TableName) -> Result<bool, ApiError> {
+        local::table_exists(table.to_string()).await
     }
 
     async fn create(&self, schema: &TableSchema) -> Result<Vec<String>, ApiError> {

@@ -349,7 +349,11 @@ mod imp {
         let mut schemas = Vec::new();
         let source = LinkSource { link: &link, pg_copy: false };
         for (name, _) in &picked {
-            match protocol::transfer::driver::fetch_schema::<_, ServerSink>(&source, name).await {
+            let name = match protocol::TableName::parse(name) {
+                Ok(name) => name,
+                Err(e) => return state.transfer_error.set(Some(e.to_string())),
+            };
+            match protocol::transfer::driver::fetch_schema::<_, ServerSink>(&source, &name).await {
                 Ok(s) => schemas.push(s),
                 Err(e) => return state.transfer_error.set(Some(e.to_string())),
             }
@@ -469,7 +473,7 @@ mod imp {
             match event {
                 Event::Started { table, total } => {
                     self.state.progress.update(|all| {
-                        if let Some(p) = all.iter_mut().find(|p| p.name == table) {
+                        if let Some(p) = all.iter_mut().find(|p| *table == p.name.as_str()) {
                             p.state = TableState::Running;
                             p.started = Some(now());
                             if total.is_some() {
@@ -480,12 +484,12 @@ mod imp {
                 }
                 Event::Page { table, page, .. } => {
                     self.failed_rows.borrow_mut().extend(page.errors.iter().map(|e| FailedRow {
-                        table: table.to_owned(),
+                        table: table.to_string(),
                         key: e.key.clone(),
                         reason: e.reason.clone(),
                     }));
                     self.state.progress.update(|all| {
-                        if let Some(p) = all.iter_mut().find(|p| p.name == table) {
+                        if let Some(p) = all.iter_mut().find(|p| *table == p.name.as_str()) {
                             p.add_page(page);
                         }
                     });
@@ -517,15 +521,21 @@ mod imp {
         failed_rows: &mut Vec<FailedRow>,
     ) -> Outcome {
         let page_rows = state.page_rows.get_untracked();
-        let jobs: Vec<TableJob> = tables
-            .iter()
-            .map(|(name, strategy)| TableJob {
-                filter: filter.clone(),
-                create_missing,
-                page_rows,
-                ..TableJob::new(name.clone(), *strategy)
-            })
-            .collect();
+        let mut jobs: Vec<TableJob> = Vec::with_capacity(tables.len());
+        for (name, strategy) in &tables {
+            match protocol::TableName::parse(name) {
+                Ok(table) => jobs.push(TableJob {
+                    filter: filter.clone(),
+                    create_missing,
+                    page_rows,
+                    ..TableJob::new(table, *strategy)
+                }),
+                Err(e) => {
+                    state.transfer_error.set(Some(e.to_string()));
+                    return Outcome::Failed;
+                }
+            }
+        }
         let known: HashMap<String, TableRow> =
             state.tables.get_untracked().into_iter().map(|r| (r.name.clone(), r)).collect();
         let filtered = filter != WireFilter::All;
@@ -555,31 +565,32 @@ mod imp {
         };
         notes.extend(run.notes);
         // The tables in the order they ran (parents first).
-        let order: Vec<String> = run.outcomes.iter().map(|(name, _)| name.clone()).collect();
+        let order: Vec<String> = run.outcomes.iter().map(|(name, _)| name.to_string()).collect();
         state.progress.update(|all| all.sort_by_key(|p| order.iter().position(|n| n == &p.name)));
         let (mut cancelled, mut incomplete, mut failure) = (false, false, None::<String>);
         for (name, outcome) in run.outcomes {
+            let name = name.as_str();
             match outcome {
                 Ok(report) => {
-                    set_state(state, &name, TableState::Done, "");
+                    set_state(state, name, TableState::Done, "");
                     notes.extend(report.notes.into_iter().map(|n| format!("{name}: {n}")));
                 }
                 Err(TransferError::Cancelled) => {
-                    set_state(state, &name, TableState::Cancelled, "stopped after the page in flight");
+                    set_state(state, name, TableState::Cancelled, "stopped after the page in flight");
                     cancelled = true;
                 }
                 Err(TransferError::NotStarted(why)) => {
-                    set_state(state, &name, TableState::Cancelled, &format!("not started: {why}"));
+                    set_state(state, name, TableState::Cancelled, &format!("not started: {why}"));
                     cancelled |= why == "cancelled";
                 }
                 Err(TransferError::MissingLocally(_)) => {
-                    set_state(state, &name, TableState::Failed, "missing here (create missing tables is off)");
+                    set_state(state, name, TableState::Failed, "missing here (create missing tables is off)");
                     notes.push(format!("{name}: not transferred, the table does not exist here"));
                     incomplete = true;
                 }
                 Err(e) => {
                     let message = format!("{name}: {e}");
-                    set_state(state, &name, TableState::Failed, &e.to_string());
+                    set_state(state, name, TableState::Failed, &e.to_string());
                     notes.push(message.clone());
                     failure.get_or_insert(message);
                 }

@@ -7,6 +7,7 @@ use super::{
     END_CURSOR, Event, Fetch, Observer, PageSink, PageSource, RawPage, SourceFailure, Step, TableJob, TableOutcome,
     TableReport, TransferError,
 };
+use crate::ident::TableName;
 use crate::messages::{PageFormat, WireFilter};
 use crate::pg_copy::{BINARY_COPY_NOTE, refusal};
 use crate::request::ImportResult;
@@ -23,17 +24,22 @@ pub struct Run<S, K> {
 }
 
 /// The sender's schema of `table`, refused when it is another table's.
-pub async fn fetch_schema<S: PageSource, K: PageSink>(source: &S, table: &str) -> Result<TableSchema, Error<S, K>> {
+pub async fn fetch_schema<S: PageSource, K: PageSink>(
+    source: &S,
+    table: &TableName,
+) -> Result<TableSchema, Error<S, K>> {
     let schema = source.schema(table).await.map_err(from_source::<S, K>)?;
-    if schema.name != table {
+    if schema.name != table.as_str() {
         return Err(TransferError::Protocol(format!(
-            "asked for the schema of {table:?}, the sender answered with the schema of {:?}",
+            "asked for the schema of {:?}, the sender answered with the schema of {:?}",
+            table.as_str(),
             schema.name
         )));
     }
     if schema.columns.len() > crate::page::MAX_COLUMNS {
         return Err(TransferError::Protocol(format!(
-            "the schema of {table:?} has {} columns; at most {} are accepted",
+            "the schema of {:?} has {} columns; at most {} are accepted",
+            table.as_str(),
             schema.columns.len(),
             crate::page::MAX_COLUMNS
         )));
@@ -52,7 +58,7 @@ pub async fn transfer_tables<S: PageSource, K: PageSink, O: Observer>(
 ) -> Result<Run<S::Error, K::Error>, Error<S, K>> {
     let mut schemas: Vec<TableSchema> = Vec::with_capacity(jobs.len());
     for job in jobs {
-        if schemas.iter().any(|s| s.name == job.table) {
+        if schemas.iter().any(|s| s.name == job.table.as_str()) {
             continue;
         }
         schemas.push(fetch_schema::<S, K>(source, &job.table).await?);
@@ -63,8 +69,9 @@ pub async fn transfer_tables<S: PageSource, K: PageSink, O: Observer>(
     // Why the tables after this point do not start.
     let mut halted: Option<String> = None;
     for name in order {
-        let job = jobs.iter().find(|j| j.table == name).expect("a job per ordered table");
+        let job = jobs.iter().find(|j| j.table.as_str() == name).expect("a job per ordered table");
         let schema = schemas.iter().find(|s| s.name == name).expect("a schema per ordered table");
+        let name = job.table.clone();
         if halted.is_none() && observer.stopped() {
             halted = Some("cancelled".into());
         }
@@ -116,11 +123,11 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
 ) -> Result<TableReport, Error<S, K>> {
     let started = observer.now();
     let resumes_before = source.resumes();
-    let table = job.table.as_str();
-    if schema.name != table {
-        return Err(TransferError::Protocol(format!("the schema of {:?} for table {table:?}", schema.name)));
+    let table = &job.table;
+    if schema.name != table.as_str() {
+        return Err(TransferError::Protocol(format!("the schema of {:?} for table {:?}", schema.name, table.as_str())));
     }
-    let mut report = TableReport { table: table.to_owned(), strategy: job.strategy, ..TableReport::default() };
+    let mut report = TableReport::new(table.clone(), job.strategy);
     // The sender first: a connection lost since the last table fails here, before anything is created.
     let total = match job.filter {
         WireFilter::All => Some(source.count(table).await.map_err(from_source::<S, K>)?),
@@ -128,7 +135,7 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
     };
     if !sink.exists(table).await.map_err(TransferError::Sink)? {
         if !job.create_missing {
-            return Err(TransferError::MissingLocally(table.to_owned()));
+            return Err(TransferError::MissingLocally(table.clone()));
         }
         for n in sink.create(schema).await.map_err(TransferError::Sink)? {
             report.note(n);
@@ -151,7 +158,7 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
     let prepared = sink.prepare(schema, job.strategy, want_copy).await.map_err(TransferError::Sink)?;
     let mut copy = want_copy && prepared.copy.is_ok();
     if let (true, Err(why)) = (want_copy, &prepared.copy) {
-        tracing::debug!(table, "ordinary pages: {why}");
+        tracing::debug!(table = table.as_str(), "ordinary pages: {why}");
     }
     let limit = job.limit();
     let fetch =

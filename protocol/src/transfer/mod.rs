@@ -23,6 +23,7 @@ pub mod driver;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ident::TableName;
 use crate::messages::{PageFormat, WireFilter};
 use crate::request::{ImportResult, RowError, Strategy};
 use crate::schema::TableSchema;
@@ -80,12 +81,12 @@ pub trait PageSource {
 
     fn failure(error: &Self::Error) -> SourceFailure;
     /// The sender's schema of `table`.
-    async fn schema(&self, table: &str) -> Result<TableSchema, Self::Error>;
+    async fn schema(&self, table: &TableName) -> Result<TableSchema, Self::Error>;
     /// The sender's exact row count of `table`.
-    async fn count(&self, table: &str) -> Result<u64, Self::Error>;
+    async fn count(&self, table: &TableName) -> Result<u64, Self::Error>;
     /// Whether the sender serves binary COPY pages ([`PageFormat::PgCopy`]) at all.
     async fn offers_pg_copy(&self) -> bool;
-    async fn fetch(&self, table: &str, fetch: &Fetch) -> Result<RawPage, Self::Error>;
+    async fn fetch(&self, table: &TableName, fetch: &Fetch) -> Result<RawPage, Self::Error>;
     /// How many times the connection was resumed so far (for the report).
     fn resumes(&self) -> u32 {
         0
@@ -118,7 +119,7 @@ pub trait PageSink {
     type Handle;
 
     /// Whether `table` exists here.
-    async fn exists(&self, table: &str) -> Result<bool, Self::Error>;
+    async fn exists(&self, table: &TableName) -> Result<bool, Self::Error>;
     /// Creates a missing table from the sender's schema (its foreign keys and indexes wait for
     /// [`PageSink::finish`]); the notes say what could not be recreated.
     async fn create(&self, schema: &TableSchema) -> Result<Vec<String>, Self::Error>;
@@ -148,11 +149,11 @@ pub trait PageSink {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event<'a> {
     /// A table starts; `total` is the sender's count (`None` with a filter).
-    Started { table: &'a str, total: Option<u64> },
+    Started { table: &'a TableName, total: Option<u64> },
     /// A page is committed: `page` is what its import reported, `report` the table so far.
-    Page { table: &'a str, rows: u64, page: &'a ImportResult, report: &'a TableReport },
+    Page { table: &'a TableName, rows: u64, page: &'a ImportResult, report: &'a TableReport },
     /// The table's data is all in (and its constraints after the data added).
-    Finished { table: &'a str, report: &'a TableReport },
+    Finished { table: &'a TableName, report: &'a TableReport },
 }
 
 /// Progress, the clock and cancel, as the side running the transfer has them.
@@ -169,7 +170,7 @@ pub trait Observer {
 /// One table to transfer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableJob {
-    pub table: String,
+    pub table: TableName,
     pub strategy: Strategy,
     pub filter: WireFilter,
     /// Create the table here from the sender's schema when it is missing.
@@ -181,15 +182,8 @@ pub struct TableJob {
 }
 
 impl TableJob {
-    pub fn new(table: impl Into<String>, strategy: Strategy) -> TableJob {
-        TableJob {
-            table: table.into(),
-            strategy,
-            filter: WireFilter::All,
-            create_missing: false,
-            page_rows: None,
-            start_after: None,
-        }
+    pub fn new(table: TableName, strategy: Strategy) -> TableJob {
+        TableJob { table, strategy, filter: WireFilter::All, create_missing: false, page_rows: None, start_after: None }
     }
 
     /// Rows asked for per page.
@@ -199,9 +193,9 @@ impl TableJob {
 }
 
 /// What one table's transfer did, counted from what the imports reported.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableReport {
-    pub table: String,
+    pub table: TableName,
     pub strategy: Strategy,
     pub rows: u64,
     pub pages: u64,
@@ -225,6 +219,27 @@ pub struct TableReport {
 }
 
 impl TableReport {
+    /// Nothing done yet.
+    pub fn new(table: TableName, strategy: Strategy) -> TableReport {
+        TableReport {
+            table,
+            strategy,
+            rows: 0,
+            pages: 0,
+            created: 0,
+            updated: 0,
+            skipped: 0,
+            errors: Vec::new(),
+            created_table: false,
+            resumed: 0,
+            seconds: 0.0,
+            import_seconds: 0.0,
+            wait_seconds: 0.0,
+            copy_pages: 0,
+            notes: Vec::new(),
+        }
+    }
+
     fn note(&mut self, note: impl Into<String>) {
         let note = note.into();
         if !self.notes.contains(&note) {
@@ -259,8 +274,8 @@ pub enum TransferError<S, K> {
     #[error("not started: {0}")]
     NotStarted(String),
     /// The table is not here and creating missing tables was not asked for.
-    #[error("table {0:?} does not exist here (create missing tables is off)")]
-    MissingLocally(String),
+    #[error("table {:?} does not exist here (create missing tables is off)", .0.as_str())]
+    MissingLocally(TableName),
     /// The sender sent something that cannot be right (a page with more to come but no cursor, the schema of
     /// another table).
     #[error("the sender sent something unexpected: {0}")]
@@ -268,4 +283,4 @@ pub enum TransferError<S, K> {
 }
 
 /// The outcome of one table of a [`transfer_tables`] run.
-pub type TableOutcome<S, K> = (String, Result<TableReport, TransferError<S, K>>);
+pub type TableOutcome<S, K> = (TableName, Result<TableReport, TransferError<S, K>>);

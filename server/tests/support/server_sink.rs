@@ -61,8 +61,8 @@ impl PageSink for HttpServerSink {
     type Error = String;
     type Handle = u64;
 
-    async fn exists(&self, table: &str) -> Result<bool, String> {
-        self.json("receive/table-exists", &TableExists { table: table.to_owned() }).await
+    async fn exists(&self, table: &protocol::TableName) -> Result<bool, String> {
+        self.json("receive/table-exists", &TableExists { table: table.to_string() }).await
     }
 
     async fn create(&self, schema: &TableSchema) -> Result<Vec<String>, String> {
