@@ -1,11 +1,20 @@
 //! Recreating a sender's table on this database, for either engine, from a schema that arrived over the network.
 //! Nothing from that schema is spliced into SQL unchecked: names are quoted, types go through
-//! [`protocol::pg_types`], defaults through [`safe_default`], referential actions through a fixed list. What cannot
-//! be recreated safely is left out and said in the notes.
+//! [`protocol::pg_types`] (PostgreSQL) or [`sqlguard::sqlite_type`] (SQLite), and every expression text (defaults,
+//! generated columns, CHECKs, index definitions, partition keys and bounds) through [`sqlguard`], which parses it
+//! against an allow-list and re-renders it; referential actions come from a fixed list. What cannot be recreated
+//! safely is left out and said in the notes, by name (`column "a": default not recreated: function pg_sleep is not
+//! allowed`).
 //!
-//! [`Tables::create_table`] makes columns, NOT NULL, portable defaults, identity, primary key and unique
-//! constraints; [`Tables::create_constraints_after_data`] adds foreign keys and secondary indexes once rows are in
-//! (SQLite cannot add foreign keys later, so there they are part of the table).
+//! Between two databases of the same engine the table is the sender's: PostgreSQL keeps serial columns serial
+//! (their own sequence, owned by the column, moved past the data by every import), identity as identity with its
+//! sequence options, defaults, generated columns, comments, partitions with their bounds; SQLite keeps declared
+//! types, defaults, CHECKs, `AUTOINCREMENT`, `WITHOUT ROWID` and `STRICT`. Across engines no expression text
+//! crosses: the portable mapping of `docs/types.md` and [`safe_default`] apply.
+//!
+//! [`Tables::create_table`] makes the table (and, on PostgreSQL, its sequences, enum types and partitions);
+//! [`Tables::create_constraints_after_data`] adds foreign keys, CHECK constraints (PostgreSQL) and secondary
+//! indexes once rows are in (SQLite cannot add foreign keys or CHECKs later, so there they are part of the table).
 
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +24,7 @@ use crate::tables::Tables;
 use appdata::constraints::{CONSTRAINTS_ADDED_SQL, EXPECT_CONSTRAINTS_SQL};
 use protocol::ident::{ColumnName, TableName, quote_literal};
 use protocol::pg_types::{self, PgType};
-use protocol::schema::{Column, Dialect, Identity, TableSchema};
+use protocol::schema::{Column, Dialect, Identity, Sequence, TableSchema};
 use protocol::value::ValueKind;
 use store::{Db, on_pool};
 
@@ -135,6 +144,256 @@ fn quoted_list(names: &[String]) -> Result<String, EngineError> {
     Ok(quoted.join(", "))
 }
 
+/// The longest comment recreated, in bytes; a longer one is listed in the notes.
+pub const MAX_COMMENT_BYTES: usize = 16 * 1024;
+/// The most CHECK constraints recreated per table; the rest are listed in the notes.
+pub const MAX_CHECKS: usize = 256;
+/// The most partitions created per table; the rest are listed in the notes.
+pub const MAX_PARTITIONS: usize = 1024;
+
+const PG: sqlguard::Dialect = sqlguard::Dialect::Postgres;
+const LITE: sqlguard::Dialect = sqlguard::Dialect::Sqlite;
+
+/// Why one piece of a sender's structure is left out (said in the notes), or a database error that stops all.
+enum Skip {
+    Refused(String),
+    Failed(EngineError),
+}
+
+impl From<sqlguard::Refusal> for Skip {
+    fn from(r: sqlguard::Refusal) -> Self {
+        Skip::Refused(r.to_string())
+    }
+}
+
+impl From<sqlx::Error> for Skip {
+    fn from(e: sqlx::Error) -> Self {
+        Skip::Failed(e.into())
+    }
+}
+
+impl From<protocol::ProtocolError> for Skip {
+    fn from(e: protocol::ProtocolError) -> Self {
+        Skip::Refused(e.to_string())
+    }
+}
+
+/// `Ok(Some(x))` when made, `Ok(None)` with the reason in `notes` when refused, `Err` on a database error.
+fn noted<T>(
+    r: Result<T, Skip>,
+    notes: &mut Vec<String>,
+    what: impl FnOnce(&str) -> String,
+) -> Result<Option<T>, EngineError> {
+    match r {
+        Ok(x) => Ok(Some(x)),
+        Err(Skip::Refused(why)) => {
+            notes.push(what(&why));
+            Ok(None)
+        }
+        Err(Skip::Failed(e)) => Err(e),
+    }
+}
+
+/// A comment's text as a SQL literal, refused when too long or holding NUL.
+fn comment_literal(text: &str) -> Result<String, Skip> {
+    if text.len() > MAX_COMMENT_BYTES {
+        return Err(Skip::Refused(format!("{} bytes, over the limit of {MAX_COMMENT_BYTES}", text.len())));
+    }
+    if text.contains('\0') {
+        return Err(Skip::Refused("it holds a NUL character".into()));
+    }
+    Ok(quote_literal(text))
+}
+
+/// `[AS type] START WITH … INCREMENT BY … MINVALUE … MAXVALUE … CACHE … [NO] CYCLE` for a sender's sequence,
+/// refused when the numbers are not a sequence PostgreSQL could have.
+fn sequence_options(seq: &Sequence, with_type: bool) -> Result<String, Skip> {
+    let ty = match seq.data_type.as_str() {
+        t @ ("smallint" | "integer" | "bigint") => t,
+        other => {
+            return Err(Skip::Refused(format!(
+                "sequence {:?} has type {:?}",
+                seq.name,
+                other.chars().take(40).collect::<String>()
+            )));
+        }
+    };
+    if seq.increment == 0 || seq.cache < 1 || seq.min > seq.max || seq.start < seq.min || seq.start > seq.max {
+        return Err(Skip::Refused(format!("sequence {:?} has options out of range", seq.name)));
+    }
+    Ok(format!(
+        "{}START WITH {} INCREMENT BY {} MINVALUE {} MAXVALUE {} CACHE {}{}",
+        if with_type { format!("AS {ty} ") } else { String::new() },
+        seq.start,
+        seq.increment,
+        seq.min,
+        seq.max,
+        seq.cache,
+        if seq.cycle { " CYCLE" } else { " NO CYCLE" }
+    ))
+}
+
+/// The relation kind of `name` in `namespace` (`S` a sequence, `r` a table, …), if one is there.
+async fn relkind(conn: &mut sqlx::PgConnection, namespace: &str, name: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = $1 AND c.relname = $2",
+    )
+    .bind(namespace)
+    .bind(name)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The sender's name for a new sequence when it is free here, else the first free `name_N`.
+async fn free_sequence_name(
+    conn: &mut sqlx::PgConnection,
+    namespace: &str,
+    wanted: &str,
+    reserved: &mut Vec<String>,
+) -> Result<String, Skip> {
+    TableName::parse(wanted)?;
+    for i in 0..100u32 {
+        let candidate = if i == 0 {
+            wanted.to_owned()
+        } else {
+            let suffix = format!("_{i}");
+            let mut base = wanted.to_owned();
+            while base.len() + suffix.len() > protocol::ident::MAX_IDENT_BYTES {
+                base.pop();
+            }
+            base + &suffix
+        };
+        if reserved.contains(&candidate) || relkind(conn, namespace, &candidate).await?.is_some() {
+            continue;
+        }
+        reserved.push(candidate.clone());
+        return Ok(candidate);
+    }
+    Err(Skip::Refused(format!("no free name for sequence {wanted:?}")))
+}
+
+/// What a PostgreSQL → PostgreSQL creation gathers before it runs: statements around `CREATE TABLE` and the
+/// names it takes.
+struct PgPlan<'a> {
+    namespace: &'a str,
+    table_sql: String,
+    /// Enum types created with the table.
+    enums: Vec<(String, Vec<String>)>,
+    /// Sequence names taken by this creation.
+    reserved: Vec<String>,
+    /// `CREATE SEQUENCE …`, before the table.
+    before: Vec<String>,
+    /// `ALTER SEQUENCE … OWNED BY`, partitions, comments, after it.
+    after: Vec<String>,
+    notes: Vec<String>,
+}
+
+impl PgPlan<'_> {
+    /// `expr` with each cast to a user type qualified with this side's namespace (a bare name would be looked
+    /// up in `pg_catalog` first); refused when the type is neither created here nor present.
+    async fn qualify_casts(&self, conn: &mut sqlx::PgConnection, expr: sqlguard::Expr) -> Result<sqlguard::Expr, Skip> {
+        let mut map: Vec<(sqlguard::TypeName, sqlguard::TypeName)> = Vec::new();
+        for t in expr.cast_types() {
+            match pg_types::parse(t.as_str()) {
+                Some(PgType::BuiltIn(_)) => {}
+                Some(PgType::User { name, array_dims }) => {
+                    let known = self.enums.iter().any(|(n, _)| *n == name)
+                        || sqlx::query_scalar::<_, bool>(
+                            "SELECT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                             WHERE n.nspname = $1 AND t.typname = $2)",
+                        )
+                        .bind(self.namespace)
+                        .bind(&name)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    if !known {
+                        return Err(Skip::Refused(format!("type {name:?} does not exist here")));
+                    }
+                    let q =
+                        sqlguard::pg_type(&format!("{}{}", qualified(self.namespace, &name), "[]".repeat(array_dims)))?;
+                    map.push((t.clone(), q));
+                }
+                None => return Err(Skip::Refused(format!("type {t} cannot be recreated here"))),
+            }
+        }
+        if map.is_empty() {
+            return Ok(expr);
+        }
+        Ok(expr.with_cast_types(|t| {
+            map.iter().find(|(from, _)| from == t).map_or_else(|| t.clone(), |(_, to)| to.clone())
+        })?)
+    }
+
+    /// The `DEFAULT` clause of a PostgreSQL column from a PostgreSQL sender: validated, each `nextval` sequence
+    /// made here (the column's own, owned by it as on the sender, or a shared one, created if missing) and
+    /// named in this namespace, casts qualified.
+    async fn default_clause(
+        &mut self,
+        conn: &mut sqlx::PgConnection,
+        c: &Column,
+        column_sql: &str,
+        text: &str,
+    ) -> Result<String, Skip> {
+        let expr = sqlguard::expression(PG, text)?;
+        let mut renamed: Vec<(sqlguard::SequenceName, sqlguard::SequenceName)> = Vec::new();
+        let mut before = Vec::new();
+        let mut after = Vec::new();
+        let mut notes = Vec::new();
+        for s in expr.sequences() {
+            if renamed.iter().any(|(from, _)| from == s) {
+                continue;
+            }
+            let owned = c.sequence.as_ref().filter(|o| c.identity == Some(Identity::Serial) && o.name == s.name);
+            let name = if let Some(seq) = owned {
+                let options = sequence_options(seq, true)?;
+                let name = free_sequence_name(conn, self.namespace, &seq.name, &mut self.reserved).await?;
+                if name != seq.name {
+                    notes.push(format!(
+                        "column {:?}: a relation called {:?} exists here: its sequence is {name:?}",
+                        c.name, seq.name
+                    ));
+                }
+                let sql = qualified(self.namespace, &name);
+                before.push(format!("CREATE SEQUENCE {sql} {options}"));
+                after.push(format!("ALTER SEQUENCE {sql} OWNED BY {}.{column_sql}", self.table_sql));
+                name
+            } else {
+                TableName::parse(&s.name)?;
+                match relkind(conn, self.namespace, &s.name).await? {
+                    Some(k) if k == "S" => {}
+                    Some(_) => {
+                        return Err(Skip::Refused(format!("{:?} exists here and is not a sequence", s.name)));
+                    }
+                    None if self.reserved.contains(&s.name) => {}
+                    None => {
+                        self.reserved.push(s.name.clone());
+                        before.push(format!("CREATE SEQUENCE {}", qualified(self.namespace, &s.name)));
+                        notes.push(format!(
+                            "column {:?}: sequence {:?} created here, owned by no column (as on the sender)",
+                            c.name, s.name
+                        ));
+                    }
+                }
+                s.name.clone()
+            };
+            renamed.push((s.clone(), sqlguard::SequenceName { schema: Some(self.namespace.to_owned()), name }));
+        }
+        let expr = if renamed.is_empty() {
+            expr
+        } else {
+            expr.with_sequences(|s| {
+                renamed.iter().find(|(from, _)| from == s).map_or_else(|| s.clone(), |(_, to)| to.clone())
+            })?
+        };
+        let expr = self.qualify_casts(conn, expr).await?;
+        self.before.extend(before);
+        self.after.extend(after);
+        self.notes.extend(notes);
+        Ok(expr.default_clause())
+    }
+}
+
 impl Tables {
     /// Creates `schema`'s table here. Refuses names that are excluded or exist already.
     pub async fn create_table(&self, schema: &TableSchema) -> Result<CreateResult, EngineError> {
@@ -149,45 +408,130 @@ impl Tables {
             return Err(EngineError::BadRequest(format!("table {:?} already exists", schema.name)));
         }
         self.refuse_excluded_references(schema)?;
-        let target = match self.db() {
-            Db::Postgres(_) => Dialect::Postgres,
-            Db::Sqlite(_) => Dialect::Sqlite,
+        match self.db() {
+            Db::Postgres(pool) => self.create_postgres(pool, schema, &table).await,
+            Db::Sqlite(pool) => self.create_sqlite(pool, schema, &table).await,
+        }
+    }
+
+    async fn create_postgres(
+        &self,
+        pool: &sqlx::PgPool,
+        schema: &TableSchema,
+        table: &TableName,
+    ) -> Result<CreateResult, EngineError> {
+        let namespace = crate::postgres::inspect::current_namespace(pool).await?;
+        // Expression texts are used only between two PostgreSQL databases.
+        let exact = schema.dialect == Dialect::Postgres;
+        let mut plan = PgPlan {
+            namespace: &namespace,
+            table_sql: qualified(&namespace, table.as_str()),
+            enums: Vec::new(),
+            reserved: Vec::new(),
+            before: Vec::new(),
+            after: Vec::new(),
+            notes: Vec::new(),
         };
-        // Where the new table (and its enum types) go on PostgreSQL; every name below is qualified with it.
-        let namespace = self.namespace().await?;
-        let mut notes = Vec::new();
-        let mut enums: Vec<(String, Vec<String>)> = Vec::new();
-        let mut defs = Vec::new();
+        let mut types = Vec::with_capacity(schema.columns.len());
         for c in &schema.columns {
+            types.push(self.pg_column_type(schema, c, &namespace, &mut plan.enums, &mut plan.notes)?);
+        }
+        let mut tx = pool.begin().await?;
+        for (name, labels) in &plan.enums {
+            let exists: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                 WHERE n.nspname = $1 AND t.typname = $2)",
+            )
+            .bind(&namespace)
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+            if !exists {
+                let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
+                let sql = format!("CREATE TYPE {} AS ENUM ({})", qualified(&namespace, name), labels.join(", "));
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+            }
+        }
+
+        let mut defs = Vec::new();
+        for (c, ty) in schema.columns.iter().zip(types) {
             let name = ColumnName::parse(&c.name)?;
-            let ty = match target {
-                Dialect::Postgres => {
-                    self.pg_column_type(schema, c, namespace.as_deref().unwrap_or_default(), &mut enums, &mut notes)?
-                }
-                Dialect::Sqlite => sqlite_type_for_kind(c.kind).to_owned(),
-            };
             let mut def = format!("{} {ty}", name.quoted());
             let integer = c.kind == ValueKind::Int;
-            match (&c.identity, target) {
-                (Some(Identity::Always), Dialect::Postgres) if integer => def.push_str(" GENERATED ALWAYS AS IDENTITY"),
-                (Some(_), Dialect::Postgres) if integer => def.push_str(" GENERATED BY DEFAULT AS IDENTITY"),
-                _ => {
+            match (&c.identity, exact) {
+                (Some(Identity::Always | Identity::ByDefault), true) if integer => {
+                    let always = c.identity == Some(Identity::Always);
+                    def.push_str(if always {
+                        " GENERATED ALWAYS AS IDENTITY"
+                    } else {
+                        " GENERATED BY DEFAULT AS IDENTITY"
+                    });
+                    if let Some(seq) = &c.sequence {
+                        let options = async {
+                            let options = sequence_options(seq, false)?;
+                            let name = free_sequence_name(&mut tx, &namespace, &seq.name, &mut plan.reserved).await?;
+                            Ok::<_, Skip>(format!(" (SEQUENCE NAME {} {options})", qualified(&namespace, &name)))
+                        }
+                        .await;
+                        if let Some(o) = noted(options, &mut plan.notes, |why| {
+                            format!("column {:?}: identity sequence options not kept: {why}", c.name)
+                        })? {
+                            def.push_str(&o);
+                        }
+                    }
+                }
+                (Some(_), false) if integer => def.push_str(" GENERATED BY DEFAULT AS IDENTITY"),
+                (_, true) if c.generated.is_some() => {
+                    let text = c.generated.as_deref().unwrap_or_default();
+                    let expr = async {
+                        let e = sqlguard::expression(PG, text)?;
+                        plan.qualify_casts(&mut tx, e).await
+                    }
+                    .await;
+                    if let Some(e) = noted(expr, &mut plan.notes, |why| {
+                        format!(
+                            "column {:?}: generation expression not recreated: {why}; a plain column here (values are copied)",
+                            c.name
+                        )
+                    })? {
+                        def.push_str(&format!(" GENERATED ALWAYS AS ({e}) STORED"));
+                    }
+                }
+                (_, true) => {
                     if let Some(d) = c.default.as_deref() {
-                        match safe_default(d, c.kind, target) {
+                        let clause = plan.default_clause(&mut tx, c, &name.quoted(), d).await;
+                        if let Some(clause) = noted(clause, &mut plan.notes, |why| {
+                            format!("column {:?}: default not recreated: {why}", c.name)
+                        })? {
+                            def.push_str(&format!(" DEFAULT {clause}"));
+                        }
+                    }
+                }
+                (_, false) => {
+                    if let Some(d) = c.default.as_deref() {
+                        match safe_default(d, c.kind, Dialect::Postgres) {
                             Some(sql) => def.push_str(&format!(" DEFAULT {sql}")),
-                            None => notes.push(format!("column {:?}: default {d:?} not recreated", c.name)),
+                            None => plan.notes.push(format!("column {:?}: default {d:?} not recreated", c.name)),
                         }
                     }
                 }
             }
-            if c.generated.is_some() {
-                notes.push(format!(
+            if c.generated.is_some() && !exact {
+                plan.notes.push(format!(
                     "column {:?}: generated in the source, a plain column here (values are copied)",
                     c.name
                 ));
             }
             if !c.nullable {
                 def.push_str(" NOT NULL");
+            }
+            if exact
+                && let Some(text) = &c.comment
+                && let Some(lit) = noted(comment_literal(text), &mut plan.notes, |why| {
+                    format!("column {:?}: comment not recreated: {why}", c.name)
+                })?
+            {
+                plan.after.push(format!("COMMENT ON COLUMN {}.{} IS {lit}", plan.table_sql, name.quoted()));
             }
             defs.push(def);
         }
@@ -201,60 +545,228 @@ impl Tables {
                 quoted_list(&u.columns)?
             ));
         }
-        if target == Dialect::Sqlite {
-            for fk in &schema.foreign_keys {
-                defs.push(self.fk_clause(fk, None)?);
-            }
+        let partition_by = if exact { self.pg_partitions(&mut tx, schema, &mut plan).await? } else { String::new() };
+        if exact
+            && let Some(text) = &schema.comment
+            && let Some(lit) = noted(comment_literal(text), &mut plan.notes, |why| {
+                format!("table {:?}: comment not recreated: {why}", schema.name)
+            })?
+        {
+            plan.after.push(format!("COMMENT ON TABLE {} IS {lit}", plan.table_sql));
         }
 
-        match (self.db(), namespace) {
-            (Db::Postgres(pool), Some(namespace)) => {
-                let mut tx = pool.begin().await?;
-                for (name, labels) in &enums {
-                    let exists: bool = sqlx::query_scalar(
-                        "SELECT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-                         WHERE n.nspname = $1 AND t.typname = $2)",
-                    )
-                    .bind(&namespace)
-                    .bind(name)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if !exists {
-                        let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
-                        let sql =
-                            format!("CREATE TYPE {} AS ENUM ({})", qualified(&namespace, name), labels.join(", "));
-                        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+        for sql in &plan.before {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *tx).await?;
+        }
+        let sql = format!("CREATE TABLE {} ({}){partition_by}", plan.table_sql, defs.join(", "));
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+        for sql in &plan.after {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *tx).await?;
+        }
+        sqlx::query(EXPECT_CONSTRAINTS_SQL).bind(table.as_str()).bind(store::unix_now()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(CreateResult { notes: plan.notes })
+    }
+
+    /// ` PARTITION BY …` for a partitioned sender table (empty otherwise or when its key is refused), with each
+    /// partition's `CREATE TABLE … PARTITION OF … FOR VALUES …` queued after the table. A partition whose name is
+    /// taken or excluded here refuses the whole table; one whose bound is refused is left out, named in the
+    /// notes (its rows then fail to import, each reported).
+    async fn pg_partitions(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        schema: &TableSchema,
+        plan: &mut PgPlan<'_>,
+    ) -> Result<String, EngineError> {
+        let Some(key) = &schema.partition_key else { return Ok(String::new()) };
+        let key = match sqlguard::partition_key(key) {
+            Ok(k) => k,
+            Err(r) => {
+                plan.notes.push(format!(
+                    "table {:?}: partition key not recreated: {r}; a plain table here, without partitions",
+                    schema.name
+                ));
+                return Ok(String::new());
+            }
+        };
+        let mut made = vec![schema.name.clone()];
+        for (i, p) in schema.partitions.iter().enumerate() {
+            if i == MAX_PARTITIONS {
+                plan.notes.push(format!(
+                    "table {:?}: {} partitions, only the first {MAX_PARTITIONS} created",
+                    schema.name,
+                    schema.partitions.len()
+                ));
+                break;
+            }
+            let name = TableName::parse(&p.name)?;
+            if self.exclusions().is_excluded(name.as_str()) {
+                return Err(EngineError::BadRequest(format!(
+                    "table {:?}: partition {:?} is excluded here; nothing was created",
+                    schema.name, p.name
+                )));
+            }
+            if relkind(conn, plan.namespace, name.as_str()).await?.is_some() || made.contains(&p.name) {
+                return Err(EngineError::BadRequest(format!(
+                    "table {:?}: partition {:?} already exists here; nothing was created",
+                    schema.name, p.name
+                )));
+            }
+            if !made.contains(&p.parent) {
+                plan.notes
+                    .push(format!("partition {:?} not created: its parent {:?} was not created", p.name, p.parent));
+                continue;
+            }
+            let bound = match sqlguard::partition_bound(&p.bound) {
+                Ok(b) => b,
+                Err(r) => {
+                    plan.notes.push(format!("partition {:?} not created: its bound is refused: {r}", p.name));
+                    continue;
+                }
+            };
+            let sub = match &p.partition_key {
+                None => String::new(),
+                Some(k) => match sqlguard::partition_key(k) {
+                    Ok(k) => format!(" PARTITION BY {k}"),
+                    Err(r) => {
+                        plan.notes
+                            .push(format!("partition {:?} not created: its partition key is refused: {r}", p.name));
+                        continue;
+                    }
+                },
+            };
+            plan.after.push(format!(
+                "CREATE TABLE {} PARTITION OF {} {bound}{sub}",
+                qualified(plan.namespace, name.as_str()),
+                qualified(plan.namespace, TableName::parse(&p.parent)?.as_str())
+            ));
+            made.push(p.name.clone());
+        }
+        Ok(format!(" PARTITION BY {key}"))
+    }
+
+    async fn create_sqlite(
+        &self,
+        pool: &sqlx::SqlitePool,
+        schema: &TableSchema,
+        table: &TableName,
+    ) -> Result<CreateResult, EngineError> {
+        let exact = schema.dialect == Dialect::Sqlite;
+        let mut notes = Vec::new();
+        let parsed = match schema.definition.as_deref().filter(|_| exact).map(sqlguard::sqlite_table) {
+            Some(Ok(t)) => Some(t),
+            Some(Err(r)) => {
+                notes.push(format!(
+                    "table {:?}: CHECKs, AUTOINCREMENT, WITHOUT ROWID and STRICT not recreated: {r}",
+                    schema.name
+                ));
+                None
+            }
+            None => None,
+        };
+        let without_rowid = parsed.as_ref().is_some_and(|t| t.without_rowid);
+        let autoincrement = parsed.as_ref().and_then(|t| t.autoincrement.as_ref()).map(|c| c.value().to_owned());
+        let checks = parsed.as_ref().map(|t| t.checks.as_slice()).unwrap_or_default();
+        let check_sql = |c: &sqlguard::SqliteCheck| match &c.name {
+            Some(n) => format!("CONSTRAINT {n} {}", c.check),
+            None => c.check.to_string(),
+        };
+        let mut defs = Vec::new();
+        for c in &schema.columns {
+            let name = ColumnName::parse(&c.name)?;
+            let ty = if !exact {
+                sqlite_type_for_kind(c.kind).to_owned()
+            } else if c.data_type.trim().is_empty() {
+                String::new()
+            } else {
+                match sqlguard::sqlite_type(&c.data_type) {
+                    Ok(t) => t.to_string(),
+                    Err(r) => {
+                        let portable = sqlite_type_for_kind(c.kind);
+                        notes.push(format!("column {:?}: declared type not kept ({r}): {portable} here", c.name));
+                        portable.to_owned()
                     }
                 }
-                let sql = format!("CREATE TABLE {} ({})", qualified(&namespace, table.as_str()), defs.join(", "));
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
-                sqlx::query(EXPECT_CONSTRAINTS_SQL)
-                    .bind(table.as_str())
-                    .bind(store::unix_now())
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
+            };
+            let mut def = name.quoted();
+            if !ty.is_empty() {
+                def.push(' ');
+                def.push_str(&ty);
             }
-            (Db::Postgres(_), None) => return Err(EngineError::Internal("PostgreSQL without a namespace".into())),
-            (Db::Sqlite(pool), _) => {
-                let mut tx = pool.begin().await?;
-                let sql = format!("CREATE TABLE {} ({})", table.quoted(), defs.join(", "));
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
-                sqlx::query(EXPECT_CONSTRAINTS_SQL)
-                    .bind(table.as_str())
-                    .bind(store::unix_now())
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
+            let autoinc = autoincrement.as_deref() == Some(c.name.as_str());
+            if autoinc {
+                def.push_str(" PRIMARY KEY AUTOINCREMENT");
+            }
+            if let Some(d) = c.default.as_deref() {
+                let clause = if exact {
+                    sqlguard::expression(LITE, d).map(|e| e.default_clause()).map_err(|r| format!(": {r}"))
+                } else {
+                    safe_default(d, c.kind, Dialect::Sqlite).ok_or_else(String::new)
+                };
+                match clause {
+                    Ok(sql) => def.push_str(&format!(" DEFAULT {sql}")),
+                    Err(why) => notes.push(format!("column {:?}: default {d:?} not recreated{why}", c.name)),
+                }
+            }
+            if c.generated.is_some() {
+                notes.push(format!(
+                    "column {:?}: generated in the source, a plain column here (values are copied)",
+                    c.name
+                ));
+            }
+            // A rowid alias and a WITHOUT ROWID table's key are NOT NULL without saying so (and read back so).
+            let implied = (exact && c.identity == Some(Identity::Serial))
+                || (without_rowid && schema.primary_key.contains(&c.name));
+            if !c.nullable && !implied {
+                def.push_str(" NOT NULL");
+            }
+            for chk in checks.iter().filter(|k| k.column.as_ref().is_some_and(|col| col.value() == c.name)) {
+                def.push(' ');
+                def.push_str(&check_sql(chk));
+            }
+            defs.push(def);
+        }
+        if !schema.primary_key.is_empty() && autoincrement.is_none() {
+            defs.push(format!("PRIMARY KEY ({})", quoted_list(&schema.primary_key)?));
+        }
+        for u in &schema.unique_constraints {
+            // SQLite names a UNIQUE constraint's index itself (`sqlite_autoindex_…`): no name to repeat.
+            if exact && u.name.starts_with("sqlite_autoindex_") {
+                defs.push(format!("UNIQUE ({})", quoted_list(&u.columns)?));
+            } else {
+                defs.push(format!(
+                    "CONSTRAINT {} UNIQUE ({})",
+                    ColumnName::parse(&u.name)?.quoted(),
+                    quoted_list(&u.columns)?
+                ));
             }
         }
+        for fk in &schema.foreign_keys {
+            defs.push(self.fk_clause(fk, None)?);
+        }
+        for chk in checks.iter().filter(|k| k.column.is_none()) {
+            defs.push(check_sql(chk));
+        }
+        let mut options = Vec::new();
+        if without_rowid {
+            options.push("WITHOUT ROWID");
+        }
+        if parsed.as_ref().is_some_and(|t| t.strict) {
+            options.push("STRICT");
+        }
+        let options = if options.is_empty() { String::new() } else { format!(" {}", options.join(", ")) };
+        let mut tx = pool.begin().await?;
+        let sql = format!("CREATE TABLE {} ({}){options}", table.quoted(), defs.join(", "));
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+        sqlx::query(EXPECT_CONSTRAINTS_SQL).bind(table.as_str()).bind(store::unix_now()).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(CreateResult { notes })
     }
 
-    /// Adds the foreign keys (PostgreSQL) and secondary indexes of `schema` to the table, after its rows are in —
-    /// when [`Tables::create_table`] made it and they are still pending (the transfer that created it may have
-    /// been killed since: any later transfer into it, from any path, finishes it). Otherwise nothing: a table
-    /// this side had before never gets a sender's constraints.
+    /// Adds the foreign keys and CHECK constraints (PostgreSQL) and secondary indexes of `schema` to the table,
+    /// after its rows are in — when [`Tables::create_table`] made it and they are still pending (the transfer that
+    /// created it may have been killed since: any later transfer into it, from any path, finishes it). Otherwise
+    /// nothing: a table this side had before never gets a sender's constraints.
     pub async fn create_constraints_after_data(&self, schema: &TableSchema) -> Result<CreateResult, EngineError> {
         let table = TableName::parse(&schema.name)?;
         if !self.table_exists(table.as_str()).await? {
@@ -273,17 +785,19 @@ impl Tables {
         let mut statements = Vec::new();
         // Idempotent and all-or-nothing: a background job that stops halfway, or runs this step twice after a
         // restart, ends with each constraint once.
-        if let Db::Postgres(pool) = self.db() {
-            for fk in &schema.foreign_keys {
-                let name = ColumnName::parse(&fk.name)?;
-                let exists: bool = sqlx::query_scalar(
+        if let (Db::Postgres(pool), Some(ns)) = (self.db(), &namespace) {
+            let constraint_exists = async |name: &str| -> Result<bool, EngineError> {
+                Ok(sqlx::query_scalar(
                     "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)",
                 )
                 .bind(&table_sql)
-                .bind(name.as_str())
+                .bind(name)
                 .fetch_one(pool)
-                .await?;
-                if exists {
+                .await?)
+            };
+            for fk in &schema.foreign_keys {
+                let name = ColumnName::parse(&fk.name)?;
+                if constraint_exists(name.as_str()).await? {
                     continue;
                 }
                 statements.push(format!(
@@ -292,8 +806,64 @@ impl Tables {
                     self.fk_clause(fk, namespace.as_deref())?
                 ));
             }
+            if schema.dialect == Dialect::Postgres {
+                let plan = PgPlan {
+                    namespace: ns,
+                    table_sql: table_sql.clone(),
+                    enums: Vec::new(),
+                    reserved: Vec::new(),
+                    before: Vec::new(),
+                    after: Vec::new(),
+                    notes: Vec::new(),
+                };
+                let mut conn = pool.acquire().await?;
+                for (i, chk) in schema.checks.iter().enumerate() {
+                    if i == MAX_CHECKS {
+                        notes.push(format!(
+                            "table {:?}: {} CHECK constraints, only the first {MAX_CHECKS} recreated",
+                            schema.name,
+                            schema.checks.len()
+                        ));
+                        break;
+                    }
+                    let made = async {
+                        let name = ColumnName::parse(&chk.name)?;
+                        let check = sqlguard::check(PG, &chk.definition)?;
+                        let expr = plan.qualify_casts(&mut conn, check.expr.clone()).await?;
+                        Ok::<_, Skip>((name, sqlguard::Check { expr, ..check }))
+                    }
+                    .await;
+                    let Some((name, check)) =
+                        noted(made, &mut notes, |why| format!("check constraint {:?} not recreated: {why}", chk.name))?
+                    else {
+                        continue;
+                    };
+                    if constraint_exists(name.as_str()).await? {
+                        continue;
+                    }
+                    statements.push(format!("ALTER TABLE {table_sql} ADD CONSTRAINT {} {check}", name.quoted()));
+                }
+            }
         }
+        let exact = matches!(
+            (self.db(), schema.dialect),
+            (Db::Postgres(_), Dialect::Postgres) | (Db::Sqlite(_), Dialect::Sqlite)
+        );
         for index in &schema.indexes {
+            if exact && !index.definition.is_empty() {
+                let dialect = if schema.dialect == Dialect::Postgres { PG } else { LITE };
+                let sql = sqlguard::index(dialect, &index.definition).and_then(|mut def| {
+                    def.if_not_exists = true;
+                    // On a partitioned table the index is made on every partition too, as the sender's is.
+                    def.only = false;
+                    def.render(&index.name, namespace.as_deref(), table.as_str())
+                });
+                match sql {
+                    Ok(sql) => statements.push(sql),
+                    Err(r) => notes.push(format!("index {:?} not recreated: {r}", index.name)),
+                }
+                continue;
+            }
             if index.columns.is_empty() {
                 notes.push(format!("index {:?} is on expressions: not recreated", index.name));
                 continue;

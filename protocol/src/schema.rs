@@ -44,6 +44,48 @@ pub struct Column {
     /// The base type when the column's type is a domain (PostgreSQL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain_base: Option<String>,
+    /// The sequence owned by the column (PostgreSQL: a `serial` column's, or an identity's), with its options.
+    /// Absent from older senders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<Sequence>,
+    /// `COMMENT ON COLUMN` (PostgreSQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// A sequence as PostgreSQL's `pg_sequence` has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sequence {
+    pub name: String,
+    /// `smallint`, `integer` or `bigint`.
+    pub data_type: String,
+    pub start: i64,
+    pub increment: i64,
+    pub min: i64,
+    pub max: i64,
+    pub cache: i64,
+    pub cycle: bool,
+}
+
+/// A CHECK constraint: its name and its definition as `pg_get_constraintdef()` prints it
+/// (`CHECK ((price > (0)::numeric)) NOT VALID`). Validated before anything is made from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckConstraint {
+    pub name: String,
+    pub definition: String,
+}
+
+/// One partition of a partitioned table (PostgreSQL), parents before their children.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partition {
+    pub name: String,
+    /// The partitioned table it belongs to: the table itself or one of its partitions listed before it.
+    pub parent: String,
+    /// As `pg_get_expr(relpartbound, oid)` prints it: `FOR VALUES FROM ('2020-01-01') TO ('2021-01-01')`.
+    pub bound: String,
+    /// When the partition is partitioned itself: its key as `pg_get_partkeydef()` prints it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,14 +114,18 @@ pub struct Index {
 }
 
 /// Which engine's vocabulary a schema's type names are in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Dialect {
+    #[default]
     Postgres,
     Sqlite,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Fields added after the first protocol version are `#[serde(default)]`: an older sender's schema decodes with
+/// them empty. Every text in them is the sender's and hostile: the receiver validates it (sqlguard) when it
+/// creates a table, and refuses what it cannot validate by name in the notes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableSchema {
     pub name: String,
     pub dialect: Dialect,
@@ -90,6 +136,22 @@ pub struct TableSchema {
     pub foreign_keys: Vec<ForeignKey>,
     /// Secondary indexes (not those backing the primary key or unique constraints).
     pub indexes: Vec<Index>,
+    /// CHECK constraints of the table (PostgreSQL; SQLite's are in `definition`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckConstraint>,
+    /// `COMMENT ON TABLE` (PostgreSQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// A partitioned table's key as `pg_get_partkeydef()` prints it (`RANGE (created)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_key: Option<String>,
+    /// A partitioned table's partitions, all levels, parents first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<Partition>,
+    /// SQLite: the table's `CREATE TABLE` text from `sqlite_master` (its CHECKs, `AUTOINCREMENT`,
+    /// `WITHOUT ROWID` and `STRICT` are read from it, validated, never run as sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
     /// Where this database keeps the table, set by this side's inspector only: never sent, never read from the
     /// network (a sender's schema arrives without it).
     #[serde(skip)]

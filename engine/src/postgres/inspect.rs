@@ -5,7 +5,10 @@ use sqlx::{PgPool, Row};
 
 use crate::error::EngineError;
 use protocol::ident::quote;
-use protocol::schema::{Column, ForeignKey, Identity, Index, LocalTable, TableInfo, TableSchema, UniqueConstraint};
+use protocol::schema::{
+    CheckConstraint, Column, ForeignKey, Identity, Index, LocalTable, Partition, Sequence, TableInfo, TableSchema,
+    UniqueConstraint,
+};
 use protocol::value::ValueKind;
 
 /// Ordinary and partitioned tables of the current schema (partitions are reached through their parent).
@@ -118,11 +121,24 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
                 CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS domain_base,
                 CASE WHEN t.typtype = 'e' THEN
                     (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)
-                END AS enum_labels
+                END AS enum_labels,
+                col_description(a.attrelid, a.attnum) AS comment,
+                sq.seq_name, sq.seq_type, sq.seqstart, sq.seqincrement, sq.seqmin, sq.seqmax, sq.seqcache, sq.seqcycle
          FROM pg_attribute a
          JOIN pg_type t ON t.oid = a.atttypid
          LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         -- The sequence owned by the column: a serial's (OWNED BY, deptype 'a') or an identity's ('i').
+         LEFT JOIN LATERAL (
+             SELECT s.relname::text AS seq_name, format_type(q.seqtypid, NULL) AS seq_type, q.seqstart,
+                    q.seqincrement, q.seqmin, q.seqmax, q.seqcache, q.seqcycle
+             FROM pg_depend dp
+             JOIN pg_class s ON s.oid = dp.objid AND s.relkind = 'S'
+             JOIN pg_sequence q ON q.seqrelid = s.oid
+             WHERE dp.classid = 'pg_class'::regclass AND dp.refclassid = 'pg_class'::regclass
+               AND dp.refobjid = a.attrelid AND dp.refobjsubid = a.attnum AND dp.deptype IN ('a', 'i')
+             ORDER BY s.oid LIMIT 1
+         ) sq ON true
          WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped
          ORDER BY a.attnum",
     )
@@ -136,7 +152,18 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
             let default: Option<String> = r.get("default_expr");
             let generated_flag: String = r.get("generated");
             let identity_flag: String = r.get("identity");
-            let (default, generated) = if generated_flag == "s" { (None, default) } else { (default, None) };
+            let (default, generated) = if generated_flag.is_empty() { (default, None) } else { (None, default) };
+            let seq_name: Option<String> = r.get("seq_name");
+            let sequence = seq_name.map(|name| Sequence {
+                name,
+                data_type: r.get("seq_type"),
+                start: r.get("seqstart"),
+                increment: r.get("seqincrement"),
+                min: r.get("seqmin"),
+                max: r.get("seqmax"),
+                cache: r.get("seqcache"),
+                cycle: r.get("seqcycle"),
+            });
             let identity = match identity_flag.as_str() {
                 "a" => Some(Identity::Always),
                 "d" => Some(Identity::ByDefault),
@@ -158,6 +185,8 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
                 generated,
                 enum_labels: enum_labels.unwrap_or_default(),
                 domain_base: r.get("domain_base"),
+                sequence,
+                comment: r.get("comment"),
             }
         })
         .collect();
@@ -254,6 +283,57 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
     })
     .collect();
 
+    let checks = sqlx::query(
+        "SELECT conname::text AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint
+         WHERE conrelid = $1::int8::oid AND contype = 'c' AND conislocal ORDER BY conname",
+    )
+    .bind(oid)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| CheckConstraint { name: r.get("name"), definition: r.get("definition") })
+    .collect();
+
+    let (comment, partition_key): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT obj_description($1::int8::oid, 'pg_class'),
+                CASE WHEN relkind = 'p' THEN pg_get_partkeydef(oid) END
+         FROM pg_class WHERE oid = $1::int8::oid",
+    )
+    .bind(oid)
+    .fetch_one(pool)
+    .await?;
+
+    // Every level of partitions, parents first (a partition's own partitions follow it).
+    let partitions = if found.local.partitioned {
+        sqlx::query(
+            "WITH RECURSIVE tree AS (
+                 SELECT i.inhrelid AS relid, i.inhparent AS parent, 1 AS level FROM pg_inherits i
+                 WHERE i.inhparent = $1::int8::oid
+                 UNION ALL
+                 SELECT i.inhrelid, i.inhparent, t.level + 1 FROM pg_inherits i JOIN tree t ON i.inhparent = t.relid
+             )
+             SELECT c.relname::text AS name, p.relname::text AS parent,
+                    pg_get_expr(c.relpartbound, c.oid) AS bound,
+                    CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key
+             FROM tree JOIN pg_class c ON c.oid = tree.relid JOIN pg_class p ON p.oid = tree.parent
+             WHERE c.relispartition
+             ORDER BY tree.level, c.relname",
+        )
+        .bind(oid)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| Partition {
+            name: r.get("name"),
+            parent: r.get("parent"),
+            bound: r.get("bound"),
+            partition_key: r.get("partition_key"),
+        })
+        .collect()
+    } else {
+        Vec::new()
+    };
+
     Ok(TableSchema {
         name: table.to_owned(),
         dialect: protocol::schema::Dialect::Postgres,
@@ -262,6 +342,11 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
         unique_constraints,
         foreign_keys,
         indexes,
+        checks,
+        comment,
+        partition_key,
+        partitions,
+        definition: None,
         local: Some(found.local.clone()),
     })
 }

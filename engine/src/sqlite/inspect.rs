@@ -87,6 +87,8 @@ pub async fn get_schema(pool: &SqlitePool, table: &str) -> Result<TableSchema, E
             generated: matches!(hidden, 2 | 3).then(|| "generated".to_owned()),
             enum_labels: Vec::new(),
             domain_base: None,
+            sequence: None,
+            comment: None,
             name,
         });
     }
@@ -183,7 +185,8 @@ pub async fn get_schema(pool: &SqlitePool, table: &str) -> Result<TableSchema, E
         unique_constraints,
         foreign_keys: foreign_keys.into_iter().map(|(_, fk)| fk).collect(),
         indexes,
-        local: None,
+        definition: sql,
+        ..TableSchema::default()
     })
 }
 
