@@ -214,3 +214,49 @@ async fn into_an_empty_table_a_key_twice_in_the_page_still_counts_exactly() {
         }
     }
 }
+
+/// A long page with a few bad rows and a key twice: the careful path (in halves down to single rows) lands every
+/// good row, reports each bad one by key in page order, and applies the repeated key in page order, as one by one
+/// would — on every strategy.
+#[tokio::test]
+async fn a_long_page_with_a_few_bad_rows_lands_every_good_row_in_page_order() {
+    const N: i64 = 5000;
+    let bad = [17, 2500, 4999];
+    for kind in ENGINES {
+        for (strategy, expect) in [
+            // (created, updated, skipped) over rows 1..=N, of which 3 are refused and id 9 comes twice.
+            (Strategy::Skip, (N as u64 - 3 - 1, 0, 1 + 1)),
+            (Strategy::Overwrite, (N as u64 - 3 - 1, 1 + 1, 0)),
+            (Strategy::Merge, (N as u64 - 3 - 1, 1 + 1, 0)),
+        ] {
+            let test = TestDb::new(kind).await;
+            exec(&test.db, "CREATE TABLE long_page (id BIGINT PRIMARY KEY, v BIGINT CHECK (v >= 0), note TEXT)").await;
+            exec(&test.db, "INSERT INTO long_page (id, v, note) VALUES (1, 1, 'here before')").await;
+            let cols = &[("id", ValueKind::Int), ("v", ValueKind::Int), ("note", ValueKind::Text)];
+            let mut rows: Vec<_> = (1..=N)
+                .map(|i| vec![int(i), int(if bad.contains(&i) { -1 } else { i }), text(&format!("row {i}"))])
+                .collect();
+            // Id 9 again, later in the page: it lands after the first (one by one's order).
+            rows.insert(3000, vec![int(9), int(90), text("row 9 again")]);
+            let t = tables(&test.db);
+            let r = t.import_records("long_page", &page(cols, rows), strategy).await.unwrap();
+            assert_eq!((r.created, r.updated, r.skipped), expect, "{kind:?} {strategy:?}");
+            let refused: Vec<&str> = r.errors.iter().map(|e| e.key.as_str()).collect();
+            assert_eq!(refused.len(), 3, "{kind:?} {strategy:?}: {:?}", r.errors);
+            for (key, id) in refused.iter().zip(bad) {
+                assert!(key.contains(&id.to_string()), "{kind:?} {strategy:?}: {key:?} names id {id}");
+            }
+            let landed = all_rows(&t, "long_page").await;
+            assert_eq!(landed.len() as i64, N - 3, "{kind:?} {strategy:?}");
+            assert!(landed.iter().all(|r| !bad.iter().any(|b| r[0] == int(*b))), "no refused row landed");
+            let row9 = landed.iter().find(|r| r[0] == int(9)).unwrap();
+            let row1 = landed.iter().find(|r| r[0] == int(1)).unwrap();
+            match strategy {
+                Strategy::Skip => {
+                    assert_eq!((&row9[1], &row1[2]), (&int(9), &text("here before")), "{kind:?}: first kept")
+                }
+                _ => assert_eq!((&row9[1], &row1[2]), (&int(90), &text("row 1")), "{kind:?} {strategy:?}: later wins"),
+            }
+        }
+    }
+}

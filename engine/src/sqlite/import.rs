@@ -90,7 +90,6 @@ pub async fn import(
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
     let chunk_rows = (32_000 / plan.columns.len().max(1)).clamp(1, MAX_CHUNK_ROWS);
-    let mut slow_rows: Vec<usize> = Vec::new();
     for (chunk_no, chunk) in page.rows.chunks(chunk_rows).enumerate() {
         match import_chunk(&mut tx, plan, &statements, chunk).await? {
             Some((created, updated, skipped)) => {
@@ -98,44 +97,48 @@ pub async fn import(
                 result.updated += updated;
                 result.skipped += skipped;
             }
-            None => slow_rows.extend(chunk_no * chunk_rows..chunk_no * chunk_rows + chunk.len()),
-        }
-    }
-    for index in slow_rows {
-        let row = &page.rows[index];
-        let outcome: Result<(), sqlx::Error> = async {
-            let run = |sql: String| sqlx::query_with(sqlx::AssertSqlSafe(sql), args_of(plan, [row]));
-            match plan.strategy {
-                Strategy::Append => {
-                    run(statements.insert(1, false)).execute(&mut *tx).await?;
-                    result.created += 1;
-                }
-                Strategy::Skip => {
-                    if run(statements.insert(1, true)).execute(&mut *tx).await?.rows_affected() == 1 {
-                        result.created += 1;
-                    } else {
-                        result.skipped += 1;
+            // Row by row now, before the next chunk: rows land in page order (a key twice lands in the order the
+            // page has it), the good ones kept and each bad one reported.
+            None => {
+                for index in chunk_no * chunk_rows..chunk_no * chunk_rows + chunk.len() {
+                    let row = &page.rows[index];
+                    let outcome: Result<(), sqlx::Error> = async {
+                        let run = |sql: String| sqlx::query_with(sqlx::AssertSqlSafe(sql), args_of(plan, [row]));
+                        match plan.strategy {
+                            Strategy::Append => {
+                                run(statements.insert(1, false)).execute(&mut *tx).await?;
+                                result.created += 1;
+                            }
+                            Strategy::Skip => {
+                                if run(statements.insert(1, true)).execute(&mut *tx).await?.rows_affected() == 1 {
+                                    result.created += 1;
+                                } else {
+                                    result.skipped += 1;
+                                }
+                            }
+                            Strategy::Overwrite | Strategy::Merge => {
+                                let update =
+                                    statements.update_one.clone().expect("update statement for overwrite/merge");
+                                if run(update).execute(&mut *tx).await?.rows_affected() >= 1 {
+                                    result.updated += 1;
+                                } else {
+                                    run(statements.insert(1, false)).execute(&mut *tx).await?;
+                                    result.created += 1;
+                                }
+                            }
+                        }
+                        Ok(())
                     }
-                }
-                Strategy::Overwrite | Strategy::Merge => {
-                    let update = statements.update_one.clone().expect("update statement for overwrite/merge");
-                    if run(update).execute(&mut *tx).await?.rows_affected() >= 1 {
-                        result.updated += 1;
-                    } else {
-                        run(statements.insert(1, false)).execute(&mut *tx).await?;
-                        result.created += 1;
+                    .await;
+                    if let Err(e) = outcome {
+                        let reason = match &e {
+                            sqlx::Error::Database(db) => db.message().to_owned(),
+                            other => other.to_string(),
+                        };
+                        result.errors.push(RowError { key: plan.describe_row(row, index), reason });
                     }
                 }
             }
-            Ok(())
-        }
-        .await;
-        if let Err(e) = outcome {
-            let reason = match &e {
-                sqlx::Error::Database(db) => db.message().to_owned(),
-                other => other.to_string(),
-            };
-            result.errors.push(RowError { key: plan.describe_row(row, index), reason });
         }
     }
     if let Some(c) = checkpoint {
