@@ -714,9 +714,9 @@ impl Tables {
                     c.name
                 ));
             }
-            // A rowid alias and a WITHOUT ROWID table's key are NOT NULL without saying so (and read back so).
-            let implied = (exact && c.identity == Some(Identity::Serial))
-                || (without_rowid && schema.primary_key.contains(&c.name));
+            // A rowid alias is NOT NULL without saying so (and reads back so); a WITHOUT ROWID table's key reads
+            // back NOT NULL too and is written so.
+            let implied = exact && c.identity == Some(Identity::Serial);
             if !c.nullable && !implied {
                 def.push_str(" NOT NULL");
             }
