@@ -194,6 +194,15 @@ fn noted<T>(
     }
 }
 
+/// ` DEFERRABLE [INITIALLY DEFERRED]` when the sender's constraint `name` is (between PostgreSQL databases).
+fn deferrable_clause(schema: &TableSchema, name: &str, exact: bool) -> &'static str {
+    match schema.deferrable.iter().find(|d| d.name == name) {
+        Some(d) if exact && d.initially_deferred => " DEFERRABLE INITIALLY DEFERRED",
+        Some(_) if exact => " DEFERRABLE",
+        _ => "",
+    }
+}
+
 /// A comment's text as a SQL literal, refused when too long or holding NUL.
 fn comment_literal(text: &str) -> Result<String, Skip> {
     if text.len() > MAX_COMMENT_BYTES {
@@ -540,9 +549,10 @@ impl Tables {
         }
         for u in &schema.unique_constraints {
             defs.push(format!(
-                "CONSTRAINT {} UNIQUE ({})",
+                "CONSTRAINT {} UNIQUE ({}){}",
                 ColumnName::parse(&u.name)?.quoted(),
-                quoted_list(&u.columns)?
+                quoted_list(&u.columns)?,
+                deferrable_clause(schema, &u.name, exact)
             ));
         }
         let partition_by = if exact { self.pg_partitions(&mut tx, schema, &mut plan).await? } else { String::new() };
@@ -801,9 +811,10 @@ impl Tables {
                     continue;
                 }
                 statements.push(format!(
-                    "ALTER TABLE {table_sql} ADD CONSTRAINT {} {}",
+                    "ALTER TABLE {table_sql} ADD CONSTRAINT {} {}{}",
                     name.quoted(),
-                    self.fk_clause(fk, namespace.as_deref())?
+                    self.fk_clause(fk, namespace.as_deref())?,
+                    deferrable_clause(schema, &fk.name, schema.dialect == Dialect::Postgres)
                 ));
             }
             if schema.dialect == Dialect::Postgres {

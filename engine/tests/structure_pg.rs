@@ -120,6 +120,9 @@ CREATE TABLE rich (
     shared bigint DEFAULT nextval('shared_counter'),
     parent_id integer REFERENCES parent (id) ON DELETE SET NULL ON UPDATE CASCADE,
     code text UNIQUE,
+    other_parent integer,
+    CONSTRAINT code_and_name UNIQUE (code, name) DEFERRABLE,
+    CONSTRAINT other_parent_fk FOREIGN KEY (other_parent) REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED,
     CONSTRAINT qty_range CHECK (qty BETWEEN 1 AND 1000),
     CONSTRAINT name_shape CHECK (name ~ '^[A-Za-z]' AND length(name) <= 200 AND feeling <> 'sad'::mood)
 );
@@ -173,6 +176,9 @@ async fn a_rich_table_is_created_as_pg_dump_prints_the_senders() {
         "ADD CONSTRAINT later CHECK ((qty > 0)) NOT VALID;",
         "GENERATED ALWAYS AS ((price * (qty)::numeric)) STORED",
         "DEFAULT 'happy'::public.mood",
+        "ADD CONSTRAINT code_and_name UNIQUE (code, name) DEFERRABLE;",
+        "REFERENCES public.parent(id) DEFERRABLE INITIALLY DEFERRED;",
+        "REFERENCES public.parent(id) ON UPDATE CASCADE ON DELETE SET NULL;",
     ] {
         assert!(source.contains(kept), "{kept}\n{source}");
     }
@@ -370,4 +376,50 @@ async fn hostile_expressions_are_refused_by_name_and_nothing_is_made_from_them()
         "comments are literals, kept as text"
     );
     assert_eq!(t.get_count("victim").await.unwrap(), 1, "victim untouched");
+}
+
+#[tokio::test]
+async fn renamed_and_shared_sequences_are_made_here_and_a_taken_name_gets_a_free_one() {
+    let src_db = TestDb::new(EngineKind::Postgres).await;
+    let dst_db = TestDb::new(EngineKind::Postgres).await;
+    exec(
+        &src_db.db,
+        "CREATE TABLE a (id serial PRIMARY KEY, n text);
+         ALTER SEQUENCE a_id_seq RENAME TO custom_ids;
+         ALTER SEQUENCE custom_ids INCREMENT BY 10 CACHE 5;
+         CREATE SEQUENCE tickets START 1000;
+         CREATE TABLE b (id bigint PRIMARY KEY DEFAULT nextval('tickets'), n text);
+         CREATE TABLE c (id bigint PRIMARY KEY DEFAULT nextval('tickets'), n text);
+         CREATE TABLE taken (id serial PRIMARY KEY);
+         INSERT INTO a (n) VALUES ('x'), ('y');
+         INSERT INTO b (n) VALUES ('x'); INSERT INTO c (n) VALUES ('y'), ('z');",
+    )
+    .await;
+    // Here a table already holds the name of `taken`'s sequence.
+    exec(&dst_db.db, "CREATE TABLE taken_id_seq (x int)").await;
+    let (src, dst) = (tables(&src_db.db), tables(&dst_db.db));
+    let notes = transfer(&src, &dst, &["a", "b", "c", "taken"]).await;
+    assert_eq!(
+        notes,
+        [
+            r#"column "id": sequence "tickets" created here, owned by no column (as on the sender)"#,
+            r#"column "id": a relation called "taken_id_seq" exists here: its sequence is "taken_id_seq_1""#,
+        ]
+    );
+    for table in ["a", "b", "c"] {
+        assert_eq!(schema_dump(&dst_db.url, table), schema_dump(&src_db.url, table), "{table}");
+    }
+    let Db::Postgres(p) = &dst_db.db else { unreachable!() };
+    let owner: (Option<String>, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT pg_get_serial_sequence('a', 'id'), pg_get_serial_sequence('b', 'id'), pg_get_serial_sequence('taken', 'id')",
+    )
+    .fetch_one(p)
+    .await
+    .unwrap();
+    assert_eq!(owner, (Some("public.custom_ids".into()), None, Some("public.taken_id_seq_1".into())));
+    // Each stands past the data it feeds: the shared one past both tables'.
+    let a_next: i32 = sqlx::query_scalar("INSERT INTO a (n) VALUES ('w') RETURNING id").fetch_one(p).await.unwrap();
+    assert_eq!(a_next, 21, "custom_ids, increment 10, past 1 and 11");
+    let ticket: i64 = sqlx::query_scalar("SELECT nextval('tickets')").fetch_one(p).await.unwrap();
+    assert_eq!(ticket, 1003, "tickets past b's 1000 and c's 1001, 1002");
 }

@@ -75,6 +75,13 @@ pub struct CheckConstraint {
     pub definition: String,
 }
 
+/// A constraint declared `DEFERRABLE`, and whether `INITIALLY DEFERRED`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deferrable {
+    pub name: String,
+    pub initially_deferred: bool,
+}
+
 /// One partition of a partitioned table (PostgreSQL), parents before their children.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partition {
@@ -148,6 +155,9 @@ pub struct TableSchema {
     /// A partitioned table's partitions, all levels, parents first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partitions: Vec<Partition>,
+    /// The constraints (unique, foreign key) declared `DEFERRABLE` (PostgreSQL), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferrable: Vec<Deferrable>,
     /// SQLite: the table's `CREATE TABLE` text from `sqlite_master` (its CHECKs, `AUTOINCREMENT`,
     /// `WITHOUT ROWID` and `STRICT` are read from it, validated, never run as sent).
     #[serde(default, skip_serializing_if = "Option::is_none")]

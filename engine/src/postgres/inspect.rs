@@ -6,8 +6,8 @@ use sqlx::{PgPool, Row};
 use crate::error::EngineError;
 use protocol::ident::quote;
 use protocol::schema::{
-    CheckConstraint, Column, ForeignKey, Identity, Index, LocalTable, Partition, Sequence, TableInfo, TableSchema,
-    UniqueConstraint,
+    CheckConstraint, Column, Deferrable, ForeignKey, Identity, Index, LocalTable, Partition, Sequence, TableInfo,
+    TableSchema, UniqueConstraint,
 };
 use protocol::value::ValueKind;
 
@@ -294,6 +294,17 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
     .map(|r| CheckConstraint { name: r.get("name"), definition: r.get("definition") })
     .collect();
 
+    let deferrable = sqlx::query(
+        "SELECT conname::text AS name, condeferred AS initially_deferred FROM pg_constraint
+         WHERE conrelid = $1::int8::oid AND condeferrable AND contype IN ('u', 'f') ORDER BY conname",
+    )
+    .bind(oid)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| Deferrable { name: r.get("name"), initially_deferred: r.get("initially_deferred") })
+    .collect();
+
     let (comment, partition_key): (Option<String>, Option<String>) = sqlx::query_as(
         "SELECT obj_description($1::int8::oid, 'pg_class'),
                 CASE WHEN relkind = 'p' THEN pg_get_partkeydef(oid) END
@@ -346,6 +357,7 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
         comment,
         partition_key,
         partitions,
+        deferrable,
         definition: None,
         local: Some(found.local.clone()),
     })
