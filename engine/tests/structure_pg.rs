@@ -423,3 +423,76 @@ async fn renamed_and_shared_sequences_are_made_here_and_a_taken_name_gets_a_free
     let ticket: i64 = sqlx::query_scalar("SELECT nextval('tickets')").fetch_one(p).await.unwrap();
     assert_eq!(ticket, 1003, "tickets past b's 1000 and c's 1001, 1002");
 }
+
+fn partitioned(name: &str, key: &str, partitions: serde_json::Value, comment: &str) -> TableSchema {
+    serde_json::from_value(serde_json::json!({
+        "name": name, "dialect": "postgres",
+        "columns": [
+            {"name": "day", "data_type": "date", "kind": "date", "nullable": false, "default": null, "identity": null, "generated": null}
+        ],
+        "primary_key": [], "unique_constraints": [], "foreign_keys": [], "indexes": [],
+        "partition_key": key, "partitions": partitions, "comment": comment
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn hostile_partitions_and_oversized_texts_are_refused_by_name() {
+    let test = TestDb::new(EngineKind::Postgres).await;
+    exec(&test.db, "CREATE TABLE victim (id integer PRIMARY KEY)").await;
+    let t = tables(&test.db);
+    let long = "x".repeat(engine::create::MAX_COMMENT_BYTES + 1);
+    let schema = partitioned(
+        "parts",
+        "RANGE (day)",
+        serde_json::json!([
+            {"name": "parts_ok", "parent": "parts", "bound": "FOR VALUES FROM ('2020-01-01') TO ('2021-01-01')"},
+            {"name": "parts_bad", "parent": "parts", "bound": "FOR VALUES FROM ((SELECT 1)) TO ('2022-01-01')"},
+            {"name": "parts_semi", "parent": "parts", "bound": "DEFAULT; DROP TABLE victim"},
+            {"name": "parts_orphan", "parent": "nowhere", "bound": "DEFAULT"}
+        ]),
+        &long,
+    );
+    let created = t.create_table(&schema).await.unwrap();
+    assert_eq!(
+        created.notes,
+        [
+            r#"partition "parts_bad" not created: its bound is refused: subqueries are not allowed"#,
+            r#"partition "parts_semi" not created: its bound is refused: more than one statement (`;`) is not allowed"#,
+            r#"partition "parts_orphan" not created: its parent "nowhere" was not created"#,
+            r#"table "parts": comment not recreated: 16385 bytes, over the limit of 16384"#,
+        ]
+    );
+    let Db::Postgres(p) = &test.db else { unreachable!() };
+    let tree: Vec<String> = sqlx::query_scalar(
+        "SELECT relid::regclass::text FROM pg_partition_tree('parts') ORDER BY level, relid::regclass::text",
+    )
+    .fetch_all(p)
+    .await
+    .unwrap();
+    assert_eq!(tree, ["parts", "parts_ok"]);
+
+    let evil_key = partitioned("plain", "RANGE ((pg_sleep(1)))", serde_json::json!([]), "fine");
+    let created = t.create_table(&evil_key).await.unwrap();
+    assert_eq!(
+        created.notes,
+        [
+            r#"table "plain": partition key not recreated: function pg_sleep is not allowed; a plain table here, without partitions"#
+        ]
+    );
+    let kind: String = sqlx::query_scalar("SELECT relkind::text FROM pg_class WHERE oid = 'plain'::regclass")
+        .fetch_one(p)
+        .await
+        .unwrap();
+    assert_eq!(kind, "r");
+
+    let over = partitioned(
+        "over",
+        "LIST (day)",
+        serde_json::json!([{"name": "victim", "parent": "over", "bound": "DEFAULT"}]),
+        "",
+    );
+    let err = t.create_table(&over).await.unwrap_err();
+    assert_eq!(err.to_string(), r#"table "over": partition "victim" already exists here; nothing was created"#);
+    assert!(!t.table_exists("over").await.unwrap());
+}
