@@ -466,6 +466,13 @@ impl Tables {
         for (c, ty) in schema.columns.iter().zip(types) {
             let name = ColumnName::parse(&c.name)?;
             let mut def = format!("{} {ty}", name.quoted());
+            if exact && let Some(collation) = &c.collation {
+                // A quoted name, looked up as PostgreSQL does (pg_catalog first).
+                match ColumnName::parse(collation) {
+                    Ok(n) => def.push_str(&format!(" COLLATE {}", n.quoted())),
+                    Err(e) => plan.notes.push(format!("column {:?}: collation not recreated: {e}", c.name)),
+                }
+            }
             let integer = c.kind == ValueKind::Int;
             match (&c.identity, exact) {
                 (Some(Identity::Always | Identity::ByDefault), true) if integer => {

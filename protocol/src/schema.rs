@@ -51,6 +51,9 @@ pub struct Column {
     /// `COMMENT ON COLUMN` (PostgreSQL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The column's collation when it is not its type's default (PostgreSQL: `COLLATE "C"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
 }
 
 /// A sequence as PostgreSQL's `pg_sequence` has it.

@@ -123,6 +123,8 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
                     (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)
                 END AS enum_labels,
                 col_description(a.attrelid, a.attnum) AS comment,
+                CASE WHEN a.attcollation <> t.typcollation
+                     THEN (SELECT co.collname::text FROM pg_collation co WHERE co.oid = a.attcollation) END AS collation,
                 sq.seq_name, sq.seq_type, sq.seqstart, sq.seqincrement, sq.seqmin, sq.seqmax, sq.seqcache, sq.seqcycle
          FROM pg_attribute a
          JOIN pg_type t ON t.oid = a.atttypid
@@ -187,6 +189,7 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
                 domain_base: r.get("domain_base"),
                 sequence,
                 comment: r.get("comment"),
+                collation: r.get("collation"),
             }
         })
         .collect();

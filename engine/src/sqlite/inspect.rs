@@ -89,6 +89,7 @@ pub async fn get_schema(pool: &SqlitePool, table: &str) -> Result<TableSchema, E
             domain_base: None,
             sequence: None,
             comment: None,
+            collation: None,
             name,
         });
     }
