@@ -203,6 +203,16 @@ fn deferrable_clause(schema: &TableSchema, name: &str, exact: bool) -> &'static 
     }
 }
 
+async fn constraint_exists(conn: &mut sqlx::PgConnection, table_sql: &str, name: &str) -> Result<bool, EngineError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)",
+    )
+    .bind(table_sql)
+    .bind(name)
+    .fetch_one(conn)
+    .await?)
+}
+
 /// A comment's text as a SQL literal, refused when too long or holding NUL.
 fn comment_literal(text: &str) -> Result<String, Skip> {
     if text.len() > MAX_COMMENT_BYTES {
@@ -794,33 +804,51 @@ impl Tables {
         }
         self.refuse_excluded_references(schema)?;
         let namespace = self.namespace().await?;
-        let table_sql = match &namespace {
+        // Idempotent and all-or-nothing: a background job that stops halfway, or runs this step twice after a
+        // restart, ends with each constraint once.
+        let (statements, notes) = match self.db() {
+            Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                self.after_data_statements(Some(&mut conn), schema, &table, namespace.as_deref()).await?
+            }
+            Db::Sqlite(_) => self.after_data_statements(None, schema, &table, None).await?,
+        };
+        on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            for sql in statements {
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+            }
+            sqlx::query(CONSTRAINTS_ADDED_SQL).bind(table.as_str()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(CreateResult { notes })
+    }
+
+    /// The statements that add `schema`'s foreign keys and CHECKs (PostgreSQL, over `pg`) and secondary indexes
+    /// to `table`, leaving out constraints it has already, with the notes on what is refused.
+    async fn after_data_statements(
+        &self,
+        pg: Option<&mut sqlx::PgConnection>,
+        schema: &TableSchema,
+        table: &TableName,
+        namespace: Option<&str>,
+    ) -> Result<(Vec<String>, Vec<String>), EngineError> {
+        let table_sql = match namespace {
             Some(ns) => qualified(ns, table.as_str()),
             None => table.quoted(),
         };
         let mut notes = Vec::new();
         let mut statements = Vec::new();
-        // Idempotent and all-or-nothing: a background job that stops halfway, or runs this step twice after a
-        // restart, ends with each constraint once.
-        if let (Db::Postgres(pool), Some(ns)) = (self.db(), &namespace) {
-            let constraint_exists = async |name: &str| -> Result<bool, EngineError> {
-                Ok(sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)",
-                )
-                .bind(&table_sql)
-                .bind(name)
-                .fetch_one(pool)
-                .await?)
-            };
+        if let (Some(conn), Some(ns)) = (pg, namespace) {
             for fk in &schema.foreign_keys {
                 let name = ColumnName::parse(&fk.name)?;
-                if constraint_exists(name.as_str()).await? {
+                if constraint_exists(conn, &table_sql, name.as_str()).await? {
                     continue;
                 }
                 statements.push(format!(
                     "ALTER TABLE {table_sql} ADD CONSTRAINT {} {}{}",
                     name.quoted(),
-                    self.fk_clause(fk, namespace.as_deref())?,
+                    self.fk_clause(fk, namespace)?,
                     deferrable_clause(schema, &fk.name, schema.dialect == Dialect::Postgres)
                 ));
             }
@@ -834,7 +862,6 @@ impl Tables {
                     after: Vec::new(),
                     notes: Vec::new(),
                 };
-                let mut conn = pool.acquire().await?;
                 for (i, chk) in schema.checks.iter().enumerate() {
                     if i == MAX_CHECKS {
                         notes.push(format!(
@@ -847,7 +874,7 @@ impl Tables {
                     let made = async {
                         let name = ColumnName::parse(&chk.name)?;
                         let check = sqlguard::check(PG, &chk.definition)?;
-                        let expr = plan.qualify_casts(&mut conn, check.expr.clone()).await?;
+                        let expr = plan.qualify_casts(conn, check.expr.clone()).await?;
                         Ok::<_, Skip>((name, sqlguard::Check { expr, ..check }))
                     }
                     .await;
@@ -856,7 +883,7 @@ impl Tables {
                     else {
                         continue;
                     };
-                    if constraint_exists(name.as_str()).await? {
+                    if constraint_exists(conn, &table_sql, name.as_str()).await? {
                         continue;
                     }
                     statements.push(format!("ALTER TABLE {table_sql} ADD CONSTRAINT {} {check}", name.quoted()));
@@ -874,7 +901,7 @@ impl Tables {
                     def.if_not_exists = true;
                     // On a partitioned table the index is made on every partition too, as the sender's is.
                     def.only = false;
-                    def.render(&index.name, namespace.as_deref(), table.as_str())
+                    def.render(&index.name, namespace, table.as_str())
                 });
                 match sql {
                     Ok(sql) => statements.push(sql),
@@ -894,15 +921,7 @@ impl Tables {
                 quoted_list(&index.columns)?
             ));
         }
-        on_pool!(self.db(), pool => {
-            let mut tx = pool.begin().await?;
-            for sql in statements {
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
-            }
-            sqlx::query(CONSTRAINTS_ADDED_SQL).bind(table.as_str()).execute(&mut *tx).await?;
-            tx.commit().await?;
-        });
-        Ok(CreateResult { notes })
+        Ok((statements, notes))
     }
 
     /// The PostgreSQL schema new objects go into (`None` on SQLite).
