@@ -28,6 +28,14 @@ use protocol::schema::{Column, Dialect, Identity, Sequence, TableSchema};
 use protocol::value::ValueKind;
 use store::{Db, on_pool};
 
+/// What creating a table would run here, in order (see [`Tables::create_table_ddl`]), and its notes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ddl {
+    pub statements: Vec<String>,
+    /// What would not be recreated as the source has it, and why.
+    pub notes: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateResult {
     /// What was not recreated as the source has it, and why.
@@ -201,6 +209,13 @@ fn deferrable_clause(schema: &TableSchema, name: &str, exact: bool) -> &'static 
         Some(_) if exact => " DEFERRABLE",
         _ => "",
     }
+}
+
+/// Runs one statement of a creation and records it.
+async fn run_pg(conn: &mut sqlx::PgConnection, sql: String, ran: &mut Vec<String>) -> Result<(), EngineError> {
+    sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(conn).await?;
+    ran.push(sql);
+    Ok(())
 }
 
 async fn constraint_exists(conn: &mut sqlx::PgConnection, table_sql: &str, name: &str) -> Result<bool, EngineError> {
@@ -416,6 +431,29 @@ impl PgPlan<'_> {
 impl Tables {
     /// Creates `schema`'s table here. Refuses names that are excluded or exist already.
     pub async fn create_table(&self, schema: &TableSchema) -> Result<CreateResult, EngineError> {
+        let table = self.creatable(schema).await?;
+        match self.db() {
+            Db::Postgres(pool) => self.create_postgres(pool, schema, &table, true).await,
+            Db::Sqlite(pool) => self.create_sqlite(pool, schema, &table, true).await,
+        }
+        .map(|ddl| CreateResult { notes: ddl.notes })
+    }
+
+    /// The statements [`Tables::create_table`] and then [`Tables::create_constraints_after_data`] would run here
+    /// for `schema`, in order, with their notes: shown before anything runs (the Details tab's structure view,
+    /// `db-transfer schema --ddl`). They are run inside a transaction that is rolled back, so they are checked by
+    /// this very database and nothing is kept. Refused like `create_table` (excluded, existing).
+    pub async fn create_table_ddl(&self, schema: &TableSchema) -> Result<Ddl, EngineError> {
+        let table = self.creatable(schema).await?;
+        match self.db() {
+            Db::Postgres(pool) => self.create_postgres(pool, schema, &table, false).await,
+            Db::Sqlite(pool) => self.create_sqlite(pool, schema, &table, false).await,
+        }
+    }
+
+    /// The table's name when `schema` may be created here: not excluded, not there yet, referencing no excluded
+    /// table.
+    async fn creatable(&self, schema: &TableSchema) -> Result<TableName, EngineError> {
         let table = TableName::parse(&schema.name)?;
         if self.exclusions().is_excluded(table.as_str()) {
             return Err(EngineError::BadRequest(format!(
@@ -427,10 +465,7 @@ impl Tables {
             return Err(EngineError::BadRequest(format!("table {:?} already exists", schema.name)));
         }
         self.refuse_excluded_references(schema)?;
-        match self.db() {
-            Db::Postgres(pool) => self.create_postgres(pool, schema, &table).await,
-            Db::Sqlite(pool) => self.create_sqlite(pool, schema, &table).await,
-        }
+        Ok(table)
     }
 
     async fn create_postgres(
@@ -438,8 +473,10 @@ impl Tables {
         pool: &sqlx::PgPool,
         schema: &TableSchema,
         table: &TableName,
-    ) -> Result<CreateResult, EngineError> {
+        commit: bool,
+    ) -> Result<Ddl, EngineError> {
         let namespace = crate::postgres::inspect::current_namespace(pool).await?;
+        let mut ran = Vec::new();
         // Expression texts are used only between two PostgreSQL databases.
         let exact = schema.dialect == Dialect::Postgres;
         let mut plan = PgPlan {
@@ -468,7 +505,7 @@ impl Tables {
             if !exists {
                 let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
                 let sql = format!("CREATE TYPE {} AS ENUM ({})", qualified(&namespace, name), labels.join(", "));
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                run_pg(&mut tx, sql, &mut ran).await?;
             }
         }
 
@@ -582,17 +619,24 @@ impl Tables {
             plan.after.push(format!("COMMENT ON TABLE {} IS {lit}", plan.table_sql));
         }
 
-        for sql in &plan.before {
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *tx).await?;
+        let create = format!("CREATE TABLE {} ({}){partition_by}", plan.table_sql, defs.join(", "));
+        let mut notes = std::mem::take(&mut plan.notes);
+        for sql in plan.before.into_iter().chain([create]).chain(plan.after) {
+            run_pg(&mut tx, sql, &mut ran).await?;
         }
-        let sql = format!("CREATE TABLE {} ({}){partition_by}", plan.table_sql, defs.join(", "));
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
-        for sql in &plan.after {
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *tx).await?;
+        if commit {
+            sqlx::query(EXPECT_CONSTRAINTS_SQL).bind(table.as_str()).bind(store::unix_now()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        } else {
+            let (after, after_notes) =
+                self.after_data_statements(Some(&mut tx), schema, table, Some(&namespace)).await?;
+            for sql in after {
+                run_pg(&mut tx, sql, &mut ran).await?;
+            }
+            notes.extend(after_notes);
+            tx.rollback().await?;
         }
-        sqlx::query(EXPECT_CONSTRAINTS_SQL).bind(table.as_str()).bind(store::unix_now()).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(CreateResult { notes: plan.notes })
+        Ok(Ddl { statements: ran, notes })
     }
 
     /// ` PARTITION BY …` for a partitioned sender table (empty otherwise or when its key is refused), with each
@@ -677,7 +721,8 @@ impl Tables {
         pool: &sqlx::SqlitePool,
         schema: &TableSchema,
         table: &TableName,
-    ) -> Result<CreateResult, EngineError> {
+        commit: bool,
+    ) -> Result<Ddl, EngineError> {
         let exact = schema.dialect == Dialect::Sqlite;
         let mut notes = Vec::new();
         let parsed = match schema.definition.as_deref().filter(|_| exact).map(sqlguard::sqlite_table) {
@@ -784,10 +829,21 @@ impl Tables {
         let options = if options.is_empty() { String::new() } else { format!(" {}", options.join(", ")) };
         let mut tx = pool.begin().await?;
         let sql = format!("CREATE TABLE {} ({}){options}", table.quoted(), defs.join(", "));
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
-        sqlx::query(EXPECT_CONSTRAINTS_SQL).bind(table.as_str()).bind(store::unix_now()).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(CreateResult { notes })
+        sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *tx).await?;
+        let mut statements = vec![sql];
+        if commit {
+            sqlx::query(EXPECT_CONSTRAINTS_SQL).bind(table.as_str()).bind(store::unix_now()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        } else {
+            let (after, after_notes) = self.after_data_statements(None, schema, table, None).await?;
+            for sql in after {
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *tx).await?;
+                statements.push(sql);
+            }
+            notes.extend(after_notes);
+            tx.rollback().await?;
+        }
+        Ok(Ddl { statements, notes })
     }
 
     /// Adds the foreign keys and CHECK constraints (PostgreSQL) and secondary indexes of `schema` to the table,

@@ -498,3 +498,45 @@ async fn hostile_partitions_and_oversized_texts_are_refused_by_name() {
     assert_eq!(err.to_string(), r#"table "over": partition "victim" already exists here; nothing was created"#);
     assert!(!t.table_exists("over").await.unwrap());
 }
+
+#[tokio::test]
+async fn the_ddl_is_shown_before_it_runs_and_nothing_is_kept() {
+    let src_db = TestDb::new(EngineKind::Postgres).await;
+    let dst_db = TestDb::new(EngineKind::Postgres).await;
+    exec(
+        &src_db.db,
+        "CREATE TYPE mood AS ENUM ('sad', 'happy');
+         CREATE TABLE shown (id serial PRIMARY KEY, m mood DEFAULT 'happy', n int CONSTRAINT n_pos CHECK (n > 0));
+         CREATE INDEX shown_m ON shown USING hash (m);
+         COMMENT ON COLUMN shown.n IS 'count';",
+    )
+    .await;
+    let (src, dst) = (tables(&src_db.db), tables(&dst_db.db));
+    let schema = src.get_schema("shown").await.unwrap();
+    let ddl = dst.create_table_ddl(&schema).await.unwrap();
+    assert_eq!(ddl.notes, Vec::<String>::new());
+    assert_eq!(
+        ddl.statements,
+        [
+            r#"CREATE TYPE "public"."mood" AS ENUM ('sad', 'happy')"#,
+            r#"CREATE SEQUENCE "public"."shown_id_seq" AS integer START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 CACHE 1 NO CYCLE"#,
+            r#"CREATE TABLE "public"."shown" ("id" integer DEFAULT nextval('public.shown_id_seq'::regclass) NOT NULL, "m" "public"."mood" DEFAULT 'happy'::"public"."mood", "n" integer, PRIMARY KEY ("id"))"#,
+            r#"ALTER SEQUENCE "public"."shown_id_seq" OWNED BY "public"."shown"."id""#,
+            r#"COMMENT ON COLUMN "public"."shown"."n" IS 'count'"#,
+            r#"ALTER TABLE "public"."shown" ADD CONSTRAINT "n_pos" CHECK ((n > 0))"#,
+            r#"CREATE INDEX IF NOT EXISTS shown_m ON "public".shown USING hash (m)"#,
+        ]
+    );
+    assert!(!dst.table_exists("shown").await.unwrap(), "nothing kept");
+    let Db::Postgres(p) = &dst_db.db else { unreachable!() };
+    let left: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM pg_type WHERE typname = 'mood') + (SELECT count(*) FROM pg_class WHERE relname LIKE 'shown%')",
+    )
+    .fetch_one(p)
+    .await
+    .unwrap();
+    assert_eq!(left, 0);
+    // The same schema is then created exactly so.
+    dst.create_table(&schema).await.unwrap();
+    assert!(dst.table_exists("shown").await.unwrap());
+}

@@ -139,3 +139,26 @@ async fn hostile_sqlite_texts_are_refused_by_name() {
     );
     assert_eq!(t.get_count("victim").await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn the_ddl_is_shown_before_it_runs_and_nothing_is_kept() {
+    let src_db = TestDb::new(EngineKind::Sqlite).await;
+    let dst_db = TestDb::new(EngineKind::Sqlite).await;
+    exec(
+        &src_db.db,
+        r#"CREATE TABLE "shown" ("id" INTEGER PRIMARY KEY AUTOINCREMENT, "n" NUMERIC(5, 1) DEFAULT 0 CHECK ("n" >= 0));
+           CREATE INDEX shown_n ON shown ("n") WHERE "n" > 1;"#,
+    )
+    .await;
+    let (src, dst) = (tables(&src_db.db), tables(&dst_db.db));
+    let ddl = dst.create_table_ddl(&src.get_schema("shown").await.unwrap()).await.unwrap();
+    assert_eq!(ddl.notes, Vec::<String>::new());
+    assert_eq!(
+        ddl.statements,
+        [
+            r#"CREATE TABLE "shown" ("id" INTEGER PRIMARY KEY AUTOINCREMENT, "n" NUMERIC(5, 1) DEFAULT 0 CHECK ("n" >= 0))"#,
+            r#"CREATE INDEX IF NOT EXISTS shown_n ON shown ("n") WHERE "n" > 1"#,
+        ]
+    );
+    assert!(!dst.table_exists("shown").await.unwrap(), "nothing kept");
+}
