@@ -928,6 +928,9 @@ impl Tables {
                         break;
                     }
                     let made = async {
+                        if chk.definition.trim_start().to_ascii_uppercase().starts_with("EXCLUDE") {
+                            return Err(Skip::Refused("exclusion constraints are not recreated".into()));
+                        }
                         let name = ColumnName::parse(&chk.name)?;
                         let check = sqlguard::check(PG, &chk.definition)?;
                         let expr = plan.qualify_casts(conn, check.expr.clone()).await?;
@@ -935,7 +938,7 @@ impl Tables {
                     }
                     .await;
                     let Some((name, check)) =
-                        noted(made, &mut notes, |why| format!("check constraint {:?} not recreated: {why}", chk.name))?
+                        noted(made, &mut notes, |why| format!("constraint {:?} not recreated: {why}", chk.name))?
                     else {
                         continue;
                     };

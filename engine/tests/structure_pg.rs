@@ -333,8 +333,8 @@ async fn hostile_expressions_are_refused_by_name_and_nothing_is_made_from_them()
     assert_eq!(
         after.notes,
         [
-            r#"check constraint "sub" not recreated: subqueries are not allowed"#,
-            r#"check constraint "commented" not recreated: comments are not allowed"#,
+            r#"constraint "sub" not recreated: subqueries are not allowed"#,
+            r#"constraint "commented" not recreated: comments are not allowed"#,
             r#"index "evil_sleep" not recreated: function pg_sleep is not allowed"#,
             r#"index "evil_two" not recreated: more than one statement (`;`) is not allowed"#,
         ]
@@ -539,4 +539,22 @@ async fn the_ddl_is_shown_before_it_runs_and_nothing_is_kept() {
     // The same schema is then created exactly so.
     dst.create_table(&schema).await.unwrap();
     assert!(dst.table_exists("shown").await.unwrap());
+}
+
+#[tokio::test]
+async fn an_exclusion_constraint_is_named_as_not_recreated() {
+    let src_db = TestDb::new(EngineKind::Postgres).await;
+    let dst_db = TestDb::new(EngineKind::Postgres).await;
+    exec(
+        &src_db.db,
+        "CREATE TABLE booking (id int PRIMARY KEY, during int4range, CONSTRAINT no_overlap EXCLUDE USING gist (during WITH &&));
+         INSERT INTO booking VALUES (1, '[1,5)'), (2, '[5,9)');",
+    )
+    .await;
+    let (src, dst) = (tables(&src_db.db), tables(&dst_db.db));
+    assert_eq!(
+        transfer(&src, &dst, &["booking"]).await,
+        [r#"constraint "no_overlap" not recreated: exclusion constraints are not recreated"#]
+    );
+    assert_eq!(pg_fingerprint(&src_db.db, "booking").await, pg_fingerprint(&dst_db.db, "booking").await);
 }

@@ -71,7 +71,8 @@ pub struct Sequence {
 }
 
 /// A CHECK constraint: its name and its definition as `pg_get_constraintdef()` prints it
-/// (`CHECK ((price > (0)::numeric)) NOT VALID`). Validated before anything is made from it.
+/// (`CHECK ((price > (0)::numeric)) NOT VALID`). Validated before anything is made from it. Exclusion
+/// constraints travel here too (`EXCLUDE USING gist (…)`), so a receiver can name them as not recreated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckConstraint {
     pub name: String,

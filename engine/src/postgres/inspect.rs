@@ -288,7 +288,7 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
 
     let checks = sqlx::query(
         "SELECT conname::text AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint
-         WHERE conrelid = $1::int8::oid AND contype = 'c' AND conislocal ORDER BY conname",
+         WHERE conrelid = $1::int8::oid AND contype IN ('c', 'x') AND conislocal ORDER BY conname",
     )
     .bind(oid)
     .fetch_all(pool)
