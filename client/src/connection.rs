@@ -2,15 +2,29 @@
 //! subprotocol, hello/welcome, and a task that owns the socket — it sends requests, matches replies and pages to
 //! them by id, grants a credit per page received, and fails every waiting request with the reason when the
 //! socket ends. tungstenite answers the sender's pings; the task pings the sender in turn and ends the socket
-//! when nothing came from it for the client's timeout (a dead sender or a half-open connection), so the next
+//! when no byte came from it for the client's timeout (a dead sender or a half-open connection), so the next
 //! request resumes on a new one instead of waiting on the old.
+//!
+//! Deadlines follow progress, not whole messages: a page is one frame of up to [`MAX_PAGE_FRAME`] bytes, which
+//! tungstenite yields only once all of it arrived, and the sender's pongs queue behind it — on a slow link
+//! (8 MiB in 30 s is ~2.2 Mbit/s) a deadline per message would end every big page before it lands, and the
+//! resume would ask for it again, forever. So the TCP stream is wrapped in [`Counted`], which counts every byte
+//! read: the socket is silent when no byte at all came for the timeout, and a request waits on while at least
+//! [`PROGRESS_BYTES`] arrived in each timeout window.
 
 use std::collections::HashMap;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -39,6 +53,88 @@ pub(crate) enum Reply {
 
 type Waiter = oneshot::Sender<Result<Reply, ClientError>>;
 
+/// A timeout window in which at least this much arrived from the sender is progress, and a waiting request
+/// waits on: far more than the pings and pongs an idle sender sends in one (a few dozen bytes each, TLS
+/// included), far less than any link a transfer could use (4 KiB in 30 s is about 1 kbit/s).
+pub(crate) const PROGRESS_BYTES: u64 = 4 * 1024;
+
+/// What the socket has read so far, counted by [`Counted`] as it arrives (TLS records included, before
+/// tungstenite has a whole frame), read by the pump and by waiting requests.
+#[derive(Debug)]
+struct Received {
+    bytes: AtomicU64,
+    /// When the last byte came, in microseconds after `opened`.
+    last_micros: AtomicU64,
+    opened: Instant,
+}
+
+impl Received {
+    fn new() -> Received {
+        Received { bytes: AtomicU64::new(0), last_micros: AtomicU64::new(0), opened: Instant::now() }
+    }
+
+    fn add(&self, n: usize) {
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        let now = u64::try_from(self.opened.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.last_micros.fetch_max(now, Ordering::Relaxed);
+    }
+
+    fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// How long since the last byte came (since the connection opened, if none has).
+    fn silent_for(&self) -> Duration {
+        let last = Duration::from_micros(self.last_micros.load(Ordering::Relaxed));
+        self.opened.elapsed().saturating_sub(last)
+    }
+}
+
+/// A stream that adds every byte it reads to a shared [`Received`]; writes pass through untouched.
+struct Counted<S> {
+    inner: S,
+    received: Arc<Received>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        if read > 0 {
+            this.received.add(read);
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
 #[derive(Default)]
 struct Pending {
     waiters: HashMap<u64, Waiter>,
@@ -52,6 +148,7 @@ pub(crate) struct Connection {
     pub resume_token: String,
     max_message: usize,
     timeout: Duration,
+    received: Arc<Received>,
 }
 
 /// The credential of a connection: a code the first time, the resume token after a drop.
@@ -104,7 +201,25 @@ impl Connection {
         // legal page larger than that as "Message too long").
         let config =
             WebSocketConfig::default().max_frame_size(Some(MAX_PAGE_FRAME)).max_message_size(Some(MAX_PAGE_FRAME));
-        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+        // The TCP stream is this client's own, so that every byte read is counted (see the module's words);
+        // TLS for wss:// (rustls, webpki roots) and the handshake are tokio-tungstenite's, as its
+        // `connect_async_with_config` does them.
+        let host = request.uri().host().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned());
+        let host = host.ok_or_else(|| ClientError::InvalidUrl(format!("{socket_url}: no host")))?;
+        let port = request.uri().port_u16().or(match request.uri().scheme_str() {
+            Some("wss") => Some(443),
+            Some("ws") => Some(80),
+            _ => None,
+        });
+        let port = port.ok_or_else(|| ClientError::InvalidUrl(format!("{socket_url}: not a ws:// or wss:// URL")))?;
+        let received = Arc::new(Received::new());
+        let counted = received.clone();
+        let connecting = async move {
+            let tcp = TcpStream::connect((host.as_str(), port)).await.map_err(WsError::Io)?;
+            tcp.set_nodelay(true).map_err(WsError::Io)?;
+            let stream = Counted { inner: tcp, received: counted };
+            tokio_tungstenite::client_async_tls_with_config(request, stream, Some(config), None).await
+        };
         let (mut ws, _) = match tokio::time::timeout(timeout, connecting).await {
             Err(_) => return Err(ClientError::ConnectTimeout(timeout.as_secs())),
             Ok(Err(WsError::Http(response))) => {
@@ -144,8 +259,8 @@ impl Connection {
 
         let pending = Arc::new(Mutex::new(Pending::default()));
         let (out, outgoing) = mpsc::unbounded_channel();
-        tokio::spawn(pump(ws, outgoing, pending.clone(), timeout));
-        Ok(Connection { out, pending, resume_token, max_message, timeout })
+        tokio::spawn(pump(ws, outgoing, pending.clone(), received.clone(), timeout));
+        Ok(Connection { out, pending, resume_token, max_message, timeout, received })
     }
 
     pub(crate) fn ended(&self) -> Option<ClientError> {
@@ -175,16 +290,30 @@ impl Connection {
         if self.out.send(Message::Text(text.into())).is_err() {
             return Err(self.ended().unwrap_or(ClientError::Disconnected { reason: "closed".into(), stopped: false }));
         }
-        match tokio::time::timeout(self.timeout, rx).await {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(_)) => {
-                Err(self.ended().unwrap_or(ClientError::Disconnected { reason: "closed".into(), stopped: false }))
-            }
-            Err(_) => {
-                // No reply in time: the connection is not to be trusted any more (a half-open one answers nothing
-                // ever). It ends here, so a resume opens a new one instead of waiting on this.
-                self.end(format!("the sender did not answer within {} s", self.timeout.as_secs()));
-                Err(ClientError::Timeout(self.timeout.as_secs()))
+        let mut rx = rx;
+        // Each window that brought at least PROGRESS_BYTES earns another: a big page on a slow link is still
+        // coming (its reply is the whole frame), while a sender that only answers pings does not.
+        let mut window_start = self.received.bytes();
+        loop {
+            match tokio::time::timeout(self.timeout, &mut rx).await {
+                Ok(Ok(reply)) => return reply,
+                Ok(Err(_)) => {
+                    return Err(self
+                        .ended()
+                        .unwrap_or(ClientError::Disconnected { reason: "closed".into(), stopped: false }));
+                }
+                Err(_) => {
+                    let now = self.received.bytes();
+                    if now - window_start >= PROGRESS_BYTES {
+                        window_start = now;
+                        continue;
+                    }
+                    // No reply and no progress in time: the connection is not to be trusted any more (a
+                    // half-open one answers nothing ever). It ends here, so a resume opens a new one instead of
+                    // waiting on this.
+                    self.end(format!("the sender did not answer within {} s", self.timeout.as_secs()));
+                    return Err(ClientError::Timeout(self.timeout.as_secs()));
+                }
             }
         }
     }
@@ -207,21 +336,21 @@ impl Connection {
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<Counted<TcpStream>>>;
 
 async fn pump(
     ws: Socket,
     mut outgoing: mpsc::UnboundedReceiver<Message>,
     pending: Arc<Mutex<Pending>>,
+    received: Arc<Received>,
     silence: Duration,
 ) {
     let (mut sink, mut stream) = ws.split();
     let mut demux = Demux::default();
-    // A few pings within the silence bound: a live sender's pong (or any message) comes well before it.
+    // A few pings within the silence bound: a live sender's pong (or any byte) comes well before it.
     let mut ping = tokio::time::interval((silence / 3).max(Duration::from_millis(100)));
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.tick().await;
-    let mut last_heard = tokio::time::Instant::now();
     let resolve = |id: u64, reply: Result<Reply, ClientError>| {
         if let Some(w) = pending.lock().expect("pending lock").waiters.remove(&id) {
             let _ = w.send(reply);
@@ -240,14 +369,15 @@ async fn pump(
                 }
             }
             _ = ping.tick() => {
-                if last_heard.elapsed() >= silence {
+                // Any byte counts, a part of a frame still arriving included (its whole may take far longer).
+                if received.silent_for() >= silence {
                     break (format!("no word from the sender for {} s", silence.as_secs_f64()), false);
                 }
                 if let Err(e) = sink.send(Message::Ping(Default::default())).await {
                     break (e.to_string(), false);
                 }
             }
-            incoming = stream.next() => match incoming.inspect(|_| last_heard = tokio::time::Instant::now()) {
+            incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(t))) => match demux.text(t.as_str()) {
                     Ok(Incoming::Reply { id, result }) => resolve(id, Ok(Reply::Json(result))),
                     Ok(Incoming::Failed { id, code, message }) => resolve(id, Err(match code {
@@ -285,5 +415,45 @@ async fn pump(
     let (reason, stopped) = p.ended.get_or_insert((reason, stopped)).clone();
     for (_, w) in p.waiters.drain() {
         let _ = w.send(Err(ClientError::Disconnected { reason: reason.clone(), stopped }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// The client connects the TCP stream itself now: a wss:// URL still speaks TLS first (rustls, what
+    /// tokio-tungstenite wraps the counted stream in), and a peer that answers no TLS is unreachable, said so.
+    #[tokio::test]
+    async fn wss_speaks_tls_over_the_counted_stream() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let peer = std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            let mut record = [0u8; 3];
+            socket.read_exact(&mut record).unwrap();
+            socket.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").unwrap();
+            record
+        });
+        let url = format!("wss://localhost:{port}/db-transfer/websocket");
+        let opened =
+            Connection::open(&url, Credential::Code("ABCD2345"), &ReceiverInfo::default(), Duration::from_secs(5))
+                .await;
+        // A TLS handshake record (22), TLS 1.x (3, 1): a ClientHello.
+        assert_eq!(peer.join().unwrap(), [22, 3, 1]);
+        assert!(matches!(opened, Err(ClientError::Unreachable(_))), "{:?}", opened.err());
+    }
+
+    #[tokio::test]
+    async fn a_url_without_a_port_or_known_scheme_is_refused_as_invalid() {
+        let opened = Connection::open(
+            "ftp://localhost/x",
+            Credential::Code("ABCD2345"),
+            &ReceiverInfo::default(),
+            Duration::from_secs(5),
+        )
+        .await;
+        assert!(matches!(opened, Err(ClientError::InvalidUrl(m)) if m.contains("not a ws:// or wss:// URL")));
     }
 }
