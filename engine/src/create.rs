@@ -533,9 +533,21 @@ impl Tables {
                         let options = async {
                             let options = sequence_options(seq, false)?;
                             let name = free_sequence_name(&mut tx, &namespace, &seq.name, &mut plan.reserved).await?;
-                            Ok::<_, Skip>(format!(" (SEQUENCE NAME {} {options})", qualified(&namespace, &name)))
+                            Ok::<_, Skip>((
+                                name.clone(),
+                                format!(" (SEQUENCE NAME {} {options})", qualified(&namespace, &name)),
+                            ))
                         }
                         .await;
+                        let options = options.map(|(name, sql)| {
+                            if name != seq.name {
+                                plan.notes.push(format!(
+                                    "column {:?}: a relation called {:?} exists here: its sequence is {name:?}",
+                                    c.name, seq.name
+                                ));
+                            }
+                            sql
+                        });
                         if let Some(o) = noted(options, &mut plan.notes, |why| {
                             format!("column {:?}: identity sequence options not kept: {why}", c.name)
                         })? {

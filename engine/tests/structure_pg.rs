@@ -393,19 +393,21 @@ async fn renamed_and_shared_sequences_are_made_here_and_a_taken_name_gets_a_free
          CREATE TABLE b (id bigint PRIMARY KEY DEFAULT nextval('tickets'), n text);
          CREATE TABLE c (id bigint PRIMARY KEY DEFAULT nextval('tickets'), n text);
          CREATE TABLE taken (id serial PRIMARY KEY);
+         CREATE TABLE taken_too (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
          INSERT INTO a (n) VALUES ('x'), ('y');
          INSERT INTO b (n) VALUES ('x'); INSERT INTO c (n) VALUES ('y'), ('z');",
     )
     .await;
     // Here a table already holds the name of `taken`'s sequence.
-    exec(&dst_db.db, "CREATE TABLE taken_id_seq (x int)").await;
+    exec(&dst_db.db, "CREATE TABLE taken_id_seq (x int); CREATE VIEW taken_too_id_seq AS SELECT 1").await;
     let (src, dst) = (tables(&src_db.db), tables(&dst_db.db));
-    let notes = transfer(&src, &dst, &["a", "b", "c", "taken"]).await;
+    let notes = transfer(&src, &dst, &["a", "b", "c", "taken", "taken_too"]).await;
     assert_eq!(
         notes,
         [
             r#"column "id": sequence "tickets" created here, owned by no column (as on the sender)"#,
             r#"column "id": a relation called "taken_id_seq" exists here: its sequence is "taken_id_seq_1""#,
+            r#"column "id": a relation called "taken_too_id_seq" exists here: its sequence is "taken_too_id_seq_1""#,
         ]
     );
     for table in ["a", "b", "c"] {
