@@ -99,7 +99,8 @@ pub fn safe_default(expr: &str, kind: ValueKind, target: Dialect) -> Option<Stri
         if let Some(cast) = cast {
             pg_types::parse(cast)?;
         }
-        Some(quote_literal(&inner.replace("''", "'")))
+        let text = inner.replace("''", "'");
+        Some(if target == Dialect::Postgres { pg_literal(&text) } else { quote_literal(&text) })
     };
     let out = match lower.as_str() {
         "true" | "false" => match target {
@@ -236,7 +237,13 @@ fn comment_literal(text: &str) -> Result<String, Skip> {
     if text.contains('\0') {
         return Err(Skip::Refused("it holds a NUL character".into()));
     }
-    Ok(quote_literal(text))
+    Ok(pg_literal(text))
+}
+
+/// A PostgreSQL string literal meaning `text` whatever `standard_conforming_strings` is: `E'…'` with backslashes
+/// doubled when there is one (a plain `'…'` would let a backslash escape the closing quote when it is off).
+fn pg_literal(text: &str) -> String {
+    if text.contains('\\') { format!("E{}", quote_literal(&text.replace('\\', "\\\\"))) } else { quote_literal(text) }
 }
 
 /// `[AS type] START WITH … INCREMENT BY … MINVALUE … MAXVALUE … CACHE … [NO] CYCLE` for a sender's sequence,
@@ -503,7 +510,7 @@ impl Tables {
             .fetch_one(&mut *tx)
             .await?;
             if !exists {
-                let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
+                let labels: Vec<String> = labels.iter().map(|l| pg_literal(l)).collect();
                 let sql = format!("CREATE TYPE {} AS ENUM ({})", qualified(&namespace, name), labels.join(", "));
                 run_pg(&mut tx, sql, &mut ran).await?;
             }
@@ -1092,6 +1099,9 @@ mod tests {
         assert_eq!(safe_default("'{}'::jsonb", Json, Sqlite).as_deref(), Some("'{}'"));
         assert_eq!(safe_default("'happy'::mood", Text, Postgres).as_deref(), Some("'happy'"), "no bare user type name");
         assert_eq!(safe_default("'t'::regclass", Text, Postgres).as_deref(), Some("'t'"));
+        // A backslash never escapes the closing quote, whatever standard_conforming_strings says.
+        assert_eq!(safe_default(r"'a\'", Text, Postgres).as_deref(), Some(r"E'a\\'"));
+        assert_eq!(safe_default(r"'a\'", Text, Sqlite).as_deref(), Some(r"'a\'"));
         for hostile in [
             "1); DROP TABLE x; --",
             "'a'); DROP TABLE x; --'",

@@ -307,7 +307,7 @@ fn hostile_schema() -> TableSchema {
             {"name": "commented", "definition": "CHECK ((id > 0)) -- and more"},
             {"name": "fine", "definition": "CHECK ((id > 0))"}
         ],
-        "comment": "a table comment; quotes ' kept as text"
+        "comment": "a table comment; quotes ' kept as text, a backslash \\' too"
     }))
     .unwrap()
 }
@@ -315,8 +315,17 @@ fn hostile_schema() -> TableSchema {
 #[tokio::test]
 async fn hostile_expressions_are_refused_by_name_and_nothing_is_made_from_them() {
     let test = TestDb::new(EngineKind::Postgres).await;
-    exec(&test.db, "CREATE TABLE victim (id integer PRIMARY KEY); INSERT INTO victim VALUES (1)").await;
-    let t = tables(&test.db);
+    exec(
+        &test.db,
+        "CREATE TABLE victim (id integer PRIMARY KEY); INSERT INTO victim VALUES (1);
+         DO $$ BEGIN
+             EXECUTE format('ALTER DATABASE %I SET standard_conforming_strings = off', current_database());
+         END $$;",
+    )
+    .await;
+    // A receiver whose sessions let a backslash escape a quote in '…': literals must not depend on it.
+    let db = Db::connect(&test.url).await.unwrap();
+    let t = tables(&db);
     let schema = hostile_schema();
     let created = t.create_table(&schema).await.unwrap();
     assert_eq!(
@@ -339,7 +348,9 @@ async fn hostile_expressions_are_refused_by_name_and_nothing_is_made_from_them()
             r#"index "evil_two" not recreated: more than one statement (`;`) is not allowed"#,
         ]
     );
-    let Db::Postgres(p) = &test.db else { unreachable!() };
+    let Db::Postgres(p) = &db else { unreachable!() };
+    let scs: String = sqlx::query_scalar("SHOW standard_conforming_strings").fetch_one(p).await.unwrap();
+    assert_eq!(scs, "off");
     let defaults: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_attrdef WHERE adrelid = 'evil'::regclass")
         .fetch_one(p)
         .await
@@ -374,7 +385,10 @@ async fn hostile_expressions_are_refused_by_name_and_nothing_is_made_from_them()
             .unwrap();
     assert_eq!(
         comments,
-        (Some("a table comment; quotes ' kept as text".into()), Some("ok'); DROP TABLE victim; --".into())),
+        (
+            Some("a table comment; quotes ' kept as text, a backslash \\' too".into()),
+            Some("ok'); DROP TABLE victim; --".into())
+        ),
         "comments are literals, kept as text"
     );
     assert_eq!(t.get_count("victim").await.unwrap(), 1, "victim untouched");
