@@ -52,9 +52,6 @@ mod tests {
         TableSchema {
             name: name.into(),
             dialect: Dialect::Postgres,
-            columns: vec![],
-            primary_key: vec![],
-            unique_constraints: vec![],
             foreign_keys: refs
                 .iter()
                 .map(|r| ForeignKey {
@@ -66,8 +63,7 @@ mod tests {
                     on_delete: "NO ACTION".into(),
                 })
                 .collect(),
-            indexes: vec![],
-            local: None,
+            ..TableSchema::default()
         }
     }
 
