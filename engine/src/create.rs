@@ -521,10 +521,27 @@ impl Tables {
             let name = ColumnName::parse(&c.name)?;
             let mut def = format!("{} {ty}", name.quoted());
             if exact && let Some(collation) = &c.collation {
-                // A quoted name, looked up as PostgreSQL does (pg_catalog first).
-                match ColumnName::parse(collation) {
-                    Ok(n) => def.push_str(&format!(" COLLATE {}", n.quoted())),
-                    Err(e) => plan.notes.push(format!("column {:?}: collation not recreated: {e}", c.name)),
+                // A quoted name, looked up as PostgreSQL does (pg_catalog first); one this database lacks is noted.
+                let found = async {
+                    let n = ColumnName::parse(collation)?;
+                    let exists: bool = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM pg_collation WHERE collname = $1
+                           AND collencoding IN (-1, pg_char_to_encoding(getdatabaseencoding())))",
+                    )
+                    .bind(n.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if exists {
+                        Ok(n)
+                    } else {
+                        Err(Skip::Refused(format!("collation {collation:?} does not exist here")))
+                    }
+                }
+                .await;
+                if let Some(n) =
+                    noted(found, &mut plan.notes, |why| format!("column {:?}: collation not recreated: {why}", c.name))?
+                {
+                    def.push_str(&format!(" COLLATE {}", n.quoted()));
                 }
             }
             let integer = c.kind == ValueKind::Int;

@@ -290,7 +290,8 @@ fn hostile_schema() -> TableSchema {
             {"name": "c", "data_type": "integer", "kind": "int", "nullable": true,
              "default": "1 /* hidden */ + 1", "identity": null, "generated": null},
             {"name": "d", "data_type": "integer", "kind": "int", "nullable": true,
-             "default": null, "identity": null, "generated": "(SELECT count(*) FROM victim)"},
+             "default": null, "identity": null, "generated": "(SELECT count(*) FROM victim)",
+             "collation": "no such collation"},
             {"name": "e", "data_type": "integer", "kind": "int", "nullable": true,
              "default": "nextval('victim'::regclass)", "identity": "serial", "generated": null,
              "comment": "ok'); DROP TABLE victim; --"}
@@ -334,6 +335,7 @@ async fn hostile_expressions_are_refused_by_name_and_nothing_is_made_from_them()
             r#"column "a": default not recreated: function pg_sleep is not allowed"#,
             r#"column "b": default not recreated: more than one statement (`;`) is not allowed"#,
             r#"column "c": default not recreated: comments are not allowed"#,
+            r#"column "d": collation not recreated: collation "no such collation" does not exist here"#,
             r#"column "d": generation expression not recreated: subqueries are not allowed; a plain column here (values are copied)"#,
             r#"column "e": default not recreated: "victim" exists here and is not a sequence"#,
         ]
