@@ -666,7 +666,7 @@ impl Tables {
         } else {
             let (after, after_notes) =
                 self.after_data_statements(Some(&mut tx), schema, table, Some(&namespace)).await?;
-            for sql in after {
+            for (_, sql) in after {
                 run_pg(&mut tx, sql, &mut ran).await?;
             }
             notes.extend(after_notes);
@@ -872,7 +872,7 @@ impl Tables {
             tx.commit().await?;
         } else {
             let (after, after_notes) = self.after_data_statements(None, schema, table, None).await?;
-            for sql in after {
+            for (_, sql) in after {
                 sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *tx).await?;
                 statements.push(sql);
             }
@@ -905,10 +905,21 @@ impl Tables {
             }
             Db::Sqlite(_) => self.after_data_statements(None, schema, &table, None).await?,
         };
+        let mut notes = notes;
         on_pool!(self.db(), pool => {
             let mut tx = pool.begin().await?;
-            for sql in statements {
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+            for (what, sql) in statements {
+                // One this database refuses (an operator class of an extension not installed here, rows that
+                // break a foreign key) is named in the notes; the others are still made.
+                let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
+                match sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *savepoint).await {
+                    Ok(_) => savepoint.commit().await?,
+                    Err(sqlx::Error::Database(e)) => {
+                        savepoint.rollback().await?;
+                        notes.push(format!("{what} not recreated: {}", e.message()));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             sqlx::query(CONSTRAINTS_ADDED_SQL).bind(table.as_str()).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -924,7 +935,7 @@ impl Tables {
         schema: &TableSchema,
         table: &TableName,
         namespace: Option<&str>,
-    ) -> Result<(Vec<String>, Vec<String>), EngineError> {
+    ) -> Result<(Vec<(String, String)>, Vec<String>), EngineError> {
         let table_sql = match namespace {
             Some(ns) => qualified(ns, table.as_str()),
             None => table.quoted(),
@@ -937,11 +948,14 @@ impl Tables {
                 if constraint_exists(conn, &table_sql, name.as_str()).await? {
                     continue;
                 }
-                statements.push(format!(
-                    "ALTER TABLE {table_sql} ADD CONSTRAINT {} {}{}",
-                    name.quoted(),
-                    self.fk_clause(fk, namespace)?,
-                    deferrable_clause(schema, &fk.name, schema.dialect == Dialect::Postgres)
+                statements.push((
+                    format!("foreign key {:?}", fk.name),
+                    format!(
+                        "ALTER TABLE {table_sql} ADD CONSTRAINT {} {}{}",
+                        name.quoted(),
+                        self.fk_clause(fk, namespace)?,
+                        deferrable_clause(schema, &fk.name, schema.dialect == Dialect::Postgres)
+                    ),
                 ));
             }
             if schema.dialect == Dialect::Postgres {
@@ -981,7 +995,10 @@ impl Tables {
                     if constraint_exists(conn, &table_sql, name.as_str()).await? {
                         continue;
                     }
-                    statements.push(format!("ALTER TABLE {table_sql} ADD CONSTRAINT {} {check}", name.quoted()));
+                    statements.push((
+                        format!("constraint {:?}", chk.name),
+                        format!("ALTER TABLE {table_sql} ADD CONSTRAINT {} {check}", name.quoted()),
+                    ));
                 }
             }
         }
@@ -999,7 +1016,7 @@ impl Tables {
                     def.render(&index.name, namespace, table.as_str())
                 });
                 match sql {
-                    Ok(sql) => statements.push(sql),
+                    Ok(sql) => statements.push((format!("index {:?}", index.name), sql)),
                     Err(r) => notes.push(format!("index {:?} not recreated: {r}", index.name)),
                 }
                 continue;
@@ -1008,12 +1025,15 @@ impl Tables {
                 notes.push(format!("index {:?} is on expressions: not recreated", index.name));
                 continue;
             }
-            statements.push(format!(
-                "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
-                if index.unique { "UNIQUE " } else { "" },
-                ColumnName::parse(&index.name)?.quoted(),
-                table_sql,
-                quoted_list(&index.columns)?
+            statements.push((
+                format!("index {:?}", index.name),
+                format!(
+                    "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
+                    if index.unique { "UNIQUE " } else { "" },
+                    ColumnName::parse(&index.name)?.quoted(),
+                    table_sql,
+                    quoted_list(&index.columns)?
+                ),
             ));
         }
         Ok((statements, notes))
