@@ -12,7 +12,7 @@ use std::time::Duration;
 use appdata::history::{self, Channel, TableStrategy};
 use clap::Args;
 use client::{Client, ClientError, ClientOptions, Progress, TransferAllOptions, TransferOptions, TransferResult};
-use engine::Tables;
+use engine::{TableSchema, Tables};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use protocol::Strategy;
 use protocol::messages::WireFilter;
@@ -166,9 +166,25 @@ pub async fn tables(args: SenderArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn schema(args: SenderArgs, table: String) -> Result<(), Failure> {
+/// `schema --ddl`: the statements creating the table here would run, before anything runs.
+#[derive(Debug, Args)]
+pub struct DdlArgs {
+    /// Print the statements that would create the table in the local database (checked there inside a
+    /// transaction that is rolled back, so nothing is kept), with what would not be recreated.
+    #[arg(long)]
+    pub ddl: bool,
+    /// The local database the statements are for (with --ddl).
+    #[arg(long = "database-url", env = "DATABASE_URL", default_value = "sqlite://data/db-transfer.sqlite")]
+    pub database_url: String,
+}
+
+pub async fn schema(args: SenderArgs, ddl: DdlArgs, table: String) -> Result<(), Failure> {
     let client = connect(&args).await?;
     let schema = client.get_schema(&table).await.map_err(|e| report_error(args.json, Some(&table), &e))?;
+    if ddl.ddl {
+        client.disconnect().await;
+        return print_ddl(args.json, &ddl.database_url, &schema).await;
+    }
     if args.json {
         println!("{}", serde_json::to_string(&schema).expect("schemas serialize"));
     } else {
@@ -184,6 +200,28 @@ pub async fn schema(args: SenderArgs, table: String) -> Result<(), Failure> {
         }
     }
     client.disconnect().await;
+    Ok(())
+}
+
+/// The statements creating `schema` in the local database would run, in order, and their notes.
+async fn print_ddl(json: bool, database_url: &str, schema: &TableSchema) -> Result<(), Failure> {
+    let db = appdata::connect(database_url)
+        .await
+        .map_err(|e| Failure { code: 5, message: format!("the local database: {e}") })?;
+    let local = Tables::new(db.clone(), protocol::Exclusions::default());
+    let planned = local.create_table_ddl(schema).await;
+    db.close().await;
+    let ddl = planned.map_err(|e| Failure { code: 5, message: format!("{}: {e}", schema.name) })?;
+    if json {
+        println!("{}", json!({"table": schema.name, "statements": ddl.statements, "notes": ddl.notes}));
+    } else {
+        for statement in &ddl.statements {
+            println!("{statement};");
+        }
+        for note in &ddl.notes {
+            println!("-- not recreated as the sender has it: {note}");
+        }
+    }
     Ok(())
 }
 

@@ -35,6 +35,8 @@ enum Command {
     Schema {
         #[command(flatten)]
         sender: cli::SenderArgs,
+        #[command(flatten)]
+        ddl: cli::DdlArgs,
         table: String,
     },
     /// Pull tables from a sender into a local database.
@@ -68,7 +70,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Tables(args) => return cli::exit(cli::tables(args).await),
-        Command::Schema { sender, table } => return cli::exit(cli::schema(sender, table).await),
+        Command::Schema { sender, ddl, table } => return cli::exit(cli::schema(sender, ddl, table).await),
         Command::Pull(args) => return cli::exit(cli::pull(args).await),
         _ => {}
     }

@@ -293,6 +293,34 @@ async fn the_cli_pulls_with_json_output_and_meaningful_exit_codes() {
     let schema: serde_json::Value = serde_json::from_str(&out[0]).unwrap();
     assert_eq!(schema["foreign_keys"][0]["ref_table"], "parents");
 
+    // The statements that would create it here, checked by the target and not kept.
+    let ddl_code = code(&app);
+    let args = [
+        "schema",
+        "--from",
+        &app.url,
+        "--code",
+        &ddl_code,
+        "--json",
+        "--ddl",
+        "--database-url",
+        &target.url,
+        "parents",
+    ];
+    let (status, out) = cli(&args).await;
+    assert_eq!(status, 0, "{out:?}");
+    let ddl: serde_json::Value = serde_json::from_str(&out[0]).unwrap();
+    let statements: Vec<&str> = ddl["statements"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(statements[0].starts_with("CREATE TABLE ") && statements[0].contains("\"parents\""), "{statements:?}");
+    assert!(statements[0].contains("PRIMARY KEY"), "{statements:?}");
+    let kept: i64 = match &target.db {
+        engine::Db::Postgres(p) => {
+            sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'parents'").fetch_one(p).await.unwrap()
+        }
+        engine::Db::Sqlite(_) => unreachable!("the target is PostgreSQL"),
+    };
+    assert_eq!(kept, 0, "--ddl creates nothing");
+
     let pull_code = code(&app);
     let args = [
         "pull",
