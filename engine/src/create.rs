@@ -24,7 +24,7 @@ use crate::tables::Tables;
 use appdata::constraints::{CONSTRAINTS_ADDED_SQL, EXPECT_CONSTRAINTS_SQL};
 use protocol::ident::{ColumnName, TableName, quote_literal};
 use protocol::pg_types::{self, PgType};
-use protocol::schema::{Column, Dialect, Identity, Sequence, TableSchema};
+use protocol::schema::{Column, ConstraintOptions, Dialect, Identity, Sequence, TableSchema};
 use protocol::value::ValueKind;
 use store::{Db, on_pool};
 
@@ -203,13 +203,32 @@ fn noted<T>(
     }
 }
 
-/// ` DEFERRABLE [INITIALLY DEFERRED]` when the sender's constraint `name` is (between PostgreSQL databases).
-fn deferrable_clause(schema: &TableSchema, name: &str, exact: bool) -> &'static str {
-    match schema.deferrable.iter().find(|d| d.name == name) {
-        Some(d) if exact && d.initially_deferred => " DEFERRABLE INITIALLY DEFERRED",
-        Some(_) if exact => " DEFERRABLE",
+/// The sender's options of constraint `name` (between PostgreSQL databases; none otherwise).
+fn constraint_options<'a>(schema: &'a TableSchema, name: &str, exact: bool) -> Option<&'a ConstraintOptions> {
+    schema.constraint_options.iter().find(|o| exact && o.name == name)
+}
+
+/// ` DEFERRABLE [INITIALLY DEFERRED]` when the constraint is.
+fn deferrable_clause(options: Option<&ConstraintOptions>) -> &'static str {
+    match options {
+        Some(o) if o.deferrable && o.initially_deferred => " DEFERRABLE INITIALLY DEFERRED",
+        Some(o) if o.deferrable => " DEFERRABLE",
         _ => "",
     }
+}
+
+/// `PRIMARY KEY (…)` / `UNIQUE [NULLS NOT DISTINCT] (…)` with the constraint's `INCLUDE` and deferrability.
+fn key_clause(kind: &str, columns: &[String], options: Option<&ConstraintOptions>) -> Result<String, EngineError> {
+    let mut sql = kind.to_owned();
+    if options.is_some_and(|o| o.nulls_not_distinct) && kind == "UNIQUE" {
+        sql.push_str(" NULLS NOT DISTINCT");
+    }
+    sql.push_str(&format!(" ({})", quoted_list(columns)?));
+    if let Some(o) = options.filter(|o| !o.include.is_empty()) {
+        sql.push_str(&format!(" INCLUDE ({})", quoted_list(&o.include)?));
+    }
+    sql.push_str(deferrable_clause(options));
+    Ok(sql)
 }
 
 /// Runs one statement of a creation and records it.
@@ -635,14 +654,19 @@ impl Tables {
             defs.push(def);
         }
         if !schema.primary_key.is_empty() {
-            defs.push(format!("PRIMARY KEY ({})", quoted_list(&schema.primary_key)?));
+            let name = schema.primary_key_name.as_deref().filter(|_| exact);
+            let options = name.and_then(|n| constraint_options(schema, n, exact));
+            let key = key_clause("PRIMARY KEY", &schema.primary_key, options)?;
+            defs.push(match name {
+                Some(n) => format!("CONSTRAINT {} {key}", ColumnName::parse(n)?.quoted()),
+                None => key,
+            });
         }
         for u in &schema.unique_constraints {
             defs.push(format!(
-                "CONSTRAINT {} UNIQUE ({}){}",
+                "CONSTRAINT {} {}",
                 ColumnName::parse(&u.name)?.quoted(),
-                quoted_list(&u.columns)?,
-                deferrable_clause(schema, &u.name, exact)
+                key_clause("UNIQUE", &u.columns, constraint_options(schema, &u.name, exact))?
             ));
         }
         let partition_by = if exact { self.pg_partitions(&mut tx, schema, &mut plan).await? } else { String::new() };
@@ -954,7 +978,7 @@ impl Tables {
                         "ALTER TABLE {table_sql} ADD CONSTRAINT {} {}{}",
                         name.quoted(),
                         self.fk_clause(fk, namespace)?,
-                        deferrable_clause(schema, &fk.name, schema.dialect == Dialect::Postgres)
+                        deferrable_clause(constraint_options(schema, &fk.name, schema.dialect == Dialect::Postgres))
                     ),
                 ));
             }

@@ -97,7 +97,7 @@ async fn pg_fingerprint(db: &Db, table: &str) -> (i64, String) {
 const RICH: &str = r#"
 CREATE TYPE mood AS ENUM ('sad', 'happy');
 CREATE SEQUENCE shared_counter;
-CREATE TABLE parent (id serial PRIMARY KEY, label text NOT NULL);
+CREATE TABLE parent (id serial CONSTRAINT parent_key PRIMARY KEY, label text NOT NULL);
 CREATE TABLE rich (
     id serial PRIMARY KEY,
     big bigserial,
@@ -123,6 +123,7 @@ CREATE TABLE rich (
     code text UNIQUE,
     other_parent integer,
     CONSTRAINT code_and_name UNIQUE (code, name) DEFERRABLE,
+    CONSTRAINT uid_once UNIQUE NULLS NOT DISTINCT (uid) INCLUDE (qty),
     CONSTRAINT other_parent_fk FOREIGN KEY (other_parent) REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED,
     CONSTRAINT qty_range CHECK (qty BETWEEN 1 AND 1000),
     CONSTRAINT name_shape CHECK (name ~ '^[A-Za-z]' AND length(name) <= 200 AND feeling <> 'sad'::mood)
@@ -179,6 +180,7 @@ async fn a_rich_table_is_created_as_pg_dump_prints_the_senders() {
         "DEFAULT 'happy'::public.mood",
         "sort_key text COLLATE pg_catalog.\"C\",",
         "ADD CONSTRAINT code_and_name UNIQUE (code, name) DEFERRABLE;",
+        "ADD CONSTRAINT uid_once UNIQUE NULLS NOT DISTINCT (uid) INCLUDE (qty);",
         "REFERENCES public.parent(id) DEFERRABLE INITIALLY DEFERRED;",
         "REFERENCES public.parent(id) ON UPDATE CASCADE ON DELETE SET NULL;",
     ] {
@@ -543,7 +545,7 @@ async fn the_ddl_is_shown_before_it_runs_and_nothing_is_kept() {
         [
             r#"CREATE TYPE "public"."mood" AS ENUM ('sad', 'happy')"#,
             r#"CREATE SEQUENCE "public"."shown_id_seq" AS integer START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 CACHE 1 NO CYCLE"#,
-            r#"CREATE TABLE "public"."shown" ("id" integer DEFAULT nextval('public.shown_id_seq'::regclass) NOT NULL, "m" "public"."mood" DEFAULT 'happy'::"public"."mood", "n" integer, PRIMARY KEY ("id"))"#,
+            r#"CREATE TABLE "public"."shown" ("id" integer DEFAULT nextval('public.shown_id_seq'::regclass) NOT NULL, "m" "public"."mood" DEFAULT 'happy'::"public"."mood", "n" integer, CONSTRAINT "shown_pkey" PRIMARY KEY ("id"))"#,
             r#"ALTER SEQUENCE "public"."shown_id_seq" OWNED BY "public"."shown"."id""#,
             r#"COMMENT ON COLUMN "public"."shown"."n" IS 'count'"#,
             r#"ALTER TABLE "public"."shown" ADD CONSTRAINT "n_pos" CHECK ((n > 0))"#,

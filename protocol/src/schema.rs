@@ -79,11 +79,21 @@ pub struct CheckConstraint {
     pub definition: String,
 }
 
-/// A constraint declared `DEFERRABLE`, and whether `INITIALLY DEFERRED`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Deferrable {
+/// What a primary key, unique or foreign-key constraint has beyond its columns (PostgreSQL), by name; listed only
+/// for constraints that have any of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConstraintOptions {
     pub name: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deferrable: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub initially_deferred: bool,
+    /// `UNIQUE NULLS NOT DISTINCT`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nulls_not_distinct: bool,
+    /// `INCLUDE (…)` columns of a primary key or unique constraint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
 }
 
 /// One partition of a partitioned table (PostgreSQL), parents before their children.
@@ -159,9 +169,12 @@ pub struct TableSchema {
     /// A partitioned table's partitions, all levels, parents first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partitions: Vec<Partition>,
-    /// The constraints (unique, foreign key) declared `DEFERRABLE` (PostgreSQL), by name.
+    /// The primary key constraint's name (PostgreSQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_key_name: Option<String>,
+    /// Options of the primary key, unique and foreign-key constraints that have any (PostgreSQL).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub deferrable: Vec<Deferrable>,
+    pub constraint_options: Vec<ConstraintOptions>,
     /// SQLite: the table's `CREATE TABLE` text from `sqlite_master` (its CHECKs, `AUTOINCREMENT`,
     /// `WITHOUT ROWID` and `STRICT` are read from it, validated, never run as sent).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,8 +6,8 @@ use sqlx::{PgPool, Row};
 use crate::error::EngineError;
 use protocol::ident::quote;
 use protocol::schema::{
-    CheckConstraint, Column, Deferrable, ForeignKey, Identity, Index, LocalTable, Partition, Sequence, TableInfo,
-    TableSchema, UniqueConstraint,
+    CheckConstraint, Column, ConstraintOptions, ForeignKey, Identity, Index, LocalTable, Partition, Sequence,
+    TableInfo, TableSchema, UniqueConstraint,
 };
 use protocol::value::ValueKind;
 
@@ -297,16 +297,40 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
     .map(|r| CheckConstraint { name: r.get("name"), definition: r.get("definition") })
     .collect();
 
-    let deferrable = sqlx::query(
-        "SELECT conname::text AS name, condeferred AS initially_deferred FROM pg_constraint
-         WHERE conrelid = $1::int8::oid AND condeferrable AND contype IN ('u', 'f') ORDER BY conname",
+    let mut primary_key_name = None;
+    let mut constraint_options = Vec::new();
+    let rows = sqlx::query(
+        "SELECT con.conname::text AS name, con.contype::text AS kind, con.condeferrable AS deferrable,
+                con.condeferred AS initially_deferred,
+                con.contype = 'u' AND pg_get_constraintdef(con.oid) LIKE 'UNIQUE NULLS NOT DISTINCT%' AS nnd,
+                COALESCE((SELECT array_agg(a.attname::text ORDER BY k.ord)
+                   FROM pg_index i
+                   CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                   WHERE i.indexrelid = con.conindid AND con.contype IN ('p', 'u') AND k.ord > i.indnkeyatts),
+                   '{}') AS include
+         FROM pg_constraint con
+         WHERE con.conrelid = $1::int8::oid AND con.contype IN ('p', 'u', 'f') ORDER BY con.conname",
     )
     .bind(oid)
     .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|r| Deferrable { name: r.get("name"), initially_deferred: r.get("initially_deferred") })
-    .collect();
+    .await?;
+    for r in rows {
+        let name: String = r.get("name");
+        if r.get::<String, _>("kind") == "p" {
+            primary_key_name = Some(name.clone());
+        }
+        let options = ConstraintOptions {
+            name,
+            deferrable: r.get("deferrable"),
+            initially_deferred: r.get("initially_deferred"),
+            nulls_not_distinct: r.get("nnd"),
+            include: r.get("include"),
+        };
+        if options != (ConstraintOptions { name: options.name.clone(), ..ConstraintOptions::default() }) {
+            constraint_options.push(options);
+        }
+    }
 
     let (comment, partition_key): (Option<String>, Option<String>) = sqlx::query_as(
         "SELECT obj_description($1::int8::oid, 'pg_class'),
@@ -360,7 +384,8 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
         comment,
         partition_key,
         partitions,
-        deferrable,
+        primary_key_name,
+        constraint_options,
         definition: None,
         local: Some(found.local.clone()),
     })
