@@ -231,6 +231,50 @@ fn key_clause(kind: &str, columns: &[String], options: Option<&ConstraintOptions
     Ok(sql)
 }
 
+/// Table storage parameters a sender's table may carry (`toast.` versions of the autovacuum ones too).
+const STORAGE_PARAMETERS: &[&str] = &[
+    "fillfactor",
+    "toast_tuple_target",
+    "parallel_workers",
+    "autovacuum_enabled",
+    "vacuum_index_cleanup",
+    "vacuum_truncate",
+    "autovacuum_vacuum_threshold",
+    "autovacuum_vacuum_scale_factor",
+    "autovacuum_vacuum_insert_threshold",
+    "autovacuum_vacuum_insert_scale_factor",
+    "autovacuum_analyze_threshold",
+    "autovacuum_analyze_scale_factor",
+    "autovacuum_vacuum_cost_delay",
+    "autovacuum_vacuum_cost_limit",
+    "autovacuum_freeze_min_age",
+    "autovacuum_freeze_max_age",
+    "autovacuum_freeze_table_age",
+    "autovacuum_multixact_freeze_min_age",
+    "autovacuum_multixact_freeze_max_age",
+    "autovacuum_multixact_freeze_table_age",
+    "log_autovacuum_min_duration",
+];
+
+/// `name='value'` for one of the sender's `reloptions` (`fillfactor=70`): a parameter of the allow-list and a
+/// value of letters, digits, `.`, `-` and `_` only.
+fn storage_parameter(option: &str) -> Result<String, Skip> {
+    let shown: String = option.chars().take(80).collect();
+    let (name, value) = option.split_once('=').ok_or_else(|| Skip::Refused(format!("{shown:?} is not name=value")))?;
+    let base =
+        name.strip_prefix("toast.").filter(|b| b.contains("autovacuum") || b.starts_with("vacuum_")).unwrap_or(name);
+    if !STORAGE_PARAMETERS.contains(&base) {
+        return Err(Skip::Refused(format!("storage parameter {shown:?} is not allowed")));
+    }
+    if value.is_empty()
+        || value.len() > 32
+        || !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
+        return Err(Skip::Refused(format!("storage parameter {shown:?} has a value that is not allowed")));
+    }
+    Ok(format!("{name}='{value}'"))
+}
+
 /// Runs one statement of a creation and records it.
 async fn run_pg(conn: &mut sqlx::PgConnection, sql: String, ran: &mut Vec<String>) -> Result<(), EngineError> {
     sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(conn).await?;
@@ -679,7 +723,21 @@ impl Tables {
             plan.after.push(format!("COMMENT ON TABLE {} IS {lit}", plan.table_sql));
         }
 
-        let create = format!("CREATE TABLE {} ({}){partition_by}", plan.table_sql, defs.join(", "));
+        let mut with = Vec::new();
+        for option in schema.storage.iter().filter(|_| exact) {
+            if let Some(p) = noted(storage_parameter(option), &mut plan.notes, |why| {
+                format!("table {:?}: not recreated: {why}", schema.name)
+            })? {
+                with.push(p);
+            }
+        }
+        let with = if with.is_empty() { String::new() } else { format!(" WITH ({})", with.join(", ")) };
+        let create = format!(
+            "CREATE {}TABLE {} ({}){partition_by}{with}",
+            if exact && schema.unlogged { "UNLOGGED " } else { "" },
+            plan.table_sql,
+            defs.join(", ")
+        );
         let mut notes = std::mem::take(&mut plan.notes);
         for sql in plan.before.into_iter().chain([create]).chain(plan.after) {
             run_pg(&mut tx, sql, &mut ran).await?;

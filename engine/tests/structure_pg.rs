@@ -129,6 +129,9 @@ CREATE TABLE rich (
     CONSTRAINT name_shape CHECK (name ~ '^[A-Za-z]' AND length(name) <= 200 AND feeling <> 'sad'::mood)
 );
 ALTER TABLE rich ADD CONSTRAINT later CHECK (qty > 0) NOT VALID;
+ALTER TABLE rich SET (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.05, toast.autovacuum_enabled = false);
+CREATE UNLOGGED TABLE scratch (k text PRIMARY KEY, v bytea);
+INSERT INTO scratch VALUES ('k', '\x00ff');
 CREATE INDEX rich_lower_name ON rich (lower(name) text_pattern_ops);
 CREATE INDEX rich_partial ON rich (created DESC NULLS LAST, qty) WHERE status = 'new';
 CREATE INDEX rich_tsv_gist ON rich USING gist (tsv);
@@ -149,15 +152,15 @@ async fn a_rich_table_is_created_as_pg_dump_prints_the_senders() {
     let dst_db = TestDb::new(EngineKind::Postgres).await;
     exec(&src_db.db, RICH).await;
     let (src, dst) = (tables(&src_db.db), tables(&dst_db.db));
-    let notes = transfer(&src, &dst, &["parent", "rich"]).await;
+    let notes = transfer(&src, &dst, &["parent", "rich", "scratch"]).await;
     assert_eq!(
         notes,
         [r#"column "shared": sequence "shared_counter" created here, owned by no column (as on the sender)"#]
     );
 
-    for table in ["parent", "rich"] {
+    for table in ["parent", "rich", "scratch"] {
         let (source, copy) = (schema_dump(&src_db.url, table), schema_dump(&dst_db.url, table));
-        assert!(source.contains(&format!("CREATE TABLE public.{table} (")), "{source}");
+        assert!(source.contains(&format!("TABLE public.{table} (")), "{source}");
         assert_eq!(normalise_names(&copy), normalise_names(&source), "{table}");
         // The names are kept too.
         assert_eq!(copy, source, "{table}");
@@ -180,6 +183,7 @@ async fn a_rich_table_is_created_as_pg_dump_prints_the_senders() {
         "DEFAULT 'happy'::public.mood",
         "sort_key text COLLATE pg_catalog.\"C\",",
         "ADD CONSTRAINT code_and_name UNIQUE (code, name) DEFERRABLE;",
+        "WITH (fillfactor='80', autovacuum_vacuum_scale_factor='0.05', toast.autovacuum_enabled='false');",
         "ADD CONSTRAINT uid_once UNIQUE NULLS NOT DISTINCT (uid) INCLUDE (qty);",
         "REFERENCES public.parent(id) DEFERRABLE INITIALLY DEFERRED;",
         "REFERENCES public.parent(id) ON UPDATE CASCADE ON DELETE SET NULL;",
@@ -314,7 +318,8 @@ fn hostile_schema() -> TableSchema {
             {"name": "commented", "definition": "CHECK ((id > 0)) -- and more"},
             {"name": "fine", "definition": "CHECK ((id > 0))"}
         ],
-        "comment": "a table comment; quotes ' kept as text, a backslash \\' too"
+        "comment": "a table comment; quotes ' kept as text, a backslash \\' too",
+        "storage": ["fillfactor=70", "autovacuum_enabled=off); DROP TABLE victim", "oids=true"]
     }))
     .unwrap()
 }
@@ -344,6 +349,8 @@ async fn hostile_expressions_are_refused_by_name_and_nothing_is_made_from_them()
             r#"column "d": collation not recreated: collation "no such collation" does not exist here"#,
             r#"column "d": generation expression not recreated: subqueries are not allowed; a plain column here (values are copied)"#,
             r#"column "e": default not recreated: "victim" exists here and is not a sequence"#,
+            r#"table "evil": not recreated: storage parameter "autovacuum_enabled=off); DROP TABLE victim" has a value that is not allowed"#,
+            r#"table "evil": not recreated: storage parameter "oids=true" is not allowed"#,
         ]
     );
     let after = t.create_constraints_after_data(&schema).await.unwrap();
@@ -400,6 +407,12 @@ async fn hostile_expressions_are_refused_by_name_and_nothing_is_made_from_them()
         ),
         "comments are literals, kept as text"
     );
+    let options: Vec<String> =
+        sqlx::query_scalar("SELECT unnest(reloptions) FROM pg_class WHERE oid = 'evil'::regclass")
+            .fetch_all(p)
+            .await
+            .unwrap();
+    assert_eq!(options, ["fillfactor=70"]);
     assert_eq!(t.get_count("victim").await.unwrap(), 1, "victim untouched");
 }
 

@@ -175,6 +175,12 @@ pub struct TableSchema {
     /// Options of the primary key, unique and foreign-key constraints that have any (PostgreSQL).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub constraint_options: Vec<ConstraintOptions>,
+    /// Storage parameters as `pg_class.reloptions` holds them (`fillfactor=70`, PostgreSQL).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storage: Vec<String>,
+    /// `CREATE UNLOGGED TABLE` (PostgreSQL).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unlogged: bool,
     /// SQLite: the table's `CREATE TABLE` text from `sqlite_master` (its CHECKs, `AUTOINCREMENT`,
     /// `WITHOUT ROWID` and `STRICT` are read from it, validated, never run as sent).
     #[serde(default, skip_serializing_if = "Option::is_none")]

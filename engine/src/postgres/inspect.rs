@@ -332,14 +332,19 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
         }
     }
 
-    let (comment, partition_key): (Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT obj_description($1::int8::oid, 'pg_class'),
-                CASE WHEN relkind = 'p' THEN pg_get_partkeydef(oid) END
-         FROM pg_class WHERE oid = $1::int8::oid",
-    )
-    .bind(oid)
-    .fetch_one(pool)
-    .await?;
+    let (comment, partition_key, storage, unlogged): (Option<String>, Option<String>, Vec<String>, bool) =
+        sqlx::query_as(
+            "SELECT obj_description($1::int8::oid, 'pg_class'),
+                    CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+                    COALESCE(c.reloptions, '{}')::text[]
+                        || COALESCE((SELECT array_agg('toast.' || o) FROM pg_class t, unnest(t.reloptions) o
+                                     WHERE t.oid = c.reltoastrelid), '{}')::text[],
+                    relpersistence = 'u'
+             FROM pg_class c WHERE c.oid = $1::int8::oid",
+        )
+        .bind(oid)
+        .fetch_one(pool)
+        .await?;
 
     // Every level of partitions, parents first (a partition's own partitions follow it).
     let partitions = if found.local.partitioned {
@@ -386,6 +391,8 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
         partitions,
         primary_key_name,
         constraint_options,
+        storage,
+        unlogged,
         definition: None,
         local: Some(found.local.clone()),
     })
