@@ -596,3 +596,27 @@ async fn an_exclusion_constraint_is_named_as_not_recreated() {
     );
     assert_eq!(pg_fingerprint(&src_db.db, "booking").await, pg_fingerprint(&dst_db.db, "booking").await);
 }
+
+#[tokio::test]
+async fn an_older_senders_schema_without_the_new_fields_still_creates_its_table() {
+    let test = TestDb::new(EngineKind::Postgres).await;
+    let t = tables(&test.db);
+    // As a sender before issue #14 describes a serial table: no sequence, checks, comments or partitions.
+    let schema: TableSchema = serde_json::from_value(serde_json::json!({
+        "name": "legacy", "dialect": "postgres",
+        "columns": [
+            {"name": "id", "data_type": "integer", "kind": "int", "nullable": false,
+             "default": "nextval('legacy_id_seq'::regclass)", "identity": "serial", "generated": null},
+            {"name": "n", "data_type": "numeric(5,1)", "kind": "numeric", "nullable": true, "default": "0.5", "identity": null, "generated": null}
+        ],
+        "primary_key": ["id"], "unique_constraints": [], "foreign_keys": [], "indexes": []
+    }))
+    .unwrap();
+    assert_eq!(
+        t.create_table(&schema).await.unwrap().notes,
+        [r#"column "id": sequence "legacy_id_seq" created here, owned by no column (as on the sender)"#]
+    );
+    let Db::Postgres(p) = &test.db else { unreachable!() };
+    let id: i32 = sqlx::query_scalar("INSERT INTO legacy (n) VALUES (1) RETURNING id").fetch_one(p).await.unwrap();
+    assert_eq!(id, 1);
+}
