@@ -234,6 +234,11 @@ export class ReceivePage {
   get createTableButton(): Locator {
     return this.page.locator("#create-table");
   }
+  /** The Details tab's structure view: what creating a missing table here will run. */
+  get structure(): Locator {
+    return this.page.locator("#structure-ddl");
+  }
+
   get createResult(): Locator {
     return this.page.locator("#create-result");
   }

@@ -40,9 +40,14 @@ test("a table missing locally is created empty with the sender's columns, and th
     await expect(receive.columnRow(column), `column ${column}`).toHaveClass(/(^|\s)differs(\s|$)/);
   }
 
+  // The structure view shows what creating it will run, before it runs.
+  await expect(receive.structure).toContainText('CREATE TABLE "reviews"');
+  await expect(receive.structure).toContainText('"stars"');
+
   await receive.createTableButton.click();
   await expect(receive.createResult).toContainText("Created");
   await expect(receive.localMissing).toBeHidden();
+  await expect(receive.structure).toBeHidden();
 
   // docs/types.md: bigint and integer become INTEGER, text stays TEXT.
   expect(await receiver.query("SELECT name, type FROM pragma_table_info('reviews') ORDER BY cid")).toEqual([

@@ -106,6 +106,23 @@ pub async fn create_local_table(schema: TableSchema) -> Result<Vec<String>, ApiE
     Ok(created.notes)
 }
 
+/// What creating a missing table here would run, before anything runs: the statements in order (checked by this
+/// database in a transaction that is rolled back) and what would not be recreated as the sender has it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedStructure {
+    pub statements: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// The Details tab's structure view of a table missing here ([`PlannedStructure`]).
+#[server(endpoint = "receive/table-ddl", input = Json)]
+pub async fn table_ddl(schema: TableSchema) -> Result<PlannedStructure, ApiError> {
+    crate::session::require_admin().await.map_err(super::respond)?;
+    let state = crate::state::app_state()?;
+    let ddl = state.tables.create_table_ddl(&schema).await.map_err(|e| engine_error("planning a table", e))?;
+    Ok(PlannedStructure { statements: ddl.statements, notes: ddl.notes })
+}
+
 /// Adds a created table's foreign keys and indexes once its rows are in.
 #[server(endpoint = "receive/finish-table", input = Json)]
 pub async fn finish_table(schema: TableSchema) -> Result<Vec<String>, ApiError> {

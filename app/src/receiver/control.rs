@@ -622,17 +622,26 @@ mod imp {
     pub async fn load_details(state: ReceiveState, table: String) {
         state.detail_error.set(None);
         state.create_result.set(None);
+        state.structure.set(None);
         state.sender_schema.set(None);
         state.local_schema.set(None);
         state.preview.set(None);
         state.preview_cursors.set(Vec::new());
         let Some(link) = link() else { return };
-        match link.call::<TableSchema>(Operation::Schema { table: table.clone() }).await {
-            Ok(s) => state.sender_schema.set(Some(s)),
+        let sender = match link.call::<TableSchema>(Operation::Schema { table: table.clone() }).await {
+            Ok(s) => s,
             Err(e) => return state.detail_error.set(Some(e.to_string())),
-        }
+        };
+        state.sender_schema.set(Some(sender.clone()));
         match local::local_schema(table).await {
-            Ok(s) => state.local_schema.set(Some(s)),
+            Ok(s) => {
+                let missing = s.is_none();
+                state.local_schema.set(Some(s));
+                if missing {
+                    // Missing here: what creating it would run, shown before anything runs.
+                    state.structure.set(Some(local::table_ddl(sender).await.map_err(|e| e.to_string())));
+                }
+            }
             Err(e) => state.detail_error.set(Some(format!("The local table could not be read: {e}"))),
         }
     }

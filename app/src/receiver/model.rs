@@ -199,6 +199,8 @@ pub struct ReceiveState {
     pub local_schema: RwSignal<Option<Option<TableSchema>>>,
     pub detail_error: RwSignal<Option<String>>,
     pub create_result: RwSignal<Option<String>>,
+    /// What creating the detail table here would run (only while it is missing here), or why it cannot be had.
+    pub structure: RwSignal<Option<Result<crate::api::receive::PlannedStructure, String>>>,
     pub filter_kind: RwSignal<String>,
     pub filter_from: RwSignal<String>,
     pub filter_to: RwSignal<String>,
@@ -236,6 +238,7 @@ impl ReceiveState {
             local_schema: RwSignal::new(None),
             detail_error: RwSignal::new(None),
             create_result: RwSignal::new(None),
+            structure: RwSignal::new(None),
             filter_kind: RwSignal::new("all".into()),
             filter_from: RwSignal::new(String::new()),
             filter_to: RwSignal::new(String::new()),

@@ -131,6 +131,22 @@ pub fn DetailsTab(state: ReceiveState) -> impl IntoView {
                 </p>
             </Show>
             {move || state.create_result.get().map(|r| view! { <p id="create-result" role="status">{r}</p> })}
+            {move || state.structure.get().map(|s| match s {
+                Ok(ddl) => {
+                    let text: String = ddl.statements.iter().map(|st| format!("{st};\n")).collect();
+                    view! {
+                        <h2>"Structure"</h2>
+                        <p class="muted">"What creating it here will run:"</p>
+                        <pre id="structure-ddl">{text}</pre>
+                        {(!ddl.notes.is_empty()).then(|| view! {
+                            <ul id="structure-notes">
+                                {ddl.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}
+                            </ul>
+                        })}
+                    }.into_any()
+                }
+                Err(e) => view! { <p id="structure-error" class="error">{format!("The structure could not be planned: {e}")}</p> }.into_any(),
+            })}
             <h2>"Records"</h2>
             <div class="toolbar filter">
                 <label>"Filter "
