@@ -282,6 +282,27 @@ async fn run_pg(conn: &mut sqlx::PgConnection, sql: String, ran: &mut Vec<String
     Ok(())
 }
 
+/// Runs one after-data statement of a preview under a savepoint: `Some(reason)` when this database refuses it
+/// (a foreign key to a table not here yet, an operator class of an extension not installed), as the real step
+/// would name it in its notes instead of failing. The same statements on both engines' connections.
+macro_rules! try_in_savepoint {
+    ($conn:expr, $sql:expr) => {{
+        sqlx::query("SAVEPOINT dbt_preview").execute(&mut *$conn).await?;
+        match sqlx::query(sqlx::AssertSqlSafe($sql.to_owned())).execute(&mut *$conn).await {
+            Ok(_) => {
+                sqlx::query("RELEASE SAVEPOINT dbt_preview").execute(&mut *$conn).await?;
+                None
+            }
+            Err(sqlx::Error::Database(e)) => {
+                sqlx::query("ROLLBACK TO SAVEPOINT dbt_preview").execute(&mut *$conn).await?;
+                sqlx::query("RELEASE SAVEPOINT dbt_preview").execute(&mut *$conn).await?;
+                Some(e.message().to_owned())
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }};
+}
+
 async fn constraint_exists(conn: &mut sqlx::PgConnection, table_sql: &str, name: &str) -> Result<bool, EngineError> {
     Ok(sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)",
@@ -748,10 +769,13 @@ impl Tables {
         } else {
             let (after, after_notes) =
                 self.after_data_statements(Some(&mut tx), schema, table, Some(&namespace)).await?;
-            for (_, sql) in after {
-                run_pg(&mut tx, sql, &mut ran).await?;
-            }
             notes.extend(after_notes);
+            for (what, sql) in after {
+                if let Some(why) = try_in_savepoint!(tx, &sql) {
+                    notes.push(format!("{what} would not be recreated now: {why}"));
+                }
+                ran.push(sql);
+            }
             tx.rollback().await?;
         }
         Ok(Ddl { statements: ran, notes })
@@ -954,11 +978,13 @@ impl Tables {
             tx.commit().await?;
         } else {
             let (after, after_notes) = self.after_data_statements(None, schema, table, None).await?;
-            for (_, sql) in after {
-                sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *tx).await?;
+            notes.extend(after_notes);
+            for (what, sql) in after {
+                if let Some(why) = try_in_savepoint!(tx, &sql) {
+                    notes.push(format!("{what} would not be recreated now: {why}"));
+                }
                 statements.push(sql);
             }
-            notes.extend(after_notes);
             tx.rollback().await?;
         }
         Ok(Ddl { statements, notes })

@@ -321,6 +321,28 @@ async fn the_cli_pulls_with_json_output_and_meaningful_exit_codes() {
     };
     assert_eq!(kept, 0, "--ddl creates nothing");
 
+    // A table whose parent is not here yet: its statements still show, the foreign key named in the notes.
+    let child_code = code(&app);
+    let args = [
+        "schema",
+        "--from",
+        &app.url,
+        "--code",
+        &child_code,
+        "--json",
+        "--ddl",
+        "--database-url",
+        &target.url,
+        "children",
+    ];
+    let (status, out) = cli(&args).await;
+    assert_eq!(status, 0, "{out:?}");
+    let ddl: serde_json::Value = serde_json::from_str(&out[0]).unwrap();
+    let statements: Vec<&str> = ddl["statements"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(statements[0].starts_with("CREATE TABLE ") && statements[0].contains("\"children\""), "{statements:?}");
+    let notes = ddl["notes"].to_string();
+    assert!(notes.contains("parents"), "the foreign key to the missing parent is named: {notes}");
+
     let pull_code = code(&app);
     let args = [
         "pull",
