@@ -31,10 +31,24 @@ fn describe(schema: &TableSchema, c: &Column) -> String {
     parts.join(" · ")
 }
 
-/// Whether two columns differ in what a transfer cares about. Across engines the type names never match, so the
-/// kind of value (integer, text, …) is compared instead of the spelling.
+/// A type name as its engine compares it: PostgreSQL's `format_type` spelling is canonical already; SQLite keeps
+/// declared types as written and reads them case-insensitively, so `varchar(200)` is `VARCHAR(200)`.
+fn type_key(dialect: Dialect, data_type: &str) -> String {
+    match dialect {
+        Dialect::Postgres => data_type.to_owned(),
+        Dialect::Sqlite => data_type.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_uppercase(),
+    }
+}
+
+/// Whether two columns differ in what a transfer cares about. Between two databases of one engine the types are
+/// compared as that engine reads them (a copy keeps them exactly); across engines the names never match, so the
+/// kind of value the mapping gives them (integer, text, …, `docs/types.md`) is compared instead of the spelling.
 fn columns_differ(a: &TableSchema, ac: &Column, b: &TableSchema, bc: &Column) -> bool {
-    let same_type = if a.dialect == b.dialect { ac.data_type == bc.data_type } else { ac.kind == bc.kind };
+    let same_type = if a.dialect == b.dialect {
+        type_key(a.dialect, &ac.data_type) == type_key(b.dialect, &bc.data_type)
+    } else {
+        ac.kind == bc.kind
+    };
     let key = |s: &TableSchema, c: &Column| s.primary_key.contains(&c.name);
     !same_type || ac.nullable != bc.nullable || key(a, ac) != key(b, bc)
 }
@@ -192,4 +206,56 @@ pub fn DetailsTab(state: ReceiveState) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::ValueKind;
+
+    use super::*;
+
+    fn one(dialect: Dialect, data_type: &str, kind: ValueKind) -> TableSchema {
+        TableSchema {
+            name: "t".into(),
+            dialect,
+            columns: vec![Column {
+                name: "c".into(),
+                data_type: data_type.into(),
+                kind,
+                nullable: true,
+                default: None,
+                identity: None,
+                generated: None,
+                enum_labels: Vec::new(),
+                domain_base: None,
+                sequence: None,
+                comment: None,
+                collation: None,
+            }],
+            ..TableSchema::default()
+        }
+    }
+
+    fn differ(a: &TableSchema, b: &TableSchema) -> bool {
+        columns_differ(a, &a.columns[0], b, &b.columns[0])
+    }
+
+    #[test]
+    fn a_column_differs_only_when_its_engine_or_the_mapping_says_the_types_differ() {
+        use Dialect::{Postgres, Sqlite};
+        use ValueKind::{Float, Int, Text};
+        // SQLite reads declared types case-insensitively: a copy of itself is the same.
+        assert!(!differ(&one(Sqlite, "VARCHAR(200)", Text), &one(Sqlite, "varchar(200)", Text)));
+        assert!(!differ(&one(Sqlite, "DOUBLE  PRECISION", Float), &one(Sqlite, "double precision", Float)));
+        assert!(differ(&one(Sqlite, "VARCHAR(200)", Text), &one(Sqlite, "TEXT", Text)));
+        // PostgreSQL's spelling is canonical: any difference is a different type.
+        assert!(differ(&one(Postgres, "character varying(20)", Text), &one(Postgres, "text", Text)));
+        assert!(!differ(
+            &one(Postgres, "numeric(12,2)", ValueKind::Numeric),
+            &one(Postgres, "numeric(12,2)", ValueKind::Numeric)
+        ));
+        // Across engines the mapping decides: bigint and INTEGER are both integers, text and INTEGER are not.
+        assert!(!differ(&one(Postgres, "bigint", Int), &one(Sqlite, "INTEGER", Int)));
+        assert!(differ(&one(Postgres, "text", Text), &one(Sqlite, "INTEGER", Int)));
+    }
 }
