@@ -22,12 +22,29 @@ import path from "node:path";
 import type { Page } from "@playwright/test";
 import { expect, test } from "../support/fixtures";
 import { BINARY, openPostgresDatabase, withAdmin, type Database } from "../support/instance";
-import { connectionCode, enableTransfers, ReceivePage } from "../support/ui";
+import { connectionCode, enableTransfers, ReceivePage, signIn } from "../support/ui";
+import { CpuMeter, describeCpu } from "./cpu";
+import { quietBrowser } from "./quiet";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const TINY_ROWS = Number(process.env.BENCH_TINY_ROWS ?? 500);
 /** Tuned page size for the extra lines; unset = only the defaults. */
 const PAGE_ROWS = process.env.BENCH_PAGE_ROWS ? Number(process.env.BENCH_PAGE_ROWS) : undefined;
+/** BENCH_ONLY=browser,cli,…: only these lines (and the baseline): limit, refs, cli, full, sqlite, cli-tiny,
+ * browser, browser-tiny. Unset: all. */
+const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",").map((s) => s.trim()) : undefined;
+const runs = (line: string) => !ONLY || ONLY.includes(line);
+/** BENCH_CPU=1: each line's CPU seconds per process group in "where the time went". */
+const CPU = !!process.env.BENCH_CPU;
+/** BENCH_PERF=dir: a system-wide `perf record` of each CLI and browser line, `<dir>/<line>.data`. */
+const PERF = process.env.BENCH_PERF;
+/** The receiving tab runs in a Chromium whose network the test does not watch (`quiet.ts`), as a user's browser
+ * is: Playwright's network monitoring copies every page the tab relays into DevTools events, which more than
+ * doubled the browser lines' CPU. BENCH_QUIET_BROWSER=0: a tab Playwright monitors, as the end-to-end tests use. */
+const QUIET = process.env.BENCH_QUIET_BROWSER !== "0";
+/** BENCH_TAB_PROFILE=dir: a V8 CPU profile of the receiving tab for each browser line, `<dir>/<line>.cpuprofile`,
+ * with its top functions by self time in "where the time went". */
+const TAB_PROFILE = process.env.BENCH_TAB_PROFILE;
 const COLUMNS = `id bigint, i int, f float8, s text, ts timestamptz, n numeric(12,2), j jsonb, b bool, u uuid, by bytea`;
 const DDL = `CREATE TABLE t (${COLUMNS}, PRIMARY KEY (id))`;
 /** A fingerprint of a whole table that any difference in any row changes. */
@@ -94,6 +111,36 @@ function timedShell(script: string): number {
   return (Date.now() - t) / 1000;
 }
 
+/** Runs `body` under the CPU meter and `perf record -a` when asked; the profile lines go into `profile`. */
+async function profiled<T>(
+  label: string,
+  names: Record<number, string>,
+  databases: Record<string, string>,
+  profile: string[],
+  body: () => Promise<T>,
+): Promise<T> {
+  const meter = CPU ? new CpuMeter(names, databases) : undefined;
+  let perf: ReturnType<typeof spawn> | undefined;
+  let perfDone: Promise<void> | undefined;
+  if (PERF) {
+    fs.mkdirSync(PERF, { recursive: true });
+    const file = path.join(PERF, `${label.replace(/[^a-z0-9]+/gi, "-")}.data`);
+    perf = spawn("perf", ["record", "-a", "-g", "-F", "499", "-o", file], { stdio: "ignore" });
+    perfDone = new Promise((resolve) => perf!.once("exit", () => resolve()));
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  meter?.start();
+  try {
+    return await body();
+  } finally {
+    if (meter) profile.push(`  - ${label}: ${describeCpu(meter.stop())}`);
+    if (perf) {
+      perf.kill("SIGINT");
+      await perfDone;
+    }
+  }
+}
+
 async function freshDatabase(prefix: string): Promise<Database> {
   const name = `${prefix}_${randomBytes(5).toString("hex")}`;
   await withAdmin((c) => c.query(`CREATE DATABASE "${name}"`));
@@ -123,6 +170,10 @@ test("benchmark: every path against pg_dump -t t | psql, same run", async ({ spa
   const targets: Database[] = [];
   const target = async (prefix = "dbt_bench_dst") => {
     const db = await freshDatabase(prefix);
+    // BENCH_ASYNC_COMMIT=1: the targets' sessions commit without waiting for the WAL flush (an experiment).
+    if (process.env.BENCH_ASYNC_COMMIT) {
+      await withAdmin((c) => c.query(`ALTER DATABASE "${dbName(db)}" SET synchronous_commit = off`));
+    }
     targets.push(db);
     return db;
   };
@@ -151,6 +202,7 @@ test("benchmark: every path against pg_dump -t t | psql, same run", async ({ spa
     });
 
     // 2. The physical limit: raw binary COPY between the two databases into a table without PK, PK added after.
+    if (runs("limit")) {
     const raw = await target();
     const limit = timedShell(`
       psql -q -X -v ON_ERROR_STOP=1 '${raw.url}' -c 'CREATE TABLE t (${COLUMNS})'
@@ -161,8 +213,10 @@ test("benchmark: every path against pg_dump -t t | psql, same run", async ({ spa
       path: "physical limit: COPY … TO STDOUT (FORMAT binary) \\| COPY … FROM STDIN (FORMAT binary), no PK, PK after",
       seconds: limit, ratio: true, equal: (await equal(raw)) && (await hasPrimaryKey(raw)),
     });
+    }
 
     // References for writing into a full table: staged INSERT … ON CONFLICT (the baseline's table is full).
+    if (runs("refs")) {
     const staged = (conflict: string) =>
       timedShell(`psql -q -X -v ON_ERROR_STOP=1 '${base.url}' <<'SQL'
 CREATE TEMP TABLE stage (LIKE t);
@@ -172,6 +226,7 @@ SQL`);
     const update = "DO UPDATE SET i = excluded.i, f = excluded.f, s = excluded.s, ts = excluded.ts, n = excluded.n, j = excluded.j, b = excluded.b, u = excluded.u, by = excluded.by";
     rows.push({ path: "reference: staged INSERT … ON CONFLICT DO UPDATE (full table)", seconds: staged(update), ratio: true, equal: await equal(base) });
     rows.push({ path: "reference: staged INSERT … ON CONFLICT DO NOTHING (full table)", seconds: staged("DO NOTHING"), ratio: true, equal: await equal(base) });
+    }
 
     // The sender: one instance on the source for all paths; a code per path from its Send page.
     const sender = await spawnInstance({ engine: "postgres", existingDatabase: dbName(source) });
@@ -180,7 +235,9 @@ SQL`);
     /** One `db-transfer pull --json`; `extra` carries the table, strategy and any page size. */
     const pull = async (label: string, db: string, extra: string[]) => {
       const code = await connectionCode(senderPage, sender.url);
-      const run = await runMeasured(BINARY, ["pull", "--from", sender.url, "--code", code, "--database-url", db, "--json", ...extra]);
+      const run = await profiled(label, { [sender.pid]: "sender server" }, { dbt_bench_src: "sender db", dbt_bench_dst: "receiver db", postgres: "postgres db" }, profile, () =>
+        runMeasured(BINARY, ["pull", "--from", sender.url, "--code", code, "--database-url", db, "--json", ...extra]),
+      );
       const events = run.stdout.trim().split("\n").map((line) => JSON.parse(line));
       const summary = events[events.length - 1];
       expect(summary.ok, `${label}: ${run.stdout.slice(-500)}`).toBe(true);
@@ -200,6 +257,7 @@ SQL`);
 
     // 3. CLI pull at its defaults (no page-size flag) into an empty database: the table created from the sender's.
     const cliTarget = await target();
+    if (runs("cli") || runs("full")) {
     const cli = await pull("CLI, defaults", cliTarget.url, ["--tables", "t", "--create-missing"]);
     rows.push({
       path: `CLI pull, defaults (${plural(cli.pages, "page")}), empty database (created)`, seconds: cli.seconds, ratio: true,
@@ -215,21 +273,25 @@ SQL`);
       });
     }
 
+    }
     // 4. Into the now full table: overwrite, merge, skip (defaults).
-    for (const strategy of ["overwrite", "merge", "skip"]) {
+    for (const strategy of runs("full") ? ["overwrite", "merge", "skip"] : []) {
       const run = await pull(strategy, cliTarget.url, ["--tables", "t", "--strategy", strategy]);
       rows.push({ path: `CLI pull, full table (${strategy})`, seconds: run.seconds, ratio: true, sender: peakRss(sender.pid), receiver: run.rss, equal: await equal(cliTarget) });
     }
 
     // 5. PostgreSQL → SQLite (the table is created there).
+    if (runs("sqlite")) {
     const sqliteDir = fs.mkdtempSync(path.join(os.tmpdir(), "dbt-bench-"));
     const toSqlite = await pull("sqlite", `sqlite://${sqliteDir}/bench.sqlite`, ["--tables", "t", "--create-missing"]);
     const sqliteCount = execFileSync("sqlite3", [`${sqliteDir}/bench.sqlite`, "SELECT count(*), sum(id), sum(length(s)) FROM t"]).toString().trim();
     const [srcCount] = await source.query("SELECT count(*)::text || '|' || sum(id)::text || '|' || sum(length(s))::text FROM t");
     rows.push({ path: "CLI pull, PostgreSQL → SQLite (created)", seconds: toSqlite.seconds, ratio: true, sender: peakRss(sender.pid), receiver: toSqlite.rss, equal: sqliteCount === srcCount[0] });
     fs.rmSync(sqliteDir, { recursive: true, force: true });
+    }
 
     // 6. The CLI's fixed cost per page: tiny_a in one page, tiny_b (the same rows) in pages of one row.
+    if (runs("cli-tiny")) {
     const cliTiny = await target();
     const one = await pull("CLI, tiny in one page", cliTiny.url, ["--tables", "tiny_a", "--create-missing", "--batch-size", String(TINY_ROWS)]);
     const many = await pull("CLI, tiny in pages of 1", cliTiny.url, ["--tables", "tiny_b", "--create-missing", "--batch-size", "1"]);
@@ -239,12 +301,20 @@ SQL`);
       seconds: many.seconds, rows: TINY_ROWS, target: { msPerPage: PAGE_MS_TARGET, measured: cliPageMs },
       sender: peakRss(sender.pid), receiver: many.rss, equal: (await equal(cliTiny, "tiny_a")) && (await equal(cliTiny, "tiny_b")),
     });
+    }
 
     // 7. The browser relay, through headless Chromium: a receiver instance on an empty database. Each transfer gets
     // a fresh Receive page (a new code); `pageRows` undefined = the page as it opens, nothing typed.
     const relayTarget = await target();
     const receiver = await spawnInstance({ engine: "postgres", existingDatabase: dbName(relayTarget) });
-    const receiverPage: Page = await adminPage(receiver);
+    const quiet = QUIET ? await quietBrowser() : undefined;
+    const receiverPage: Page = quiet
+      ? await (async () => {
+          const page = await (await quiet.browser.newContext()).newPage();
+          await signIn(page, receiver.url);
+          return page;
+        })()
+      : await adminPage(receiver);
     const relay = async (table: string, pageRows?: number) => {
       const receive = new ReceivePage(receiverPage, receiver.url);
       await receive.goto();
@@ -260,16 +330,44 @@ SQL`);
         await receive.pageRows.blur();
       }
       await receive.choose({ [table]: "skip" });
-      const t = Date.now();
-      await receive.start();
-      await receive.expectSummary("Transfer finished", 6 * 60 * 60 * 1000);
-      const seconds = (Date.now() - t) / 1000;
+      const label = `browser, ${table}, ${pageRows === undefined ? "defaults" : `${pageRows} rows per page`}`;
+      const names: Record<number, string> = { [sender.pid]: "sender server", [receiver.pid]: "receiver server" };
+      if (quiet) names[quiet.pid] = "chromium (receiving tab)";
+      const cdp = TAB_PROFILE ? await receiverPage.context().newCDPSession(receiverPage) : undefined;
+      if (cdp) {
+        await cdp.send("Profiler.enable");
+        await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+        await cdp.send("Profiler.start");
+      }
+      const seconds = await profiled(label, names, { dbt_bench_src: "sender db", dbt_bench_dst: "receiver db", postgres: "postgres db" }, profile, async () => {
+        const t = Date.now();
+        await receive.start();
+        await receive.expectSummary("Transfer finished", 6 * 60 * 60 * 1000);
+        return (Date.now() - t) / 1000;
+      });
+      if (cdp) {
+        const { profile: tab } = await cdp.send("Profiler.stop");
+        fs.mkdirSync(TAB_PROFILE!, { recursive: true });
+        fs.writeFileSync(path.join(TAB_PROFILE!, `${label.replace(/[^a-z0-9]+/gi, "-")}.cpuprofile`), JSON.stringify(tab));
+        const self = new Map<number, number>();
+        tab.samples?.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (tab.timeDeltas?.[i] ?? 0)));
+        const byName = new Map<string, number>();
+        for (const node of tab.nodes) {
+          const f = node.callFrame;
+          const name = `${f.functionName || "(anonymous)"} ${f.url ? path.basename(f.url) : ""}`.trim();
+          byName.set(name, (byName.get(name) ?? 0) + (self.get(node.id) ?? 0));
+        }
+        const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
+        profile.push(`  - ${label}, tab profile (self ms): ${top.map(([n, us]) => `${n} ${(us / 1000).toFixed(0)}`).join("; ")}`);
+        await cdp.detach();
+      }
       const pages = Number((await receive.progress(table).locator("td.pages").textContent())?.replace(/,/g, "") ?? NaN);
       const note = ((await receive.progress(table).locator("td.muted").textContent()) ?? "").trim();
       profile.push(`- browser, ${table}, ${pageRows === undefined ? `defaults (rows per page field: ${shown})` : `${pageRows} rows per page`}: ` +
         `${seconds.toFixed(2)} s, ${plural(pages, "page")}${note ? `; ${note}` : ""}`);
       return { seconds, pages, shown };
     };
+    if (runs("browser")) {
     const browser = await relay("t");
     rows.push({
       path: `browser relay (Chromium), Receive page defaults (rows per page: ${browser.shown}; ${plural(browser.pages, "page")}), empty database (created)`,
@@ -286,7 +384,9 @@ SQL`);
       });
     }
 
+    }
     // 8. The receiver's fixed cost per page in the browser: tiny_a in one page, tiny_b in pages of one row.
+    if (runs("browser-tiny")) {
     const oneRelay = await relay("tiny_a", TINY_ROWS);
     const manyRelay = await relay("tiny_b", 1);
     const browserPageMs = ((manyRelay.seconds - oneRelay.seconds) * 1000) / Math.max(1, manyRelay.pages - oneRelay.pages);
@@ -296,7 +396,9 @@ SQL`);
       sender: peakRss(sender.pid), receiver: peakRss(receiver.pid),
       equal: (await equal(relayTarget, "tiny_a")) && (await equal(relayTarget, "tiny_b")),
     });
+    }
 
+    await quiet?.close();
     const verdict = (r: Row): [string, string] => {
       if (!r.target) return ["—", "—"];
       if ("times" in r.target) {

@@ -91,7 +91,7 @@ impl PageSink for ServerSink {
         _step: &Step,
     ) -> Result<Option<ImportResult>, ApiError> {
         // Relayed exactly as the sender compressed it: the browser never decodes bulk rows.
-        local::import_page(*handle, format, page.rows as u64, page.bytes).await
+        local::import_page(*handle, format, page.rows as u64, serde_bytes::ByteBuf::from(page.bytes)).await
     }
 
     async fn finish(&self, _handle: &u64, schema: &TableSchema) -> Result<Vec<String>, ApiError> {
