@@ -113,5 +113,11 @@ pub async fn prepare_table(
 
 /// The `receive/import-page` body for a page of a prepared table, postcard-encoded as the browser sends it.
 pub fn import_body(handle: u64, format: protocol::messages::PageFormat, rows: u64, page: Vec<u8>) -> Vec<u8> {
-    postcard::to_allocvec(&app::api::receive::ImportPage { handle, format, rows, page: serde_bytes::ByteBuf::from(page) }).unwrap()
+    postcard::to_allocvec(&app::api::receive::ImportPage {
+        handle,
+        format,
+        rows,
+        page: serde_bytes::ByteBuf::from(page),
+    })
+    .unwrap()
 }
