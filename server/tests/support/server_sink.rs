@@ -84,7 +84,12 @@ impl PageSink for HttpServerSink {
     ) -> Result<Option<ImportResult>, String> {
         // Relayed exactly as the sender compressed it, as the browser does (no checkpoint: the browser has none).
         let endpoint = "receive/import-page";
-        let body = ImportPage { handle: *handle, format, rows: page.rows as u64, page: serde_bytes::ByteBuf::from(page.bytes) };
+        let body = ImportPage {
+            handle: *handle,
+            format,
+            rows: page.rows as u64,
+            page: serde_bytes::ByteBuf::from(page.bytes),
+        };
         let body = postcard::to_allocvec(&body).map_err(|e| format!("{endpoint}: encoding: {e}"))?;
         let response = self
             .client
