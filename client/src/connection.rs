@@ -58,6 +58,10 @@ type Waiter = oneshot::Sender<Result<Reply, ClientError>>;
 /// included), far less than any link a transfer could use (4 KiB in 30 s is about 1 kbit/s).
 pub(crate) const PROGRESS_BYTES: u64 = 4 * 1024;
 
+/// The slowest a reply may come on the whole, in bytes per second: the largest frame at this rate is the longest
+/// any request waits (about 34 minutes), progress or not.
+pub(crate) const MIN_REPLY_RATE: u64 = 32 * 1024;
+
 /// What the socket has read so far, counted by [`Counted`] as it arrives (TLS records included, before
 /// tungstenite has a whole frame), read by the pump and by waiting requests.
 #[derive(Debug)]
@@ -294,6 +298,9 @@ impl Connection {
         // Each window that brought at least PROGRESS_BYTES earns another: a big page on a slow link is still
         // coming (its reply is the whole frame), while a sender that only answers pings does not.
         let mut window_start = self.received.bytes();
+        // However it trickles, no reply takes longer than the largest frame at MIN_REPLY_RATE: a sender that sends
+        // just enough to look alive, forever, still times out.
+        let ceiling = Instant::now() + self.timeout + Duration::from_secs(MAX_PAGE_FRAME as u64 / MIN_REPLY_RATE);
         loop {
             match tokio::time::timeout(self.timeout, &mut rx).await {
                 Ok(Ok(reply)) => return reply,
@@ -304,7 +311,7 @@ impl Connection {
                 }
                 Err(_) => {
                     let now = self.received.bytes();
-                    if now - window_start >= PROGRESS_BYTES {
+                    if now - window_start >= PROGRESS_BYTES && Instant::now() < ceiling {
                         window_start = now;
                         continue;
                     }

@@ -159,6 +159,11 @@ pub const MAX_COMMENT_BYTES: usize = 16 * 1024;
 pub const MAX_CHECKS: usize = 256;
 /// The most partitions created per table; the rest are listed in the notes.
 pub const MAX_PARTITIONS: usize = 1024;
+/// The most secondary indexes, foreign keys or unique constraints a created table takes from a sender; each is a
+/// statement (an index scans the table), so a schema cannot queue an unbounded number of them.
+pub const MAX_TABLE_OBJECTS: usize = 256;
+/// The most labels of one enum type a created column takes.
+pub const MAX_ENUM_LABELS: usize = 1024;
 
 const PG: sqlguard::Dialect = sqlguard::Dialect::Postgres;
 const LITE: sqlguard::Dialect = sqlguard::Dialect::Sqlite;
@@ -370,6 +375,45 @@ async fn relkind(conn: &mut sqlx::PgConnection, namespace: &str, name: &str) -> 
     .await
 }
 
+/// A sender's schema with more of something than a table here is given, refused by name before anything is
+/// planned (the schema is hostile: counts bound the statements a creation or its preview runs).
+fn refuse_oversized(schema: &TableSchema) -> Result<(), EngineError> {
+    let too_many = |what: &str, n: usize, max: usize| {
+        EngineError::BadRequest(format!("table {:?}: {n} {what}, at most {max} are accepted", schema.name))
+    };
+    if schema.columns.len() > protocol::page::MAX_COLUMNS {
+        return Err(too_many("columns", schema.columns.len(), protocol::page::MAX_COLUMNS));
+    }
+    for (what, n) in [
+        ("indexes", schema.indexes.len()),
+        ("foreign keys", schema.foreign_keys.len()),
+        ("unique constraints", schema.unique_constraints.len()),
+    ] {
+        if n > MAX_TABLE_OBJECTS {
+            return Err(too_many(what, n, MAX_TABLE_OBJECTS));
+        }
+    }
+    if let Some(c) = schema.columns.iter().find(|c| c.enum_labels.len() > MAX_ENUM_LABELS) {
+        return Err(too_many(
+            &format!("labels in the type of column {:?}", c.name),
+            c.enum_labels.len(),
+            MAX_ENUM_LABELS,
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a column here owns the sequence `namespace.name` (serial or identity: `pg_depend` deptype `a`/`i`).
+async fn sequence_owned(conn: &mut sqlx::PgConnection, namespace: &str, name: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_class c ON c.oid = d.objid          JOIN pg_namespace n ON n.oid = c.relnamespace          WHERE d.classid = 'pg_class'::regclass AND n.nspname = $1 AND c.relname = $2 AND d.deptype IN ('a', 'i'))",
+    )
+    .bind(namespace)
+    .bind(name)
+    .fetch_one(conn)
+    .await
+}
+
 /// The sender's name for a new sequence when it is free here, else the first free `name_N`.
 async fn free_sequence_name(
     conn: &mut sqlx::PgConnection,
@@ -485,8 +529,21 @@ impl PgPlan<'_> {
                 name
             } else {
                 TableName::parse(&s.name)?;
+                if s.name.starts_with(protocol::exclusions::APP_TABLE_PREFIX) {
+                    return Err(Skip::Refused(format!("sequence {:?} is this app's own", s.name)));
+                }
                 match relkind(conn, self.namespace, &s.name).await? {
-                    Some(k) if k == "S" => {}
+                    // A sequence here already is shared only when no column owns it: the import moves the
+                    // sequences a table's defaults call past its keys, and a sender must not move another
+                    // table's (or an identity's) that way.
+                    Some(k) if k == "S" => {
+                        if sequence_owned(conn, self.namespace, &s.name).await? {
+                            return Err(Skip::Refused(format!(
+                                "sequence {:?} here belongs to another table's column",
+                                s.name
+                            )));
+                        }
+                    }
                     Some(_) => {
                         return Err(Skip::Refused(format!("{:?} exists here and is not a sequence", s.name)));
                     }
@@ -555,6 +612,7 @@ impl Tables {
         if self.table_exists(table.as_str()).await? {
             return Err(EngineError::BadRequest(format!("table {:?} already exists", schema.name)));
         }
+        refuse_oversized(schema)?;
         self.refuse_excluded_references(schema)?;
         Ok(table)
     }
@@ -584,6 +642,11 @@ impl Tables {
             types.push(self.pg_column_type(schema, c, &namespace, &mut plan.enums, &mut plan.notes)?);
         }
         let mut tx = pool.begin().await?;
+        if !commit {
+            // A preview holds its locks (a foreign key's target table) only briefly and gives up rather than wait.
+            sqlx::query("SET LOCAL lock_timeout = '5s'").execute(&mut *tx).await?;
+            sqlx::query("SET LOCAL statement_timeout = '60s'").execute(&mut *tx).await?;
+        }
         for (name, labels) in &plan.enums {
             let exists: bool = sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace

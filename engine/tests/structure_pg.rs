@@ -620,3 +620,81 @@ async fn an_older_senders_schema_without_the_new_fields_still_creates_its_table(
     let id: i32 = sqlx::query_scalar("INSERT INTO legacy (n) VALUES (1) RETURNING id").fetch_one(p).await.unwrap();
     assert_eq!(id, 1);
 }
+
+/// A sender's default may not take over a sequence here that a column owns (a serial's, an identity's) or the
+/// app's own: the import moves the sequences a table's defaults call past its keys, so one row with a huge key
+/// would exhaust another table's ids. Refused by name; the column gets no default.
+#[tokio::test]
+async fn a_default_cannot_take_over_a_sequence_another_column_owns_or_the_apps_own() {
+    let test = TestDb::new(EngineKind::Postgres).await;
+    exec(&test.db, "CREATE TABLE users (id serial PRIMARY KEY); CREATE SEQUENCE shared_here").await;
+    let t = tables(&test.db);
+    let schema: TableSchema = serde_json::from_value(serde_json::json!({
+        "name": "grabby", "dialect": "postgres",
+        "columns": [
+            {"name": "id", "data_type": "bigint", "kind": "int", "nullable": false,
+             "default": "nextval('users_id_seq'::regclass)", "identity": null, "generated": null},
+            {"name": "h", "data_type": "bigint", "kind": "int", "nullable": true,
+             "default": "nextval('dbt_transfers_id_seq'::regclass)", "identity": null, "generated": null},
+            {"name": "s", "data_type": "bigint", "kind": "int", "nullable": true,
+             "default": "nextval('shared_here'::regclass)", "identity": null, "generated": null}
+        ],
+        "primary_key": ["id"], "unique_constraints": [], "foreign_keys": [], "indexes": []
+    }))
+    .unwrap();
+    let created = t.create_table(&schema).await.unwrap();
+    assert_eq!(
+        created.notes,
+        [
+            r#"column "id": default not recreated: sequence "users_id_seq" here belongs to another table's column"#,
+            r#"column "h": default not recreated: sequence "dbt_transfers_id_seq" is this app's own"#,
+        ]
+    );
+    let Db::Postgres(p) = &test.db else { unreachable!() };
+    let defaults: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT column_name::text, column_default::text FROM information_schema.columns \
+         WHERE table_name = 'grabby' ORDER BY ordinal_position",
+    )
+    .fetch_all(p)
+    .await
+    .unwrap();
+    assert_eq!(
+        defaults,
+        [
+            ("id".to_owned(), None),
+            ("h".to_owned(), None),
+            ("s".to_owned(), Some("nextval('shared_here'::regclass)".to_owned())),
+        ],
+        "an ownerless sequence here is shared, as on the sender"
+    );
+    // One row with the largest key moves no sequence it does not own.
+    let cols = &[("id", protocol::ValueKind::Int), ("h", protocol::ValueKind::Int), ("s", protocol::ValueKind::Int)];
+    t.import_records("grabby", &page(cols, vec![vec![int(i64::MAX), NULL, int(5)]]), Strategy::Skip).await.unwrap();
+    let next: i64 = sqlx::query_scalar("SELECT nextval('users_id_seq')").fetch_one(p).await.unwrap();
+    assert_eq!(next, 1, "users' sequence untouched");
+}
+
+/// Counts a creation turns into statements are bounded before anything is planned, refused by name.
+#[tokio::test]
+async fn a_schema_with_more_indexes_than_a_table_takes_is_refused_by_name() {
+    let test = TestDb::new(EngineKind::Postgres).await;
+    let t = tables(&test.db);
+    let indexes: Vec<serde_json::Value> = (0..257)
+        .map(|i| {
+            serde_json::json!({"name": format!("i{i}"), "columns": ["id"], "unique": false,
+                "definition": format!("CREATE INDEX i{i} ON public.many USING btree (id)")})
+        })
+        .collect();
+    let schema: TableSchema = serde_json::from_value(serde_json::json!({
+        "name": "many", "dialect": "postgres",
+        "columns": [{"name": "id", "data_type": "bigint", "kind": "int", "nullable": false,
+                     "default": null, "identity": null, "generated": null}],
+        "primary_key": ["id"], "unique_constraints": [], "foreign_keys": [], "indexes": indexes
+    }))
+    .unwrap();
+    let refused = t.create_table(&schema).await.unwrap_err().to_string();
+    assert_eq!(refused, r#"table "many": 257 indexes, at most 256 are accepted"#);
+    assert!(!t.table_exists("many").await.unwrap(), "nothing created");
+    let refused = t.create_table_ddl(&schema).await.unwrap_err().to_string();
+    assert!(refused.contains("257 indexes"), "{refused}");
+}

@@ -91,6 +91,9 @@ async fn copy_in(
     Ok(())
 }
 
+/// A failed run of at most this many rows is redone row by row rather than halved further.
+const ROW_BY_ROW_BELOW: usize = 16;
+
 pub async fn import(
     pool: &PgPool,
     plan: &ImportPlan,
@@ -210,6 +213,10 @@ async fn import_on(
                                 key: plan.describe_row(&page.rows[*index], *index),
                                 reason: database_reason(&e),
                             });
+                        } else if chunk.len() <= ROW_BY_ROW_BELOW {
+                            // Short runs row by row (a page of bad rows costs no more than one by one did);
+                            // reversed, as the stack pops the first row first.
+                            pending.extend(chunk.chunks(1).rev());
                         } else {
                             // Left half first (popped first): rows land in page order, as one by one would.
                             let (left, right) = chunk.split_at(chunk.len() / 2);
