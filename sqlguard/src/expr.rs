@@ -14,15 +14,68 @@ use crate::ident::{Ident, QualifiedName, is_ascii_word, quoted};
 use crate::types::{TypeName, pg_type, sqlite_type};
 use crate::{Dialect, MAX_DEPTH, Refusal, functions, lex};
 
-/// A validated expression. Display (and [`Expr::as_str`]) give the re-rendered text to put in DDL.
-#[derive(Debug, Clone, PartialEq)]
+/// A validated expression. Display (and [`Expr::as_str`]) give the re-rendered text to put in DDL. Two are equal
+/// when they are the same expression, whichever entry point validated them.
+#[derive(Debug, Clone)]
 pub struct Expr {
     dialect: Dialect,
     text: String,
     columns: Vec<Ident>,
     sequences: Vec<SequenceName>,
     types: Vec<TypeName>,
+    context: Context,
     tree: Box<Tree>,
+}
+
+impl PartialEq for Expr {
+    fn eq(&self, other: &Expr) -> bool {
+        self.dialect == other.dialect
+            && self.text == other.text
+            && self.columns == other.columns
+            && self.sequences == other.sequences
+            && self.types == other.types
+            && self.tree == other.tree
+    }
+}
+
+/// Where an expression will stand, which decides the functions it may call (see `functions.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Context {
+    /// A column default: everything on the allow-list, `nextval` included.
+    Default,
+    /// A CHECK constraint: no side effects, nothing volatile.
+    Check,
+    /// A generated column: immutable only.
+    Generated,
+    /// An index key or predicate: immutable only.
+    Index,
+    /// A partition key: immutable only.
+    PartitionKey,
+    /// A partition bound (evaluated once at CREATE): no side effects, nothing volatile.
+    PartitionBound,
+}
+
+impl Context {
+    fn phrase(self) -> &'static str {
+        match self {
+            Context::Default => "a column default",
+            Context::Check => "a CHECK constraint",
+            Context::Generated => "a generated column",
+            Context::Index => "an index",
+            Context::PartitionKey => "a partition key",
+            Context::PartitionBound => "a partition bound",
+        }
+    }
+
+    /// Whether `name` (lower case, on the allow-list) may be called here.
+    fn allows(self, name: &str) -> bool {
+        let immutable = matches!(self, Context::Generated | Context::Index | Context::PartitionKey);
+        match self {
+            Context::Default => true,
+            _ if functions::SIDE_EFFECT.contains(&name) || functions::VOLATILE.contains(&name) => false,
+            _ => !(immutable && functions::STABLE.contains(&name)),
+        }
+    }
 }
 
 /// Replacements applied while rendering (a sequence or a cast's type chosen by the caller).
@@ -72,7 +125,12 @@ impl Expr {
 
     /// The same expression with every `nextval` sequence replaced by `map`'s answer, re-rendered and re-checked.
     pub fn with_sequences(&self, map: impl Fn(&SequenceName) -> SequenceName) -> Result<Expr, Refusal> {
-        Expr::from_tree(self.dialect, (*self.tree).clone(), Maps { sequence: Some(&map), ..Maps::default() })
+        Expr::from_tree(
+            self.dialect,
+            self.context,
+            (*self.tree).clone(),
+            Maps { sequence: Some(&map), ..Maps::default() },
+        )
     }
 
     /// The type names its casts and typed literals name, each once (so the caller can tell built-in from user
@@ -84,7 +142,12 @@ impl Expr {
     /// The same expression with every cast's type replaced by `map`'s answer (e.g. `mood` → `target."mood"`, made
     /// with [`crate::pg_type`]), re-rendered and re-checked.
     pub fn with_cast_types(&self, map: impl Fn(&TypeName) -> TypeName) -> Result<Expr, Refusal> {
-        Expr::from_tree(self.dialect, (*self.tree).clone(), Maps { cast_type: Some(&map), ..Maps::default() })
+        Expr::from_tree(
+            self.dialect,
+            self.context,
+            (*self.tree).clone(),
+            Maps { cast_type: Some(&map), ..Maps::default() },
+        )
     }
 
     /// The text to put after `DEFAULT`: SQLite takes only a literal, a signed number, `CURRENT_TIMESTAMP` and the
@@ -108,18 +171,18 @@ impl Expr {
         matches!(self.tree.as_ref(), Tree::Function(_) | Tree::Nested(_))
     }
 
-    pub(crate) fn from_tree(dialect: Dialect, tree: Tree, maps: Maps<'_>) -> Result<Expr, Refusal> {
-        let mut r = Render::new(dialect, maps);
+    pub(crate) fn from_tree(dialect: Dialect, context: Context, tree: Tree, maps: Maps<'_>) -> Result<Expr, Refusal> {
+        let mut r = Render::new(dialect, context, maps);
         let text = r.expr(&tree)?;
         let Render { columns, sequences, types, .. } = r;
         // The text is what will run: it must read back as the same expression, rendered the same way.
         let again = parse_tree(dialect, &text, "the re-rendered expression")?;
-        let mut r2 = Render::new(dialect, Maps::default());
+        let mut r2 = Render::new(dialect, context, Maps::default());
         let text2 = r2.expr(&again)?;
         if text2 != text {
             return Err(Refusal::NotStable(text));
         }
-        Ok(Expr { dialect, text, columns, sequences, types, tree: Box::new(again) })
+        Ok(Expr { dialect, text, columns, sequences, types, context, tree: Box::new(again) })
     }
 }
 
@@ -137,10 +200,20 @@ fn parse_tree(dialect: Dialect, text: &str, what: &'static str) -> Result<Tree, 
     Ok(tree)
 }
 
-/// Validates one expression (a default, a generated column's expression, a CHECK's expression without `CHECK`).
+/// Validates a column default's expression: everything on the allow-list, `nextval` and volatile functions
+/// (`random()`, `gen_random_uuid()`, …) included. For a CHECK use [`check`], for a generated column
+/// [`generated`].
 pub fn expression(dialect: Dialect, text: &str) -> Result<Expr, Refusal> {
     let tree = parse_tree(dialect, text, "the expression")?;
-    Expr::from_tree(dialect, tree, Maps::default())
+    Expr::from_tree(dialect, Context::Default, tree, Maps::default())
+}
+
+/// Validates a generated column's expression: immutable only, so `nextval`, volatile functions (`random()`,
+/// `gen_random_uuid()`, …) and clock or session functions (`now()`, `current_user`, …) are refused
+/// (`function now is not allowed in a generated column`).
+pub fn generated(dialect: Dialect, text: &str) -> Result<Expr, Refusal> {
+    let tree = parse_tree(dialect, text, "the generated column expression")?;
+    Expr::from_tree(dialect, Context::Generated, tree, Maps::default())
 }
 
 /// A CHECK constraint as `pg_get_constraintdef()` prints it (`CHECK ((price > (0)::numeric)) NOT VALID`) or as
@@ -187,7 +260,7 @@ pub fn check(dialect: Dialect, text: &str) -> Result<Check, Refusal> {
         }
     }
     lex::expect_end(&mut p, WHAT)?;
-    Ok(Check { expr: Expr::from_tree(dialect, tree, Maps::default())?, no_inherit, not_valid })
+    Ok(Check { expr: Expr::from_tree(dialect, Context::Check, tree, Maps::default())?, no_inherit, not_valid })
 }
 
 struct Render<'a> {
@@ -196,7 +269,12 @@ struct Render<'a> {
     sequences: Vec<SequenceName>,
     types: Vec<TypeName>,
     maps: Maps<'a>,
+    context: Context,
     depth: usize,
+    /// The output-growing functions whose arguments are being rendered (outermost first).
+    growing: Vec<String>,
+    /// Column references rendered so far, each use counted.
+    column_refs: usize,
 }
 
 fn excerpt(e: &impl fmt::Display) -> String {
@@ -209,8 +287,18 @@ fn excerpt(e: &impl fmt::Display) -> String {
 }
 
 impl<'a> Render<'a> {
-    fn new(dialect: Dialect, maps: Maps<'a>) -> Self {
-        Render { dialect, columns: Vec::new(), sequences: Vec::new(), types: Vec::new(), maps, depth: 0 }
+    fn new(dialect: Dialect, context: Context, maps: Maps<'a>) -> Self {
+        Render {
+            dialect,
+            columns: Vec::new(),
+            sequences: Vec::new(),
+            types: Vec::new(),
+            maps,
+            context,
+            depth: 0,
+            growing: Vec::new(),
+            column_refs: 0,
+        }
     }
 
     fn pg(&self) -> bool {
@@ -243,6 +331,7 @@ impl<'a> Render<'a> {
         Ok(match e {
             Tree::Identifier(i) => {
                 let id = Ident::from_parsed(self.dialect, i)?;
+                self.column_refs += 1;
                 let text = id.to_string();
                 if !self.columns.contains(&id) {
                     self.columns.push(id);
@@ -542,7 +631,7 @@ impl<'a> Render<'a> {
     fn validated_type(&self, data_type: &DataType) -> Result<TypeName, Refusal> {
         let text = data_type.to_string();
         let lower = text.to_ascii_lowercase();
-        if lower.starts_with("reg") && is_ascii_word(&lower) {
+        if (lower.starts_with("reg") && is_ascii_word(&lower)) || is_reg_type(data_type) {
             return Err(Refusal::Type {
                 name: text,
                 reason: "casts to reg* types are accepted only as nextval's sequence and a text-search configuration"
@@ -565,6 +654,9 @@ impl<'a> Render<'a> {
         }
         let bare = matches!(f.args, FunctionArguments::None);
         let (name, rendered_name) = self.function_name(f, bare)?;
+        if !self.context.allows(&name) {
+            return Err(Refusal::FunctionIn { function: written, context: self.context.phrase() });
+        }
         if f.filter.is_some() {
             return Err(Refusal::construct("FILTER (…)"));
         }
@@ -598,19 +690,49 @@ impl<'a> Render<'a> {
                 args
             }
         };
+        let growing = functions::GROWING.contains(&name.as_str());
+        if growing {
+            if let Some(outer) = self.growing.last() {
+                return Err(Refusal::Growing { inner: written, outer: outer.clone() });
+            }
+            self.growing.push(written);
+        }
+        let rendered = self.arguments(&name, &args);
+        if growing {
+            self.growing.pop();
+        }
+        Ok(format!("{rendered_name}({})", rendered?.join(", ")))
+    }
+
+    fn arguments(&mut self, name: &str, args: &[&Tree]) -> Result<Vec<String>, Refusal> {
         let mut rendered = Vec::with_capacity(args.len());
         if name == "nextval" {
-            rendered.push(self.nextval(&args)?);
+            rendered.push(self.nextval(args)?);
+        } else if name == "randomblob" {
+            rendered.push(randomblob_size(args)?);
         } else {
             for (i, a) in args.iter().enumerate() {
-                if i == 0 && args.len() == 2 && functions::TEXT_SEARCH_CONFIGURED.contains(&name.as_str()) {
-                    rendered.push(self.ts_config(&name, a)?);
+                if i == 0 && args.len() == 2 && functions::TEXT_SEARCH_CONFIGURED.contains(&name) {
+                    rendered.push(self.ts_config(name, a)?);
+                } else if i > 0 && functions::CONSTANT_AFTER_FIRST.contains(&name) {
+                    let before = self.column_refs;
+                    rendered.push(self.expr(a)?);
+                    if self.column_refs != before {
+                        return Err(Refusal::Arguments {
+                            function: name.into(),
+                            reason: format!(
+                                "argument {} may not reference a column (the output could grow with the square of \
+                                 the value's length)",
+                                i + 1
+                            ),
+                        });
+                    }
                 } else {
                     rendered.push(self.expr(a)?);
                 }
             }
         }
-        Ok(format!("{rendered_name}({})", rendered.join(", ")))
+        Ok(rendered)
     }
 
     /// The lower-case name to look up, and the name as it will be rendered.
@@ -725,6 +847,56 @@ fn kind_name(e: &Tree) -> &'static str {
         Tree::Lambda(_) => "lambda functions",
         Tree::MemberOf(_) => "MEMBER OF",
         _ => "this expression form",
+    }
+}
+
+/// The PostgreSQL object-identifier types: a cast to one looks a name up in the catalogs.
+const REG_TYPES: &[&str] = &[
+    "regclass",
+    "regproc",
+    "regprocedure",
+    "regoper",
+    "regoperator",
+    "regtype",
+    "regconfig",
+    "regdictionary",
+    "regnamespace",
+    "regrole",
+    "regcollation",
+];
+
+/// Whether a type is a `reg*` type however written: schema-qualified, quoted, in any case, or as an array's
+/// element type.
+fn is_reg_type(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Regclass => true,
+        DataType::Custom(name, _) => name
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .is_some_and(|i| REG_TYPES.contains(&i.value.to_lowercase().as_str())),
+        DataType::Array(ast::ArrayElemTypeDef::SquareBracket(inner, _))
+        | DataType::Array(ast::ArrayElemTypeDef::AngleBracket(inner))
+        | DataType::Array(ast::ArrayElemTypeDef::Parenthesis(inner)) => is_reg_type(inner),
+        _ => false,
+    }
+}
+
+/// `randomblob(N)`'s one argument: an integer literal up to [`functions::MAX_RANDOMBLOB`].
+fn randomblob_size(args: &[&Tree]) -> Result<String, Refusal> {
+    let refuse = || Refusal::Arguments {
+        function: "randomblob".into(),
+        reason: format!("only one integer literal up to {} is accepted", functions::MAX_RANDOMBLOB),
+    };
+    match args {
+        [Tree::Value(v)] => match &v.value {
+            Value::Number(n, false) if n.chars().all(|c| c.is_ascii_digit()) => match n.parse::<u64>() {
+                Ok(size) if size <= functions::MAX_RANDOMBLOB => Ok(size.to_string()),
+                _ => Err(refuse()),
+            },
+            _ => Err(refuse()),
+        },
+        _ => Err(refuse()),
     }
 }
 

@@ -215,3 +215,74 @@ pub(crate) const SQLITE_BARE: &[&str] = &["current_timestamp", "current_date", "
 /// `'english'::regconfig`) is accepted there.
 pub(crate) const TEXT_SEARCH_CONFIGURED: &[&str] =
     &["to_tsvector", "to_tsquery", "plainto_tsquery", "phraseto_tsquery", "websearch_to_tsquery"];
+
+/// Functions with a side effect: accepted only in a column default (a CHECK, a partition bound or an index
+/// would run them at CREATE or on every row, and sequence increments survive a rollback).
+pub(crate) const SIDE_EFFECT: &[&str] = &["nextval"];
+
+/// Volatile functions (a new value on every call): accepted in defaults only.
+pub(crate) const VOLATILE: &[&str] = &[
+    "random",
+    "randomblob",
+    "gen_random_uuid",
+    "uuid_generate_v1",
+    "uuid_generate_v1mc",
+    "uuid_generate_v4",
+    "uuidv4",
+    "uuidv7",
+    "clock_timestamp",
+];
+
+/// Functions reading the clock or the session (stable, not immutable): also refused where the value must be
+/// immutable (generated columns, index keys and predicates, partition keys).
+pub(crate) const STABLE: &[&str] = &[
+    "now",
+    "statement_timestamp",
+    "transaction_timestamp",
+    "current_timestamp",
+    "current_date",
+    "current_time",
+    "localtime",
+    "localtimestamp",
+    "current_user",
+    "session_user",
+    "current_role",
+    "user",
+    "current_catalog",
+    "current_schema",
+];
+
+/// Functions whose output can be longer than their input by a factor (`hex` doubles, `replace` multiplies,
+/// escaping can take several bytes per character): none may stand inside another one's arguments, so a short
+/// text cannot nest them into an allocation of gigabytes per row. (`||` and plain concatenation grow only
+/// linearly with the text and are not listed, but `concat`/`concat_ws` are, to keep nesting shallow.)
+pub(crate) const GROWING: &[&str] = &[
+    // Both dialects.
+    "replace",
+    // SQLite.
+    "hex",
+    "quote",
+    "json",
+    "json_array",
+    "json_object",
+    // PostgreSQL.
+    "encode",
+    "concat",
+    "concat_ws",
+    "translate",
+    "to_char",
+    "array_to_string",
+    "to_json",
+    "to_jsonb",
+    "json_build_object",
+    "jsonb_build_object",
+    "json_build_array",
+    "jsonb_build_array",
+];
+
+/// Functions whose arguments after the first multiply the first one's length (`replace`'s replacement,
+/// `array_to_string`'s separator): those must not reference a column, or a value could be multiplied by itself.
+pub(crate) const CONSTANT_AFTER_FIRST: &[&str] = &["replace", "array_to_string"];
+
+/// The largest `randomblob(N)` accepted (N must be an integer literal).
+pub(crate) const MAX_RANDOMBLOB: u64 = 1024 * 1024;

@@ -9,6 +9,7 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
+use crate::expr::Context;
 use crate::ident::{Ident, QualifiedName, quote_ident};
 use crate::{Dialect, Expr, Refusal, lex};
 
@@ -227,7 +228,7 @@ pub fn index(dialect: Dialect, text: &str) -> Result<IndexDef, Refusal> {
     p.expect_token(&Token::LParen).map_err(err)?;
     let mut keys = Vec::new();
     loop {
-        keys.push(key(dialect, &mut p, WHAT)?);
+        keys.push(key(dialect, &mut p, WHAT, Context::Index)?);
         if !p.consume_token(&Token::Comma) {
             break;
         }
@@ -260,7 +261,7 @@ pub fn index(dialect: Dialect, text: &str) -> Result<IndexDef, Refusal> {
         p.expect_token(&Token::RParen).map_err(err)?;
     }
     let predicate = if p.parse_keyword(Keyword::WHERE) {
-        Some(Expr::from_tree(dialect, p.parse_expr().map_err(err)?, Default::default())?)
+        Some(Expr::from_tree(dialect, Context::Index, p.parse_expr().map_err(err)?, Default::default())?)
     } else {
         None
     };
@@ -281,7 +282,7 @@ pub fn index(dialect: Dialect, text: &str) -> Result<IndexDef, Refusal> {
     })
 }
 
-pub(crate) fn key(dialect: Dialect, p: &mut Parser, what: &'static str) -> Result<IndexKey, Refusal> {
+pub(crate) fn key(dialect: Dialect, p: &mut Parser, what: &'static str, context: Context) -> Result<IndexKey, Refusal> {
     let tree = p.parse_expr().map_err(|e| lex::parse_error(what, e))?;
     let (tree, collation) = match tree {
         Tree::Collate { expr, collation } => (*expr, Some(QualifiedName::from_parsed(dialect, &collation, 2)?)),
@@ -289,7 +290,7 @@ pub(crate) fn key(dialect: Dialect, p: &mut Parser, what: &'static str) -> Resul
     };
     let part = match tree {
         Tree::Identifier(i) => KeyPart::Column(Ident::from_parsed(dialect, &i)?),
-        other => KeyPart::Expression(Expr::from_tree(dialect, other, Default::default())?),
+        other => KeyPart::Expression(Expr::from_tree(dialect, context, other, Default::default())?),
     };
     let next_is_opclass = match p.peek_token().token {
         Token::Word(w) => {

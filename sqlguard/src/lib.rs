@@ -9,7 +9,7 @@
 //! [`Refusal`] that names it (`function pg_sleep is not allowed`).
 //!
 //! # Entry points
-//! - [`expression`] (a default, a generated column's or a CHECK's expression) → [`Expr`];
+//! - [`expression`] (a column default) and [`generated`] (a generated column's expression) → [`Expr`];
 //!   [`check`] (`CHECK (…) [NO INHERIT] [NOT VALID]`) → [`Check`];
 //! - [`index`] (`pg_get_indexdef()` / SQLite `sqlite_master.sql`) → [`IndexDef`], rendered by the caller for its
 //!   own index and table names with [`IndexDef::render`];
@@ -33,14 +33,35 @@
 //!   date/time, text, numeric, conditional — `coalesce`, `nullif`, `greatest`, `least` — uuid, json and
 //!   text-search built-ins), by bare name or PostgreSQL `pg_catalog.name`; a quoted name only in lower case
 //!   (PostgreSQL's `"left"(…)`).
-//! - `nextval` only with one string literal (optionally `::regclass`) naming a sequence, reported by
+//! - `nextval` only in a default ([`expression`]), with one string literal (optionally `::regclass`) naming a sequence, reported by
 //!   [`Expr::sequences`] and replaceable with [`Expr::with_sequences`]; `to_tsvector` and the `to_tsquery`
 //!   family take their configuration only as a string literal (optionally `::regconfig`).
+//!
+//! # Where a function may stand
+//! - `nextval` (a side effect: sequence increments survive a rollback) only in a default, never in a CHECK, a
+//!   generated column, an index, a partition key or a partition bound (evaluated once at CREATE);
+//! - volatile functions (`random`, `randomblob`, `gen_random_uuid`, `uuid_generate_*`, `uuidv4`, `uuidv7`,
+//!   `clock_timestamp`) only in a default;
+//! - clock and session functions (`now`, `current_timestamp`, `current_user`, …) also in a CHECK and a partition
+//!   bound, not in a generated column, an index or a partition key;
+//! - refused as `function nextval is not allowed in a CHECK constraint` (`… in a partition bound`, `… in an
+//!   index`, `… in a partition key`, `… in a generated column`).
+//!
+//! # Bounded output
+//! - Output-growing functions (`hex`, `quote`, `replace`, `encode`, `concat`, `concat_ws`, `translate`,
+//!   `to_char`, `array_to_string`, the JSON builders, …; `functions::GROWING`) may not stand anywhere inside
+//!   another one's arguments (`function hex nested in hex is not allowed (its output could grow without
+//!   bound)`), so a short text cannot nest them into gigabytes per row;
+//! - `replace`'s and `array_to_string`'s arguments after the first may not reference a column (a value
+//!   multiplied by itself);
+//! - `randomblob(N)` only with an integer literal N ≤ 1048576; `repeat`, `lpad`, `rpad`, `zeroblob` are not on
+//!   the allow-list.
 //!
 //! Everything else is refused: other functions (`pg_sleep`, `dblink`, `set_config`, `pg_read_file`,
 //! `lo_import`, …, also quoted or schema-qualified), subqueries and `EXISTS`, qualified column names, aggregates'
 //! clauses, window functions, placeholders, dollar-quoted strings, subscripts, row constructors, `INTERVAL '…'`
-//! syntax (PostgreSQL prints `'…'::interval`), and any other node kind.
+//! syntax (PostgreSQL prints `'…'::interval`), casts to `reg*` types however written (`pg_catalog.regclass`,
+//! `"regprocedure"`, `regclass[]`) outside the two exceptions above, and any other node kind.
 
 mod expr;
 mod functions;
@@ -52,7 +73,7 @@ mod refusal;
 mod sqlite_table;
 mod types;
 
-pub use expr::{Check, Expr, SequenceName, check, expression};
+pub use expr::{Check, Expr, SequenceName, check, expression, generated};
 pub use ident::{Ident, QualifiedName, quote_ident};
 pub use index::{IndexDef, IndexKey, IndexMethod, KeyPart, NullsOrder, SortOrder, index};
 pub use partition::{BoundValue, PartitionBound, PartitionKey, PartitionStrategy, partition_bound, partition_key};

@@ -7,6 +7,7 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
+use crate::expr::Context;
 use crate::index::{IndexKey, key, render_key};
 use crate::{Dialect, Expr, Refusal, lex};
 
@@ -108,7 +109,7 @@ pub fn partition_key(text: &str) -> Result<PartitionKey, Refusal> {
     p.expect_token(&Token::LParen).map_err(|e| lex::parse_error(KEY, e))?;
     let mut keys = Vec::new();
     loop {
-        let k = key(d, &mut p, KEY)?;
+        let k = key(d, &mut p, KEY, Context::PartitionKey)?;
         if k.order.is_some() || k.nulls.is_some() {
             return Err(Refusal::construct("ASC/DESC/NULLS in a partition key"));
         }
@@ -126,6 +127,7 @@ pub fn partition_key(text: &str) -> Result<PartitionKey, Refusal> {
 fn constant(p: &mut Parser) -> Result<Expr, Refusal> {
     let e = Expr::from_tree(
         Dialect::Postgres,
+        Context::PartitionBound,
         p.parse_expr().map_err(|e| lex::parse_error(BOUND, e))?,
         Default::default(),
     )?;

@@ -32,6 +32,14 @@ pub enum Refusal {
     /// A function outside the allow-list (named as written, quotes and schema included).
     #[error("function {0} is not allowed")]
     Function(String),
+    /// An allowed function in a place where it must not run: `nextval` (a side effect) outside a default, a
+    /// volatile function (`random`, `gen_random_uuid`, …) in a CHECK, a partition bound or an index, a
+    /// time- or session-dependent one in a generated column, an index or a partition key.
+    #[error("function {function} is not allowed in {context}")]
+    FunctionIn { function: String, context: &'static str },
+    /// An output-growing function (`hex`, `replace`, `encode`, …) inside another one's arguments.
+    #[error("function {inner} nested in {outer} is not allowed (its output could grow without bound)")]
+    Growing { inner: String, outer: String },
     /// An allowed function called in a form that cannot be validated.
     #[error("{function}: {reason}")]
     Arguments { function: String, reason: String },

@@ -5,6 +5,7 @@
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::Token;
 
+use crate::expr::Context;
 use crate::ident::Ident;
 use crate::{Check, Dialect, Expr, Refusal, lex};
 
@@ -88,8 +89,11 @@ pub fn sqlite_table(create_table: &str) -> Result<SqliteTable, Refusal> {
                 if tokens[start..p.index()].iter().any(|t| lex::is_comment(&t.token)) {
                     return Err(Refusal::Comment);
                 }
-                let check =
-                    Check { expr: Expr::from_tree(d, tree, Default::default())?, no_inherit: false, not_valid: false };
+                let check = Check {
+                    expr: Expr::from_tree(d, Context::Check, tree, Default::default())?,
+                    no_inherit: false,
+                    not_valid: false,
+                };
                 out.push(SqliteCheck { name: name.take(), column: column.clone(), check });
             }
             Token::Word(w) if depth == 1 && w.quote_style.is_none() && w.keyword == Keyword::AUTOINCREMENT => {

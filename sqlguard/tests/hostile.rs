@@ -1,6 +1,9 @@
 //! Hostile texts are refused, each with a message naming what was refused.
 
-use sqlguard::{Dialect, Refusal, check, expression, index, pg_type, sqlite_type};
+use sqlguard::{
+    Dialect, Refusal, check, expression, generated, index, partition_bound, partition_key, pg_type, sqlite_table,
+    sqlite_type,
+};
 
 const PG: Dialect = Dialect::Postgres;
 const LITE: Dialect = Dialect::Sqlite;
@@ -251,4 +254,215 @@ fn deep_trees_inside_refused_or_typed_forms_do_not_exhaust_the_stack() {
     assert!(expression(PG, &casts).is_err());
     let negations = format!("{}1", "- ".repeat(3000));
     assert_eq!(expression(PG, &negations).err(), Some(Refusal::TooDeep { max: sqlguard::MAX_DEPTH }));
+}
+
+fn check_refused(dialect: Dialect, text: &str) -> String {
+    match check(dialect, text) {
+        Ok(c) => panic!("{text:?} was accepted as {c}"),
+        Err(r) => r.to_string(),
+    }
+}
+
+fn index_refused(dialect: Dialect, text: &str) -> String {
+    match index(dialect, text) {
+        Ok(i) => panic!("{text:?} was accepted as {i:?}"),
+        Err(r) => r.to_string(),
+    }
+}
+
+#[test]
+fn nextval_is_accepted_only_in_a_default() {
+    assert_eq!(expression(PG, "nextval('s')").unwrap().as_str(), "nextval('s'::regclass)");
+    assert_eq!(
+        check_refused(PG, "CHECK ((nextval('s'::regclass) > 0))"),
+        "function nextval is not allowed in a CHECK constraint"
+    );
+    assert_eq!(
+        check_refused(PG, "CHECK ((CASE WHEN a > 0 THEN pg_catalog.nextval('s') ELSE 0 END > 0)) NOT VALID"),
+        "function pg_catalog.nextval is not allowed in a CHECK constraint"
+    );
+    // Evaluated once at CREATE: a preview that rolls back would still advance the receiver's sequence.
+    assert_eq!(
+        partition_bound("FOR VALUES IN (nextval('s'::regclass))").unwrap_err().to_string(),
+        "function nextval is not allowed in a partition bound"
+    );
+    assert_eq!(
+        partition_bound("FOR VALUES FROM (MINVALUE) TO ((nextval('s') + 1))").unwrap_err().to_string(),
+        "function nextval is not allowed in a partition bound"
+    );
+    assert_eq!(
+        partition_key("RANGE ((a + nextval('s')))").unwrap_err().to_string(),
+        "function nextval is not allowed in a partition key"
+    );
+    assert_eq!(
+        index_refused(PG, "CREATE INDEX i ON public.t USING btree (((a + nextval('s'::regclass))))"),
+        "function nextval is not allowed in an index"
+    );
+    assert_eq!(
+        index_refused(PG, "CREATE INDEX i ON public.t USING btree (a) WHERE (nextval('s'::regclass) > 0)"),
+        "function nextval is not allowed in an index"
+    );
+    assert_eq!(
+        generated(PG, "(a + nextval('s'))").unwrap_err().to_string(),
+        "function nextval is not allowed in a generated column"
+    );
+}
+
+#[test]
+fn volatile_and_clock_functions_are_refused_where_they_make_no_sense() {
+    // Defaults take them all.
+    for text in ["random()", "gen_random_uuid()", "clock_timestamp()", "now()", "current_user", "uuidv7()"] {
+        assert!(expression(PG, text).is_ok(), "{text}");
+    }
+    assert!(expression(LITE, "(lower(hex(randomblob(16))))").is_ok());
+    for (text, function) in [
+        ("CHECK ((random() > 0.5))", "random"),
+        ("CHECK ((id <> gen_random_uuid()))", "gen_random_uuid"),
+        ("CHECK ((created < clock_timestamp()))", "clock_timestamp"),
+    ] {
+        assert_eq!(check_refused(PG, text), format!("function {function} is not allowed in a CHECK constraint"));
+    }
+    // A CHECK may still read the clock (PostgreSQL accepts it); an immutable place may not.
+    assert!(check(PG, "CHECK ((created <= now()))").is_ok());
+    assert_eq!(
+        check_refused(LITE, "CHECK (length(randomblob(4)) = 4)"),
+        "function randomblob is not allowed in a CHECK constraint"
+    );
+    assert_eq!(
+        sqlite_table("CREATE TABLE t (a INTEGER CHECK (a > random()))").unwrap_err().to_string(),
+        "function random is not allowed in a CHECK constraint"
+    );
+    assert_eq!(
+        partition_bound("FOR VALUES IN ((random())::integer)").unwrap_err().to_string(),
+        "function random is not allowed in a partition bound"
+    );
+    assert_eq!(generated(PG, "now()").unwrap_err().to_string(), "function now is not allowed in a generated column");
+    assert_eq!(
+        generated(PG, "(current_user || a)").unwrap_err().to_string(),
+        "function current_user is not allowed in a generated column"
+    );
+    assert_eq!(
+        generated(PG, "gen_random_uuid()").unwrap_err().to_string(),
+        "function gen_random_uuid is not allowed in a generated column"
+    );
+    assert_eq!(
+        generated(LITE, "a || random()").unwrap_err().to_string(),
+        "function random is not allowed in a generated column"
+    );
+    assert_eq!(generated(PG, "(a * 2)").unwrap().as_str(), "(a * 2)");
+    assert_eq!(
+        index_refused(PG, "CREATE INDEX i ON public.t USING btree (a) WHERE (created > now())"),
+        "function now is not allowed in an index"
+    );
+    assert_eq!(
+        index_refused(LITE, "CREATE INDEX i ON t (a) WHERE a > random()"),
+        "function random is not allowed in an index"
+    );
+    assert_eq!(
+        partition_key("RANGE (date_trunc('day'::text, clock_timestamp()))").unwrap_err().to_string(),
+        "function clock_timestamp is not allowed in a partition key"
+    );
+}
+
+#[test]
+fn nested_growing_functions_are_refused() {
+    let grow = |inner: &str, outer: &str| {
+        format!("function {inner} nested in {outer} is not allowed (its output could grow without bound)")
+    };
+    // The attacker's 136-byte CHECK: 27 nested hex() reached 398 MiB per row.
+    let nested = format!("CHECK ({}a{} <> '')", "hex(".repeat(27), ")".repeat(27));
+    assert_eq!(check_refused(LITE, &nested), grow("hex", "hex"));
+    let table = format!("CREATE TABLE t (a TEXT, {nested})");
+    assert_eq!(sqlite_table(&table).unwrap_err().to_string(), grow("hex", "hex"));
+    assert_eq!(refused(LITE, "hex(hex(a))"), grow("hex", "hex"));
+    assert_eq!(refused(LITE, "hex(lower(upper(hex(a))))"), grow("hex", "hex"));
+    assert_eq!(refused(LITE, "quote(hex(a))"), grow("hex", "quote"));
+    assert_eq!(refused(LITE, "replace(replace(a, 'a', 'aaaa'), 'a', 'aaaa')"), grow("replace", "replace"));
+    assert_eq!(refused(LITE, "replace(a, 'a', hex(a))"), grow("hex", "replace"));
+    assert_eq!(refused(LITE, "json_array(quote(a))"), grow("quote", "json_array"));
+    assert_eq!(refused(PG, "replace(encode(a, 'hex'::text), '0'::text, '00'::text)"), grow("encode", "replace"));
+    assert_eq!(refused(PG, "concat(concat(a, a), a)"), grow("concat", "concat"));
+    assert_eq!(
+        refused(PG, "array_to_string(ARRAY[a], to_char(b, 'FM9999'::text))"),
+        grow("to_char", "array_to_string")
+    );
+    assert_eq!(refused(PG, "to_jsonb(replace(a, 'x'::text, 'xx'::text))"), grow("replace", "to_jsonb"));
+    assert_eq!(
+        check_refused(PG, "CHECK ((length(replace(replace(a, 'a'::text, 'aa'::text), 'a'::text, 'aa'::text)) > 0))"),
+        grow("replace", "replace")
+    );
+    assert_eq!(index_refused(LITE, "CREATE INDEX i ON t (hex(hex(a)))"), grow("hex", "hex"));
+    // A value multiplied by itself.
+    assert_eq!(
+        refused(LITE, "replace(a, 'x', a)"),
+        "replace: argument 3 may not reference a column (the output could grow with the square of the value's length)"
+    );
+    assert_eq!(
+        refused(PG, "replace(a, b, 'xx'::text)"),
+        "replace: argument 2 may not reference a column (the output could grow with the square of the value's length)"
+    );
+    assert_eq!(
+        refused(PG, "array_to_string(tags, (note || ','::text))"),
+        "array_to_string: argument 2 may not reference a column (the output could grow with the square of the value's length)"
+    );
+    assert!(expression(PG, "replace(a, '-'::text, ''::text)").is_ok());
+    assert!(expression(PG, "array_to_string(tags, ','::text, '*'::text)").is_ok());
+    // One growing function, or several side by side, is linear in the text.
+    assert_eq!(expression(LITE, "hex(a) || quote(b)").unwrap().as_str(), "hex(a) || quote(b)");
+    assert_eq!(expression(LITE, "upper(hex(a))").unwrap().as_str(), "upper(hex(a))");
+    assert!(expression(PG, "concat(a, ' '::text, b)").is_ok());
+}
+
+#[test]
+fn randomblob_takes_only_a_bounded_literal_size() {
+    let msg = "randomblob: only one integer literal up to 1048576 is accepted";
+    assert_eq!(expression(LITE, "randomblob(1048576)").unwrap().as_str(), "randomblob(1048576)");
+    for text in [
+        "randomblob(1048577)",
+        "randomblob(a)",
+        "randomblob(1000 * 1000 * 1000)",
+        "randomblob(1e9)",
+        "randomblob()",
+        "randomblob(16, 16)",
+        "randomblob(-1)",
+        "randomblob(99999999999999999999999)",
+    ] {
+        assert_eq!(refused(LITE, text), msg, "{text}");
+    }
+}
+
+#[test]
+fn reg_casts_are_refused_however_the_type_is_written() {
+    let msg = |ty: &str| {
+        format!(
+            "type {ty} is not allowed: casts to reg* types are accepted only as nextval's sequence and a text-search configuration"
+        )
+    };
+    assert_eq!(refused(PG, "'pg_authid'::pg_catalog.regclass"), msg("pg_catalog.regclass"));
+    assert_eq!(refused(PG, "'x'::\"regprocedure\""), msg("\"regprocedure\""));
+    assert_eq!(refused(PG, "'x'::PG_CATALOG.\"regrole\""), msg("PG_CATALOG.\"regrole\""));
+    assert_eq!(refused(PG, "CAST('x' AS pg_catalog.regnamespace)"), msg("pg_catalog.regnamespace"));
+    // sqlparser has its own node for regclass, printed in upper case.
+    assert_eq!(refused(PG, "'{pg_authid}'::regclass[]"), msg("REGCLASS[]"));
+    assert_eq!(refused(PG, "'{pg_authid}'::pg_catalog.regclass[]"), msg("pg_catalog.regclass[]"));
+    assert_eq!(refused(PG, "('x'::\"regtype\")::text"), msg("\"regtype\""));
+    for ty in [
+        "regclass",
+        "regproc",
+        "regprocedure",
+        "regoper",
+        "regoperator",
+        "regtype",
+        "regconfig",
+        "regdictionary",
+        "regnamespace",
+        "regrole",
+        "regcollation",
+    ] {
+        assert_eq!(refused(PG, &format!("'x'::pg_catalog.{ty}")), msg(&format!("pg_catalog.{ty}")), "{ty}");
+        assert_eq!(refused(PG, &format!("'x'::\"{ty}\"")), msg(&format!("\"{ty}\"")), "{ty}");
+    }
+    // The accepted exceptions stay.
+    assert!(expression(PG, "nextval('s'::regclass)").is_ok());
+    assert!(expression(PG, "to_tsvector('english'::regconfig, body)").is_ok());
 }
