@@ -942,7 +942,25 @@ impl Tables {
             None => None,
         };
         let without_rowid = parsed.as_ref().is_some_and(|t| t.without_rowid);
+        // AUTOINCREMENT is only for the one INTEGER column that is the whole primary key: a sender's definition
+        // naming another column would replace the key (or fail), so it is kept only when the schema agrees.
         let autoincrement = parsed.as_ref().and_then(|t| t.autoincrement.as_ref()).map(|c| c.value().to_owned());
+        let autoincrement = match autoincrement {
+            Some(col)
+                if schema.primary_key == [col.clone()]
+                    && schema.column(&col).is_some_and(|c| c.data_type.trim().eq_ignore_ascii_case("INTEGER")) =>
+            {
+                Some(col)
+            }
+            Some(col) => {
+                notes.push(format!(
+                    "table {:?}: AUTOINCREMENT on {col:?} not recreated: it is not the table's one INTEGER primary key",
+                    schema.name
+                ));
+                None
+            }
+            None => None,
+        };
         let checks = parsed.as_ref().map(|t| t.checks.as_slice()).unwrap_or_default();
         let check_sql = |c: &sqlguard::SqliteCheck| match &c.name {
             Some(n) => format!("CONSTRAINT {n} {}", c.check),

@@ -162,3 +162,29 @@ async fn the_ddl_is_shown_before_it_runs_and_nothing_is_kept() {
     );
     assert!(!dst.table_exists("shown").await.unwrap(), "nothing kept");
 }
+
+/// AUTOINCREMENT is kept only on the one INTEGER column that is the whole primary key: a sender's table text
+/// naming another column would replace a composite key (or fail on a TEXT column). Named in the notes.
+#[tokio::test]
+async fn autoincrement_on_a_column_that_is_not_the_whole_integer_key_is_not_recreated() {
+    let test = TestDb::new(EngineKind::Sqlite).await;
+    let t = tables(&test.db);
+    let schema: TableSchema = serde_json::from_value(serde_json::json!({
+        "name": "pairs", "dialect": "sqlite",
+        "columns": [
+            {"name": "a", "data_type": "INTEGER", "kind": "int", "nullable": false, "default": null, "identity": null, "generated": null},
+            {"name": "b", "data_type": "INTEGER", "kind": "int", "nullable": false, "default": null, "identity": null, "generated": null}
+        ],
+        "primary_key": ["a", "b"], "unique_constraints": [], "foreign_keys": [], "indexes": [],
+        "definition": "CREATE TABLE pairs (a INTEGER NOT NULL, b INTEGER PRIMARY KEY AUTOINCREMENT)"
+    }))
+    .unwrap();
+    let created = t.create_table(&schema).await.unwrap();
+    assert_eq!(
+        created.notes,
+        [r#"table "pairs": AUTOINCREMENT on "b" not recreated: it is not the table's one INTEGER primary key"#]
+    );
+    let made = master(&test.db, "pairs").await;
+    let sql = made[0].2.clone().unwrap();
+    assert!(sql.ends_with(r#"PRIMARY KEY ("a", "b"))"#) && !sql.contains("AUTOINCREMENT"), "{sql}");
+}
