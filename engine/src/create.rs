@@ -668,11 +668,12 @@ impl Tables {
             let name = ColumnName::parse(&c.name)?;
             let mut def = format!("{} {ty}", name.quoted());
             if exact && let Some(collation) = &c.collation {
-                // A quoted name, looked up as PostgreSQL does (pg_catalog first); one this database lacks is noted.
+                // A quoted name, looked up as PostgreSQL does (on the search path, pg_catalog first); one this database lacks
+                // (or has only outside the search path, where the unqualified name would not find it) is noted.
                 let found = async {
                     let n = ColumnName::parse(collation)?;
                     let exists: bool = sqlx::query_scalar(
-                        "SELECT EXISTS (SELECT 1 FROM pg_collation WHERE collname = $1
+                        "SELECT EXISTS (SELECT 1 FROM pg_collation WHERE collname = $1 AND pg_collation_is_visible(oid)
                            AND collencoding IN (-1, pg_char_to_encoding(getdatabaseencoding())))",
                     )
                     .bind(n.as_str())
