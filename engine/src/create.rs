@@ -731,7 +731,7 @@ impl Tables {
                 (_, true) if c.generated.is_some() => {
                     let text = c.generated.as_deref().unwrap_or_default();
                     let expr = async {
-                        let e = sqlguard::expression(PG, text)?;
+                        let e = sqlguard::generated(PG, text)?;
                         plan.qualify_casts(&mut tx, e).await
                     }
                     .await;

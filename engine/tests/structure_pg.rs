@@ -698,3 +698,46 @@ async fn a_schema_with_more_indexes_than_a_table_takes_is_refused_by_name() {
     let refused = t.create_table_ddl(&schema).await.unwrap_err().to_string();
     assert!(refused.contains("257 indexes"), "{refused}");
 }
+
+/// A partition bound or a CHECK calling nextval would advance a sequence here — once per preview (sequence
+/// increments survive the preview's rollback) or once per row: refused by name, and a preview leaves every
+/// sequence where it was.
+#[tokio::test]
+async fn nextval_outside_a_default_is_refused_and_a_preview_moves_no_sequence() {
+    let test = TestDb::new(EngineKind::Postgres).await;
+    exec(&test.db, "CREATE SEQUENCE counted").await;
+    let t = tables(&test.db);
+    let mut schema = partitioned(
+        "by_seq",
+        "LIST (n)",
+        serde_json::json!([
+            {"name": "by_seq_a", "parent": "by_seq", "bound": "FOR VALUES IN (nextval('counted'::regclass), 5)"}
+        ]),
+        "",
+    );
+    schema.columns[0] = serde_json::from_value(serde_json::json!(
+        {"name": "n", "data_type": "bigint", "kind": "int", "nullable": false, "default": null, "identity": null, "generated": null}
+    ))
+    .unwrap();
+    schema.checks = vec![
+        serde_json::from_value(
+            serde_json::json!({"name": "grows", "definition": "CHECK ((nextval('counted'::regclass) > 0))"}),
+        )
+        .unwrap(),
+    ];
+    let ddl = t.create_table_ddl(&schema).await.unwrap();
+    assert!(
+        ddl.notes.iter().any(|n| n.contains("by_seq_a") && n.contains("nextval is not allowed in a partition bound")),
+        "{:?}",
+        ddl.notes
+    );
+    assert!(
+        ddl.notes.iter().any(|n| n.contains("grows") && n.contains("nextval is not allowed in a CHECK constraint")),
+        "{:?}",
+        ddl.notes
+    );
+    assert!(ddl.statements.iter().all(|s| !s.contains("nextval")), "{:?}", ddl.statements);
+    let Db::Postgres(p) = &test.db else { unreachable!() };
+    let next: i64 = sqlx::query_scalar("SELECT nextval('counted')").fetch_one(p).await.unwrap();
+    assert_eq!(next, 1, "the preview moved no sequence");
+}
