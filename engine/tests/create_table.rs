@@ -5,33 +5,8 @@ mod common;
 
 use appdata::testing::TestDb;
 use common::*;
-use engine::{Db, EngineError, EngineKind, Tables};
+use engine::{Db, EngineError, EngineKind};
 use protocol::schema::TableSchema;
-use protocol::{PageRequest, Position, Strategy};
-
-async fn copy_all(from: &Tables, to: &Tables, table: &str) -> (u64, Vec<protocol::RowError>) {
-    let mut req = PageRequest::first(500);
-    let (mut created, mut errors) = (0, Vec::new());
-    loop {
-        let p = from.export_records(table, &req).await.unwrap();
-        let r = to.import_records(table, &p.page, Strategy::Skip).await.unwrap();
-        created += r.created;
-        errors.extend(r.errors);
-        match p.next {
-            Some(c) => req.position = Position::After(c),
-            None => return (created, errors),
-        }
-    }
-}
-
-async fn pg_fingerprint(db: &Db, table: &str) -> (i64, String) {
-    let Db::Postgres(p) = db else { unreachable!() };
-    let sql = format!(
-        "SELECT count(*), md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM {} t",
-        protocol::ident::quote(table)
-    );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(p).await.unwrap()
-}
 
 const PORTABLE: &str = r#"
 CREATE TABLE portable (
@@ -59,7 +34,7 @@ async fn postgres_to_sqlite_and_back_keeps_every_value_sqlite_can_hold() {
 
     let created = mid.create_table(&schema).await.unwrap();
     assert!(created.notes.iter().all(|n| !n.contains("cannot")), "{:?}", created.notes);
-    let (n, errors) = copy_all(&src, &mid, "portable").await;
+    let (n, errors) = copy_pages(&src, &mid, "portable", 500).await;
     assert_eq!((n, errors.len()), (4, 0), "{errors:?}");
     let sqlite_schema = mid.get_schema("portable").await.unwrap();
     assert_eq!(sqlite_schema.primary_key, vec!["id"]);
@@ -71,7 +46,7 @@ async fn postgres_to_sqlite_and_back_keeps_every_value_sqlite_can_hold() {
 
     // Back into the original PostgreSQL types: every row's text is what it was.
     back.create_table(&schema).await.unwrap();
-    let (n, errors) = copy_all(&mid, &back, "portable").await;
+    let (n, errors) = copy_pages(&mid, &back, "portable", 500).await;
     assert_eq!((n, errors.len()), (4, 0), "{errors:?}");
     assert_eq!(pg_fingerprint(&pg.db, "portable").await, pg_fingerprint(&pg_back.db, "portable").await);
     assert_eq!(back.get_schema("portable").await.unwrap().columns, schema.columns, "types, defaults, identity kept");
@@ -112,7 +87,7 @@ async fn sqlite_to_postgres_maps_declared_types_and_reports_values_that_do_not_f
     assert_eq!(pg_schema.unique_constraints.len(), 1);
     assert_eq!(pg_schema.columns[0].identity, Some(protocol::schema::Identity::ByDefault));
 
-    let (created, errors) = copy_all(&src, &dst, "users").await;
+    let (created, errors) = copy_pages(&src, &dst, "users", 500).await;
     assert_eq!(created, 2);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].key, "id=3");
@@ -192,7 +167,7 @@ async fn postgres_to_postgres_recreates_types_enums_and_constraints_after_data()
     for table in ["parent", "child"] {
         let schema = src.get_schema(table).await.unwrap();
         dst.create_table(&schema).await.unwrap();
-        let (_, errors) = copy_all(&src, &dst, table).await;
+        let (_, errors) = copy_pages(&src, &dst, table, 500).await;
         assert!(errors.is_empty(), "{errors:?}");
     }
     for table in ["parent", "child"] {

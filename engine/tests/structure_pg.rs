@@ -8,23 +8,8 @@ use std::process::Command;
 use appdata::testing::TestDb;
 use common::*;
 use engine::{Db, EngineKind, Tables};
+use protocol::Strategy;
 use protocol::schema::TableSchema;
-use protocol::{PageRequest, Position, Strategy};
-
-async fn copy_all(from: &Tables, to: &Tables, table: &str) -> u64 {
-    let mut req = PageRequest::first(2);
-    let mut created = 0;
-    loop {
-        let p = from.export_records(table, &req).await.unwrap();
-        let r = to.import_records(table, &p.page, Strategy::Skip).await.unwrap();
-        assert!(r.errors.is_empty(), "{table}: {:?}", r.errors);
-        created += r.created;
-        match p.next {
-            Some(c) => req.position = Position::After(c),
-            None => return created,
-        }
-    }
-}
 
 /// Creates each table on `to` as the receiver does (create, rows, constraints after the data), returning the
 /// notes of both steps.
@@ -34,7 +19,8 @@ async fn transfer(from: &Tables, to: &Tables, tables: &[&str]) -> Vec<String> {
     for table in tables {
         let schema = from.get_schema(table).await.unwrap();
         notes.extend(to.create_table(&schema).await.unwrap().notes);
-        copy_all(from, to, table).await;
+        let (_, errors) = copy_pages(from, to, table, 2).await;
+        assert!(errors.is_empty(), "{table}: {errors:?}");
         schemas.push(schema);
     }
     for schema in &schemas {
@@ -83,15 +69,6 @@ fn normalise_names(dump: &str) -> String {
         out.push(words.join(" "));
     }
     out.join("\n")
-}
-
-async fn pg_fingerprint(db: &Db, table: &str) -> (i64, String) {
-    let Db::Postgres(p) = db else { unreachable!() };
-    let sql = format!(
-        "SELECT count(*), md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM {} t",
-        protocol::ident::quote(table)
-    );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(p).await.unwrap()
 }
 
 const RICH: &str = r#"

@@ -7,24 +7,8 @@ mod common;
 
 use appdata::testing::TestDb;
 use common::*;
-use engine::{Db, EngineKind, Tables};
+use engine::{Db, EngineKind};
 use protocol::schema::TableSchema;
-use protocol::{PageRequest, Position, Strategy};
-
-async fn copy_all(from: &Tables, to: &Tables, table: &str) -> u64 {
-    let mut req = PageRequest::first(2);
-    let mut created = 0;
-    loop {
-        let p = from.export_records(table, &req).await.unwrap();
-        let r = to.import_records(table, &p.page, Strategy::Skip).await.unwrap();
-        assert!(r.errors.is_empty(), "{table}: {:?}", r.errors);
-        created += r.created;
-        match p.next {
-            Some(c) => req.position = Position::After(c),
-            None => return created,
-        }
-    }
-}
 
 /// Every `sqlite_master` row of the table and its indexes: `(type, name, sql)`.
 async fn master(db: &Db, table: &str) -> Vec<(String, String, Option<String>)> {
@@ -61,7 +45,8 @@ async fn sqlite_master_of_the_copy_equals_the_senders() {
         let schema = src.get_schema(table).await.unwrap();
         let created = dst.create_table(&schema).await.unwrap();
         assert_eq!(created.notes, Vec::<String>::new(), "{table}");
-        copy_all(&src, &dst, table).await;
+        let (_, errors) = copy_pages(&src, &dst, table, 2).await;
+        assert!(errors.is_empty(), "{table}: {errors:?}");
         schemas.push(schema);
     }
     for schema in &schemas {

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use engine::{Db, Tables};
-use protocol::{Exclusions, Page, PageColumn, PageRequest, Position, Value, ValueKind};
+use protocol::{Exclusions, Page, PageColumn, PageRequest, Position, RowError, Strategy, Value, ValueKind};
 
 pub use appdata::testing::exec;
 
@@ -42,3 +42,31 @@ pub fn text(s: &str) -> Value {
     Value::Text(s.into())
 }
 pub const NULL: Value = Value::Null;
+
+/// Walks `table` on `from` in pages of `page_rows` and imports each into `to` (skip): rows created and every
+/// refused row.
+pub async fn copy_pages(from: &Tables, to: &Tables, table: &str, page_rows: u32) -> (u64, Vec<RowError>) {
+    let mut req = PageRequest::first(page_rows);
+    let (mut created, mut errors) = (0, Vec::new());
+    loop {
+        let p = from.export_records(table, &req).await.unwrap();
+        let r = to.import_records(table, &p.page, Strategy::Skip).await.unwrap();
+        created += r.created;
+        errors.extend(r.errors);
+        match p.next {
+            Some(c) => req.position = Position::After(c),
+            None => return (created, errors),
+        }
+    }
+}
+
+/// A PostgreSQL table's row count and a digest of all its rows as text: equal on two databases when they hold
+/// the same rows.
+pub async fn pg_fingerprint(db: &Db, table: &str) -> (i64, String) {
+    let Db::Postgres(p) = db else { unreachable!() };
+    let sql = format!(
+        "SELECT count(*), md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM {} t",
+        protocol::ident::quote(table)
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(p).await.unwrap()
+}
