@@ -9,9 +9,9 @@ use engine::{EngineError, Tables};
 use protocol::TableName;
 use protocol::messages::PageFormat;
 use protocol::page::Page;
-use protocol::request::{ImportResult, Strategy};
+use protocol::request::Strategy;
 use protocol::schema::TableSchema;
-use protocol::transfer::{PageSink, Prepared, RawPage, Step};
+use protocol::transfer::{PageOutcome, PageSink, Prepared, RawPage, Step};
 
 /// Pages into `tables`, counted into the history record `record` (when there is one) and, for a background job's
 /// table, moving the job's cursor.
@@ -85,6 +85,7 @@ impl PageSink for LocalSink<'_> {
         schema: &TableSchema,
         strategy: Strategy,
         copy: bool,
+        _start: Option<&str>,
     ) -> Result<Prepared<PreparedImport>, SinkError> {
         let handle = self.tables.prepare_import(schema, strategy, copy).await?;
         let copy = handle.copy.as_ref().map(|_| ()).map_err(Clone::clone);
@@ -97,18 +98,19 @@ impl PageSink for LocalSink<'_> {
         page: RawPage,
         format: PageFormat,
         step: &Step,
-    ) -> Result<Option<ImportResult>, SinkError> {
+    ) -> Result<PageOutcome, SinkError> {
         match format {
             PageFormat::PgCopy => {
                 let data = decompress_bytes(&page.bytes).map_err(|e| SinkError::BadPage(format!("a bad page: {e}")))?;
                 // The import checks the stream holds exactly the header's tuples before it writes any.
                 let checkpoint = self.checkpoint(step, page.rows);
-                Ok(self.tables.import_prepared_copy(handle, &data, page.rows, checkpoint.as_ref()).await?)
+                let imported = self.tables.import_prepared_copy(handle, &data, page.rows, checkpoint.as_ref()).await?;
+                Ok(imported.map_or(PageOutcome::CopyRefused, PageOutcome::Committed))
             }
             PageFormat::Binary => {
                 let decoded = decode_page(&page)?;
                 let checkpoint = self.checkpoint(step, decoded.rows.len());
-                Ok(Some(self.tables.import_prepared(handle, &decoded, checkpoint.as_ref()).await?))
+                Ok(PageOutcome::Committed(self.tables.import_prepared(handle, &decoded, checkpoint.as_ref()).await?))
             }
             PageFormat::Json => Err(SinkError::BadPage("JSON pages are previews, not imported".into())),
         }

@@ -334,6 +334,14 @@ impl Target {
         (outcomes, found)
     }
 
+    /// Pages the target's sink may have in flight.
+    fn in_flight(&self) -> usize {
+        match self {
+            Target::Local { .. } => 1,
+            Target::Server { .. } => protocol::transfer::MAX_IN_FLIGHT,
+        }
+    }
+
     async fn stop(self) {
         if let Target::Server { app } = self {
             app.stop().await;
@@ -487,7 +495,9 @@ async fn scenario(
     assert_eq!(counts(&record), (4 * n, 4 * n - 6, 4, 2, 0), "{context}: {record:?}");
     runs.push(outcomes);
 
-    // 3. Cancel once the first page is reported: exactly that page's rows landed, the later table never started.
+    // 3. Cancel once the first page is reported: the pages in flight then land (one for `LocalSink`, up to two for
+    // the browser's sink, which sends the next page while the last is written) and exactly their rows, counted;
+    // the later table never started.
     let jobs = [job(CANCEL_FIRST.0, Strategy::Skip, Some(CANCEL_PAGE)), job(CANCEL_LATER.0, Strategy::Skip, None)];
     let watch = Watch::new(Some(1));
     let (outcomes, record) = target.run(source, &watch, &jobs).await;
@@ -499,28 +509,38 @@ async fn scenario(
         ],
         "{context}"
     );
-    assert_eq!(watch.pages(), [(CANCEL_FIRST.0.to_owned(), u64::from(CANCEL_PAGE))], "{context}");
+    let seen = watch.pages();
+    assert!((1..=target.in_flight()).contains(&seen.len()), "{context}: pages after the cancel: {seen:?}");
+    assert!(seen.iter().all(|p| *p == (CANCEL_FIRST.0.to_owned(), u64::from(CANCEL_PAGE))), "{context}: {seen:?}");
+    let landed_pages = seen.len() as u32;
+    let landed = i64::from(landed_pages * CANCEL_PAGE);
     let first = text_rows(from_db, CANCEL_FIRST.0, CANCEL_FIRST.1).await;
     let mut landed_want: Rows = first.clone();
     landed_want.sort_by_key(|r| r[0].as_deref().unwrap().parse::<i64>().unwrap());
-    landed_want.truncate(CANCEL_PAGE as usize);
+    landed_want.truncate(landed as usize);
     landed_want.sort();
     assert_same_rows(&text_rows(to_db, CANCEL_FIRST.0, CANCEL_FIRST.1).await, &landed_want, &context);
     assert!(text_rows(to_db, CANCEL_LATER.0, CANCEL_LATER.1).await.is_empty(), "{context}");
-    let landed = i64::from(CANCEL_PAGE);
     assert_eq!(counts(&record), (landed, landed, 0, 0, 0), "{context}: {record:?}");
     runs.push(outcomes);
 
-    // 4. Resume after the cancelled page's cursor: only the rows after it, then the whole table is the sender's.
+    // 4. Resume after the cursor of the last landed page: only the rows after it, then the whole table is the
+    // sender's. (How many pages the cancel let land depends on the sink and the timing, so this run's report of
+    // that table is asserted here and left out of the comparison of the two sinks.)
     let cursor = source
         .fetch(
             &protocol::TableName::parse(CANCEL_FIRST.0).unwrap(),
-            &Fetch { cursor: None, limit: CANCEL_PAGE, format: PageFormat::Binary, filter: WireFilter::All },
+            &Fetch {
+                cursor: None,
+                limit: landed_pages * CANCEL_PAGE,
+                format: PageFormat::Binary,
+                filter: WireFilter::All,
+            },
         )
         .await
         .unwrap()
         .next
-        .expect("a cursor after the first page");
+        .expect("a cursor after the landed pages");
     let jobs = [
         TableJob { start_after: Some(cursor), ..job(CANCEL_FIRST.0, Strategy::Skip, Some(PAGE)) },
         job(CANCEL_LATER.0, Strategy::Skip, None),
@@ -541,7 +561,7 @@ async fn scenario(
     }
     let all = rest as i64 + CANCEL_LATER.2;
     assert_eq!(counts(&record), (all, all, 0, 0, 0), "{context}: {record:?}");
-    runs.push(outcomes);
+    runs.push(outcomes.into_iter().skip(1).collect());
 
     // 5. Rows the receiving table refuses (a CHECK the sender's table lacks): on PostgreSQL→PostgreSQL each binary
     // COPY page is refused whole and redone as ordinary pages; everywhere the good rows land and the bad ones are

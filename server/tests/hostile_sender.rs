@@ -340,7 +340,7 @@ async fn the_browser_relay_refuses_a_bomb_and_a_lying_copy_page_and_goes_on_serv
     let (status, body) = post(&app, "/api/receive/import-page", import(good_page(&[(1, 10), (2, 20)]))).await;
     assert_eq!(status, 200, "{body}");
     let result: J = serde_json::from_str(&body).unwrap();
-    assert_eq!(result["created"], 2);
+    assert_eq!(result["committed"]["created"], 2);
     assert_eq!(scalar(&app.instance.db, "SELECT CAST(sum(v) AS bigint) FROM items").await, 30);
     app.stop().await;
 }

@@ -8,9 +8,10 @@ use appdata::testing::ENGINES;
 use engine::EngineKind;
 use engine::compress::PageCompression;
 use protocol::messages::PageFormat;
+use protocol::transfer::END_CURSOR as END;
 use protocol::{Page, PageColumn, Value, ValueKind};
 use serde_json::{Value as J, json};
-use support::{import_body, prepare_table, spawn_app};
+use support::{import_body, import_step_body, prepare_table, spawn_app};
 
 /// 40 rows of 100 KB that do not compress: a 4 MB relayed page.
 fn big_page() -> Page {
@@ -77,21 +78,26 @@ async fn a_relayed_page_lands_whole_and_hostile_ones_are_refused() {
         let (handle, _) = prepare_table(&app, transfer, &schema, "skip", false).await;
         let (status, result) = post_import(&app, import_body(handle, PageFormat::Binary, 40, compressed.clone())).await;
         assert_eq!(status, 200, "{kind:?}: {result}");
-        assert_eq!((result["created"].clone(), result["skipped"].clone()), (json!(40), json!(0)), "{kind:?}");
-        let (status, again) = post_import(&app, import_body(handle, PageFormat::Binary, 40, compressed.clone())).await;
-        assert_eq!((status, again["skipped"].clone()), (200, json!(40)));
+        let done = &result["committed"];
+        assert_eq!((done["created"].clone(), done["skipped"].clone()), (json!(40), json!(0)), "{kind:?}");
+        // The same page again from the walk's start is out of turn (the handle's committed pages end after it):
+        // stale, nothing written or counted.
+        let (status, stale) = post_import(&app, import_body(handle, PageFormat::Binary, 40, compressed.clone())).await;
+        assert_eq!((status, stale), (200, json!("stale")), "{kind:?}");
+        // From where the last page ended it is the next page: its rows are all there, so all skipped.
+        let after = |page: Vec<u8>, rows: u64| import_step_body(handle, PageFormat::Binary, rows, Some(END), END, page);
+        let (status, again) = post_import(&app, after(compressed.clone(), 40)).await;
+        assert_eq!((status, again["committed"]["skipped"].clone()), (200, json!(40)));
         // Exactly the bytes that were sent, row for row.
         let tables = engine::Tables::new(app.instance.db.clone(), protocol::Exclusions::default());
         let exported = tables.export_records("blobs", &protocol::PageRequest::first(100)).await.unwrap();
         assert_eq!(exported.page.rows, page.rows, "{kind:?}");
 
         // A truncated page, and one whose header lies about its rows, are refused whole: nothing of them lands.
-        let (status, error) =
-            post_import(&app, import_body(handle, PageFormat::Binary, 40, compressed[..compressed.len() / 2].to_vec()))
-                .await;
+        let (status, error) = post_import(&app, after(compressed[..compressed.len() / 2].to_vec(), 40)).await;
         assert_eq!(status, 400, "{error}");
         assert!(error.to_string().contains("the relayed page was refused"), "{error}");
-        let (status, error) = post_import(&app, import_body(handle, PageFormat::Binary, 41, compressed.clone())).await;
+        let (status, error) = post_import(&app, after(compressed.clone(), 41)).await;
         assert_eq!(status, 400, "{error}");
         assert!(error.to_string().contains("the header said 41 rows, the page holds 40"), "{error}");
         // A handle nobody prepared is refused, naming what to do.
@@ -242,13 +248,14 @@ async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole(
     // to send it as an ordinary page.
     let response = post(import_body(handle, PageFormat::PgCopy, 300, bytes.clone())).await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.text().await.unwrap(), "null");
+    assert_eq!(response.text().await.unwrap(), r#""copy_refused""#);
     assert_eq!(sqlx::query_scalar::<_, i64>("SELECT count(*) FROM items").fetch_one(dst).await.unwrap(), 0);
     // Without the rule it lands whole, counted in the history.
     sqlx::raw_sql("ALTER TABLE items DROP CONSTRAINT items_price_check").execute(dst).await.unwrap();
     let response = post(import_body(handle, PageFormat::PgCopy, 300, bytes.clone())).await.unwrap();
     let result: J = response.json().await.unwrap();
-    assert_eq!((result["created"].clone(), result["skipped"].clone()), (json!(300), json!(0)));
+    let done = &result["committed"];
+    assert_eq!((done["created"].clone(), done["skipped"].clone()), (json!(300), json!(0)));
     let fingerprint = "SELECT count(*)::text || ':' || sum(id)::text || ':' || sum(price)::text || ':' || string_agg(name, ',' ORDER BY id) FROM items";
     let want: String = sqlx::query_scalar(fingerprint).fetch_one(src).await.unwrap();
     let got: String = sqlx::query_scalar(fingerprint).fetch_one(dst).await.unwrap();
@@ -256,9 +263,9 @@ async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole(
 
     // Hostile: a row count that lies, a truncated stream.
     for (body, expected) in [
-        (import_body(handle, PageFormat::PgCopy, 299, bytes.clone()), "malformed page"),
+        (import_step_body(handle, PageFormat::PgCopy, 299, Some(END), END, bytes.clone()), "malformed page"),
         (
-            import_body(handle, PageFormat::PgCopy, 300, bytes[..bytes.len() - 10].to_vec()),
+            import_step_body(handle, PageFormat::PgCopy, 300, Some(END), END, bytes[..bytes.len() - 10].to_vec()),
             "the relayed page was refused",
         ),
     ] {

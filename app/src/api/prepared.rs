@@ -4,6 +4,10 @@
 //! transfer that prepared it; it is forgotten when the transfer ends, after an hour unused, and the oldest goes
 //! when an admin holds too many.
 //!
+//! Pages of one table may arrive two at a time (the Receive page sends the next page while the last is written):
+//! each handle keeps where its last committed page ended, and an import commits only the page that starts there,
+//! one at a time ([`Chain`]); any other is answered "stale", nothing written.
+//!
 //! The handles live in this process: behind a load balancer, a Receive page's calls must reach the server that
 //! prepared the table (an unknown handle is a clear 400: "prepare the table again").
 
@@ -23,14 +27,21 @@ struct Entry {
     admin: String,
     transfer: i64,
     prepared: Arc<PreparedImport>,
+    chain: Arc<Chain>,
     used: Instant,
 }
+
+/// Where the table's committed pages end: the walk's cursor after the last page committed through the handle
+/// (`None`: the walk's start, before any page). Held across a page's import, so the handle's pages are written
+/// one at a time, in the walk's order.
+pub type Chain = tokio::sync::Mutex<Option<String>>;
 
 /// A prepared table as an import finds it.
 #[derive(Debug, Clone)]
 pub struct Found {
     pub transfer: i64,
     pub prepared: Arc<PreparedImport>,
+    pub chain: Arc<Chain>,
 }
 
 #[derive(Debug, Default)]
@@ -39,8 +50,9 @@ pub struct PreparedImports {
 }
 
 impl PreparedImports {
-    /// Keeps `prepared` for `admin`'s running transfer `transfer`; answers its handle.
-    pub fn insert(&self, admin: &str, transfer: i64, prepared: PreparedImport) -> u64 {
+    /// Keeps `prepared` for `admin`'s running transfer `transfer`, its pages' chain starting after `start`;
+    /// answers its handle.
+    pub fn insert(&self, admin: &str, transfer: i64, prepared: PreparedImport, start: Option<String>) -> u64 {
         let mut entries = self.entries.lock().expect("not poisoned");
         let now = Instant::now();
         entries.retain(|_, e| now.duration_since(e.used) < IDLE);
@@ -57,7 +69,14 @@ impl PreparedImports {
                 break h;
             }
         };
-        entries.insert(handle, Entry { admin: admin.to_owned(), transfer, prepared: Arc::new(prepared), used: now });
+        let entry = Entry {
+            admin: admin.to_owned(),
+            transfer,
+            prepared: Arc::new(prepared),
+            chain: Arc::new(Chain::new(start)),
+            used: now,
+        };
+        entries.insert(handle, entry);
         handle
     }
 
@@ -67,7 +86,7 @@ impl PreparedImports {
         let now = Instant::now();
         let entry = entries.get_mut(&handle).filter(|e| e.admin == admin && now.duration_since(e.used) < IDLE)?;
         entry.used = now;
-        Some(Found { transfer: entry.transfer, prepared: entry.prepared.clone() })
+        Some(Found { transfer: entry.transfer, prepared: entry.prepared.clone(), chain: entry.chain.clone() })
     }
 
     /// Forgets every table prepared for `transfer` (it ended).

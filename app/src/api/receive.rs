@@ -8,7 +8,8 @@ use leptos::server_fn::codec::{Json, Postcard};
 use protocol::TableSchema;
 use protocol::history::{Outcome, TableStrategy, TransferRecord};
 use protocol::messages::{PageFormat, ReceiverInfo};
-use protocol::{ImportResult, Strategy, TableInfo};
+use protocol::transfer::PageOutcome;
+use protocol::{Strategy, TableInfo};
 use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
@@ -190,19 +191,25 @@ pub struct PreparedTable {
     pub copy: Result<(), String>,
 }
 
+/// The longest walk cursor a relayed page may carry (cursors are the sender's key values, hex-encoded).
+pub const MAX_CURSOR_BYTES: usize = 1024 * 1024;
+
 /// Prepares the local table `schema.name` to take the pages of the sender's table `schema` with `strategy`, for
 /// the running transfer `transfer` (from [`begin_transfer`]): the name resolved, the local schema read and the
 /// import planned once, here; each page then names the handle and reads no catalog. `copy`: binary COPY pages
-/// are wanted (the sender is PostgreSQL and can walk the table so).
+/// are wanted (the sender is PostgreSQL and can walk the table so). `start`: the cursor the walk starts after
+/// (`None`: the table's start), where the handle's chain of committed pages begins ([`import_page`]).
 #[server(endpoint = "receive/prepare-table", input = Json)]
 pub async fn prepare_table(
     transfer: i64,
     schema: TableSchema,
     strategy: Strategy,
     copy: bool,
+    start: Option<String>,
 ) -> Result<PreparedTable, ApiError> {
     let admin = crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
+    check_cursor("start", start.as_deref())?;
     let running = appdata::history::is_running(&state.db, transfer, &admin.username)
         .await
         .map_err(|e| super::respond(ApiError::internal("reading a transfer", e)))?;
@@ -217,22 +224,41 @@ pub async fn prepare_table(
     if let Err(why) = &copy {
         tracing::debug!(table = %schema.name, "ordinary pages: {why}");
     }
-    let handle = state.imports.insert(&admin.username, transfer, prepared);
+    let handle = state.imports.insert(&admin.username, transfer, prepared, start);
     Ok(PreparedTable { handle, copy })
+}
+
+/// A cursor from the browser, refused when longer than any walk's.
+#[cfg(feature = "ssr")]
+fn check_cursor(what: &str, cursor: Option<&str>) -> Result<(), ApiError> {
+    match cursor {
+        Some(c) if c.len() > MAX_CURSOR_BYTES => Err(super::respond(ApiError::BadRequest(format!(
+            "the {what} cursor is {} bytes; at most {MAX_CURSOR_BYTES} are accepted",
+            c.len()
+        )))),
+        _ => Ok(()),
+    }
 }
 
 /// Imports one page relayed by the browser into a table prepared with [`prepare_table`], exactly as the sender
 /// compressed it: decoded here as hostile input (size-capped; refused whole when it does not hold the `rows` its
-/// header stated), written in one transaction with its counts in the transfer's history record. `format`
-/// `pg_copy`: a binary COPY page; `None` when PostgreSQL refused a row of it (nothing was written, and the browser
-/// sends the same rows again as ordinary pages, imported the careful way).
+/// header stated), written in one transaction with its counts in the transfer's history record.
+///
+/// `from` is the cursor the page was fetched from and `next` the one the walk goes on from after it: the page is
+/// written only when `from` is where the handle's last committed page ended, one page of a handle at a time, so
+/// the Receive page may send the next page while the last is still being written (it is decoded meanwhile) and
+/// pages still land in order, once. Otherwise the answer is [`PageOutcome::Stale`] and nothing is written.
+/// `format` `pg_copy`: a binary COPY page; [`PageOutcome::CopyRefused`] when PostgreSQL refused a row of it
+/// (nothing was written, and the browser sends the same rows again as ordinary pages, imported the careful way).
 #[server(endpoint = "receive/import-page", input = Postcard, output = Json)]
 pub async fn import_page(
     handle: u64,
     format: PageFormat,
     rows: u64,
+    from: Option<String>,
+    next: String,
     page: serde_bytes::ByteBuf,
-) -> Result<Option<ImportResult>, ApiError> {
+) -> Result<PageOutcome, ApiError> {
     // A byte string on the wire (`serde_bytes`): postcard writes its length and the bytes in one copy, where a
     // `Vec<u8>` goes through serde one call per byte, in the tab and again here (millions for a page of MiB).
     let page = page.into_vec();
@@ -243,6 +269,8 @@ pub async fn import_page(
             "a page may hold at most {MAX_RELAYED_PAGE_BYTES} bytes"
         ))));
     }
+    check_cursor("from", from.as_deref())?;
+    check_cursor("next", Some(&next))?;
     let Some(found) = state.imports.get(handle, &admin.username) else {
         return Err(super::respond(ApiError::BadRequest(
             "no table prepared with that handle here (the transfer ended, or this server restarted): prepare the \
@@ -252,19 +280,11 @@ pub async fn import_page(
     };
     let rows = usize::try_from(rows).unwrap_or(usize::MAX);
     let _turn = PAGE_IMPORTS.acquire().await.map_err(|e| super::respond(ApiError::internal("waiting to import", e)))?;
-    let checkpoint =
-        |rows: usize| appdata::jobs::Checkpoint { job: None, transfer_id: found.transfer, rows: rows as u64 };
     let refused =
         |e: engine::EngineError| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}")));
-    match format {
-        PageFormat::PgCopy => {
-            let data = engine::compress::decompress_bytes(&page).map_err(refused)?;
-            state
-                .tables
-                .import_prepared_copy(&found.prepared, &data, rows, Some(&checkpoint(rows)))
-                .await
-                .map_err(|e| engine_error("importing a page", e))
-        }
+    // Decoded before the page's turn: while the handle's previous page is written.
+    let decoded = match format {
+        PageFormat::PgCopy => Relayed::Copy(engine::compress::decompress_bytes(&page).map_err(refused)?),
         PageFormat::Binary => {
             let decoded = <protocol::Page as engine::compress::PageCompression>::decompress(&page).map_err(refused)?;
             if decoded.rows.len() != rows {
@@ -273,15 +293,44 @@ pub async fn import_page(
                     decoded.rows.len()
                 ))));
             }
-            let result = state
-                .tables
-                .import_prepared(&found.prepared, &decoded, Some(&checkpoint(decoded.rows.len())))
-                .await
-                .map_err(|e| engine_error("importing a page", e))?;
-            Ok(Some(result))
+            Relayed::Rows(decoded)
         }
-        PageFormat::Json => Err(super::respond(ApiError::BadRequest("JSON pages are previews, not imported".into()))),
+        PageFormat::Json => {
+            return Err(super::respond(ApiError::BadRequest("JSON pages are previews, not imported".into())));
+        }
+    };
+    drop(page);
+    let mut chain = found.chain.lock().await;
+    if *chain != from {
+        return Ok(PageOutcome::Stale);
     }
+    let checkpoint = appdata::jobs::Checkpoint { job: None, transfer_id: found.transfer, rows: rows as u64 };
+    let outcome = match decoded {
+        Relayed::Copy(data) => state
+            .tables
+            .import_prepared_copy(&found.prepared, &data, rows, Some(&checkpoint))
+            .await
+            .map_err(|e| engine_error("importing a page", e))?
+            .map_or(PageOutcome::CopyRefused, PageOutcome::Committed),
+        Relayed::Rows(decoded) => PageOutcome::Committed(
+            state
+                .tables
+                .import_prepared(&found.prepared, &decoded, Some(&checkpoint))
+                .await
+                .map_err(|e| engine_error("importing a page", e))?,
+        ),
+    };
+    if matches!(outcome, PageOutcome::Committed(_)) {
+        *chain = Some(next);
+    }
+    Ok(outcome)
+}
+
+/// A relayed page, decoded.
+#[cfg(feature = "ssr")]
+enum Relayed {
+    Copy(Vec<u8>),
+    Rows(protocol::Page),
 }
 
 /// What the admin sees for an engine failure: the engine's own words for bad input (400), "internal" for the

@@ -2,9 +2,9 @@
 //! sender as its page source, and this site's server functions as its page sink. Nothing of the transfer itself
 //! is decided here.
 
+use protocol::Strategy;
 use protocol::messages::{ErrorCode, Operation, PageFormat, WireFilter};
-use protocol::transfer::{Fetch, PageSink, PageSource, Prepared, RawPage, SourceFailure, Step};
-use protocol::{ImportResult, Strategy};
+use protocol::transfer::{Fetch, PageOutcome, PageSink, PageSource, Prepared, RawPage, SourceFailure, Step};
 use protocol::{TableName, TableSchema};
 
 use crate::ApiError;
@@ -78,8 +78,21 @@ impl PageSink for ServerSink {
         local::create_local_table(schema.clone()).await
     }
 
-    async fn prepare(&self, schema: &TableSchema, strategy: Strategy, copy: bool) -> Result<Prepared<u64>, ApiError> {
-        let prepared = local::prepare_table(self.transfer, schema.clone(), strategy, copy).await?;
+    /// Two: the next page travels to the server and is decoded there while the last one is written (the server
+    /// writes a handle's pages one at a time, in the walk's order, and answers "stale" for one out of turn).
+    fn in_flight(&self) -> usize {
+        protocol::transfer::MAX_IN_FLIGHT
+    }
+
+    async fn prepare(
+        &self,
+        schema: &TableSchema,
+        strategy: Strategy,
+        copy: bool,
+        start: Option<&str>,
+    ) -> Result<Prepared<u64>, ApiError> {
+        let prepared =
+            local::prepare_table(self.transfer, schema.clone(), strategy, copy, start.map(str::to_owned)).await?;
         Ok(Prepared { handle: prepared.handle, copy: prepared.copy })
     }
 
@@ -88,10 +101,11 @@ impl PageSink for ServerSink {
         handle: &u64,
         page: RawPage,
         format: PageFormat,
-        _step: &Step,
-    ) -> Result<Option<ImportResult>, ApiError> {
+        step: &Step,
+    ) -> Result<PageOutcome, ApiError> {
         // Relayed exactly as the sender compressed it: the browser never decodes bulk rows.
-        local::import_page(*handle, format, page.rows as u64, serde_bytes::ByteBuf::from(page.bytes)).await
+        let bytes = serde_bytes::ByteBuf::from(page.bytes);
+        local::import_page(*handle, format, page.rows as u64, step.from.clone(), step.next.clone(), bytes).await
     }
 
     async fn finish(&self, _handle: &u64, schema: &TableSchema) -> Result<Vec<String>, ApiError> {

@@ -1,11 +1,13 @@
 //! The transfer loop, once: tables in foreign-key order, each walked by cursor with the next page on its way
 //! while the last is imported. See the module above for the interfaces it runs over.
 
-use futures_util::future::join;
+use futures_util::StreamExt;
+use futures_util::future::{Either, select};
+use futures_util::stream::FuturesOrdered;
 
 use super::{
-    END_CURSOR, Event, Fetch, Observer, PageSink, PageSource, RawPage, SourceFailure, Step, TableJob, TableOutcome,
-    TableReport, TransferError,
+    END_CURSOR, Event, Fetch, MAX_IN_FLIGHT, Observer, PageOutcome, PageSink, PageSource, RawPage, SourceFailure, Step,
+    TableJob, TableOutcome, TableReport, TransferError,
 };
 use crate::ident::TableName;
 use crate::messages::{PageFormat, WireFilter};
@@ -155,7 +157,8 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
     } else {
         true
     };
-    let prepared = sink.prepare(schema, job.strategy, want_copy).await.map_err(TransferError::Sink)?;
+    let prepared =
+        sink.prepare(schema, job.strategy, want_copy, job.start_after.as_deref()).await.map_err(TransferError::Sink)?;
     let mut copy = want_copy && prepared.copy.is_ok();
     if let (true, Err(why)) = (want_copy, &prepared.copy) {
         tracing::debug!(table = table.as_str(), "ordinary pages: {why}");
@@ -163,77 +166,132 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
     let limit = job.limit();
     let fetch =
         |cursor: Option<String>, copy: bool| Fetch { cursor, limit, format: format(copy), filter: job.filter.clone() };
+    let depth = sink.in_flight().clamp(1, MAX_IN_FLIGHT);
 
-    // The cursor the page in hand was fetched from (what its checkpoint expects to find).
-    let mut from = job.start_after.clone();
-    let data_done = from.as_deref() == Some(END_CURSOR);
-    if !data_done && observer.stopped() {
-        return Err(TransferError::Cancelled);
-    }
-    let mut current = None;
-    if !data_done {
-        let mut first = source.fetch(table, &fetch(from.clone(), copy)).await;
-        if let Err(e) = &first
-            && copy
-            && S::failure(e) == SourceFailure::Refused
+    // The walk as a pipeline: one page on its way from the sender, up to `depth` pages on their way into the
+    // sink, answered in the order they were sent. `committed`: where the pages committed so far end (a cursor,
+    // `None` for the table's start, END_CURSOR after the last page); `frontier`: where the next page to fetch
+    // starts. They differ only by the pages in flight.
+    let mut committed = job.start_after.clone();
+    let mut frontier = committed.clone();
+    let at_end = |c: &Option<String>| c.as_deref() == Some(END_CURSOR);
+    // A page fetched from `frontier`, not sent to the sink yet.
+    let mut ready: Option<RawPage> = None;
+    let mut fetching = None;
+    let mut imports = FuturesOrdered::new();
+    // Something came back that is not the continuation of what is in flight (a page the sink found stale, a
+    // redone page that ended elsewhere): nothing more is sent until the pages in flight are back, then the walk
+    // goes on from `committed`.
+    let mut rewind = false;
+    let mut stop = false;
+    let mut failure: Option<Error<S, K>> = None;
+    let handle = &prepared.handle;
+    let send_import = |page: RawPage, step: Step, copy: bool| async move {
+        let began = observer.now();
+        let imported = import_page(source, sink, handle, job, page, copy, &step).await;
+        (step, imported, observer.now() - began)
+    };
+    let send_fetch =
+        |cursor: Option<String>, copy: bool| Box::pin(async move { source.fetch(table, &fetch(cursor, copy)).await });
+    loop {
+        let going = !rewind && !stop && failure.is_none();
+        // Asked only when a page is about to be sent or fetched (a table whose data is all in still finishes).
+        let sends =
+            (ready.is_some() && imports.len() < depth) || (ready.is_none() && fetching.is_none() && !at_end(&frontier));
+        if going && sends && observer.stopped() {
+            stop = true;
+        }
+        let going = going && !stop;
+        if going
+            && imports.len() < depth
+            && let Some(page) = ready.take()
         {
-            report.note(format!("the sender refused binary COPY pages ({e}): ordinary pages from there on"));
-            copy = false;
-            first = source.fetch(table, &fetch(from.clone(), false)).await;
+            let next = page.next.clone().filter(|_| page.has_more).unwrap_or_else(|| END_CURSOR.to_owned());
+            let step = Step { from: frontier.clone(), next: next.clone() };
+            frontier = Some(next);
+            imports.push_back(send_import(page, step, copy));
         }
-        current = Some(arrived::<S, K>(first)?);
-    }
-    while let Some(page) = current.take() {
-        if observer.stopped() {
-            return Err(TransferError::Cancelled);
+        if going && ready.is_none() && fetching.is_none() && !at_end(&frontier) {
+            fetching = Some(send_fetch(frontier.clone(), copy));
         }
-        let next = page.next.clone().filter(|_| page.has_more);
-        let step = Step { from: from.clone(), next: next.clone().unwrap_or_else(|| END_CURSOR.to_owned()) };
-        let import = async {
-            let began = observer.now();
-            let imported = import_page(source, sink, &prepared.handle, job, page, copy, &step).await;
-            (imported, observer.now() - began)
-        };
-        // The next page travels while this one is imported.
-        let prefetch = async {
-            match &next {
-                Some(cursor) => Some(source.fetch(table, &fetch(Some(cursor.clone()), copy)).await),
-                None => None,
+        if imports.is_empty() {
+            if let Some(e) = failure {
+                return Err(e);
             }
-        };
-        let iteration = observer.now();
-        let ((imported, import_took), fetched) = join(import, prefetch).await;
-        report.import_seconds += import_took;
-        report.wait_seconds += (observer.now() - iteration - import_took).max(0.0);
-        let (result, rows, went_as_copy, reached) = imported?;
-        report.add(rows, &result);
-        if went_as_copy {
-            report.copy_pages += 1;
+            if stop {
+                return Err(TransferError::Cancelled);
+            }
+            if rewind {
+                rewind = false;
+                frontier = committed.clone();
+                (ready, fetching) = (None, None);
+                continue;
+            }
+            if fetching.is_none() && ready.is_none() {
+                break;
+            }
         }
-        observer.event(Event::Page { table, rows, page: &result, report: &report });
-        from = next;
-        // A redone page ended elsewhere than the binary page would have (the sender's rows changed in between):
-        // the walk goes on from where the redo committed, and the page fetched meanwhile is not used.
-        let fetched = match reached {
-            Some(reached) if reached != from => {
-                from = reached;
-                match &from {
-                    Some(cursor) => Some(source.fetch(table, &fetch(Some(cursor.clone()), copy)).await),
-                    None => None,
+        let (done, fetched) = match fetching.as_mut() {
+            Some(f) if !imports.is_empty() => match select(imports.next(), f).await {
+                Either::Left((done, _)) => (done, None),
+                Either::Right((fetched, _)) => (None, Some(fetched)),
+            },
+            Some(f) => {
+                let began = observer.now();
+                let fetched = f.await;
+                report.wait_seconds += observer.now() - began;
+                (None, Some(fetched))
+            }
+            None => (imports.next().await, None),
+        };
+        if let Some(fetched) = fetched {
+            fetching = None;
+            if rewind || stop || failure.is_some() {
+                continue;
+            }
+            match fetched {
+                // The sender refused binary COPY pages of this table (at the start or midway): ordinary pages from
+                // the same cursor on.
+                Err(e) if copy && S::failure(&e) == SourceFailure::Refused => {
+                    report.note(format!("the sender refused binary COPY pages ({e}): ordinary pages from there on"));
+                    copy = false;
+                }
+                fetched => match arrived::<S, K>(fetched) {
+                    Ok(page) => ready = Some(page),
+                    Err(e) => failure = Some(e),
+                },
+            }
+        }
+        let Some((step, imported, took)) = done else { continue };
+        report.import_seconds += took;
+        match imported {
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+            Ok(None) => rewind = true,
+            Ok(Some(_)) if step.from != committed => {
+                failure.get_or_insert(TransferError::Protocol(
+                    "the receiving side committed a page that does not follow the last one committed".into(),
+                ));
+            }
+            Ok(Some((result, rows, went_as_copy, reached))) => {
+                report.add(rows, &result);
+                if went_as_copy {
+                    report.copy_pages += 1;
+                }
+                observer.event(Event::Page { table, rows, page: &result, report: &report });
+                // A redone page ended elsewhere than the binary page would have (the sender's rows changed in
+                // between): the walk goes on from where the redo committed, and pages fetched meanwhile are not
+                // used (a sink with more in flight finds them stale).
+                committed = match reached {
+                    Some(reached) => Some(reached.unwrap_or_else(|| END_CURSOR.to_owned())),
+                    None => Some(step.next.clone()),
+                };
+                if committed.as_deref() != Some(step.next.as_str()) {
+                    rewind = true;
                 }
             }
-            _ => fetched,
-        };
-        let fetched = match fetched {
-            // The sender stopped serving this table as binary COPY midway: ordinary pages from the same cursor on.
-            Some(Err(e)) if copy && S::failure(&e) == SourceFailure::Refused => {
-                report.note(format!("the sender refused binary COPY pages ({e}): ordinary pages from there on"));
-                copy = false;
-                Some(source.fetch(table, &fetch(from.clone(), false)).await)
-            }
-            other => other,
-        };
-        current = fetched.map(arrived::<S, K>).transpose()?;
+        }
     }
     if report.copy_pages > 0 {
         report.note(BINARY_COPY_NOTE);
@@ -247,13 +305,16 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
     Ok(report)
 }
 
+/// What [`import_page`] did: the import's counts, the rows the page held, whether it went in as binary COPY and,
+/// for a redone page, the cursor the redo committed (`None` inside: the table's end). `None` for a page the sink
+/// found stale (nothing written).
+type Imported = Option<(ImportResult, u64, bool, Option<Option<String>>)>;
+
 /// Imports one page; counts are what the import reported, rows what the page held. A binary COPY page the
 /// receiving database refused is redone as ordinary pages from the same cursor, as many as hold its rows
 /// (ordinary pages are cut by bytes differently), each with its own checkpoint: good rows land, bad ones are
-/// reported with their reasons. Answers whether the page went in as binary COPY and, for a redone page, the
-/// cursor the redo committed (`None` inside: the table's end) — the walk goes on from there, so rows the sender
-/// added or removed in the page's range meanwhile are neither skipped nor imported twice.
-#[allow(clippy::type_complexity)]
+/// reported with their reasons. The walk goes on from where a redo committed, so rows the sender added or removed
+/// in the page's range meanwhile are neither skipped nor imported twice.
 async fn import_page<S: PageSource, K: PageSink>(
     source: &S,
     sink: &K,
@@ -262,13 +323,14 @@ async fn import_page<S: PageSource, K: PageSink>(
     page: RawPage,
     copy: bool,
     step: &Step,
-) -> Result<(ImportResult, u64, bool, Option<Option<String>>), Error<S, K>> {
+) -> Result<Imported, Error<S, K>> {
     let rows = page.rows;
     let refused = || TransferError::Protocol("the receiving side refused an ordinary page without a reason".into());
     match sink.import(handle, page, format(copy), step).await.map_err(TransferError::Sink)? {
-        Some(done) => return Ok((done, rows as u64, copy, None)),
-        None if !copy => return Err(refused()),
-        None => {}
+        PageOutcome::Committed(done) => return Ok(Some((done, rows as u64, copy, None))),
+        PageOutcome::Stale => return Ok(None),
+        PageOutcome::CopyRefused if !copy => return Err(refused()),
+        PageOutcome::CopyRefused => {}
     }
     let (mut done, mut imported) = (ImportResult::default(), 0usize);
     let mut at = step.from.clone();
@@ -283,13 +345,21 @@ async fn import_page<S: PageSource, K: PageSink>(
         let held = again.rows;
         let part_next = again.next.clone().filter(|_| again.has_more);
         let part_step = Step { from: at.clone(), next: part_next.clone().unwrap_or_else(|| END_CURSOR.to_owned()) };
-        let part = sink.import(handle, again, PageFormat::Binary, &part_step).await.map_err(TransferError::Sink)?;
-        done.absorb(part.ok_or_else(refused)?);
+        match sink.import(handle, again, PageFormat::Binary, &part_step).await.map_err(TransferError::Sink)? {
+            PageOutcome::Committed(part) => done.absorb(part),
+            // The first part follows what was committed before the refused page, each later part its previous one.
+            PageOutcome::Stale => {
+                return Err(TransferError::Protocol(
+                    "the receiving side found a redone page stale, though it follows the last one committed".into(),
+                ));
+            }
+            PageOutcome::CopyRefused => return Err(refused()),
+        }
         imported += held;
         at = part_next;
         if held == 0 || imported >= rows || at.is_none() {
             break;
         }
     }
-    Ok((done, imported as u64, false, Some(at)))
+    Ok(Some((done, imported as u64, false, Some(at))))
 }

@@ -12,7 +12,8 @@
 //!
 //! Everything a transfer decides lives in [`driver`]: the schemas first and foreign-key order, creating a missing
 //! table, binary COPY when both sides can (and ordinary pages when the sender or the receiving database refuses),
-//! the next page fetched while the last is imported, a refused binary page redone as ordinary pages holding
+//! the next page fetched while the last is imported (and, for a sink that takes it, sent while the last is still
+//! being written: [`PageSink::in_flight`]), a refused binary page redone as ordinary pages holding
 //! exactly its rows, counting what the imports report, resuming after the last committed page, constraints after
 //! the data, cancel.
 //!
@@ -110,6 +111,25 @@ pub struct Step {
     pub next: String,
 }
 
+/// What a sink did with one page ([`PageSink::import`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageOutcome {
+    /// Committed, with its counts and checkpoint, in one transaction.
+    Committed(ImportResult),
+    /// A binary COPY page the receiving database refused: nothing was written, and the driver redoes its rows as
+    /// ordinary pages.
+    CopyRefused,
+    /// Nothing was written because the page does not follow the last page committed into the table: the step's
+    /// `from` is not where that page ended (the page before it failed, was refused, or has not been committed).
+    /// Only a sink that takes several pages in flight ([`PageSink::in_flight`]) answers so; the driver fetches
+    /// again from where the committed pages end.
+    Stale,
+}
+
+/// Pages a sink may have in flight at most (a bound on the memory a pipelined sink holds).
+pub const MAX_IN_FLIGHT: usize = 2;
+
 /// Where rows land. Every method is one request to the receiving side; `import` commits a page, its counts and
 /// its checkpoint in one transaction, or nothing.
 #[allow(async_fn_in_trait)]
@@ -118,28 +138,38 @@ pub trait PageSink {
     /// A prepared table.
     type Handle;
 
+    /// How many page imports the driver may have in flight at once (at most [`MAX_IN_FLIGHT`]). More than one
+    /// only for a sink whose imports travel before they run (the browser's, through its server): the next page
+    /// travels and is decoded while the last one is written. Such a sink commits a page only when its
+    /// [`Step::from`] is where the last committed page of the table ended (the chain starting at the `start` given
+    /// to [`PageSink::prepare`]), and answers [`PageOutcome::Stale`] otherwise — so pages land in order, once.
+    fn in_flight(&self) -> usize {
+        1
+    }
+
     /// Whether `table` exists here.
     async fn exists(&self, table: &TableName) -> Result<bool, Self::Error>;
     /// Creates a missing table from the sender's schema (its foreign keys and indexes wait for
     /// [`PageSink::finish`]); the notes say what could not be recreated.
     async fn create(&self, schema: &TableSchema) -> Result<Vec<String>, Self::Error>;
     /// Prepares the table to take pages of the sender's `schema` with `strategy`; `copy`: binary COPY pages are
-    /// wanted (the sender can walk the table so).
+    /// wanted (the sender can walk the table so); `start`: the cursor the walk starts after (`None`: the table's
+    /// start), where the chain of committed pages begins.
     async fn prepare(
         &self,
         schema: &TableSchema,
         strategy: Strategy,
         copy: bool,
+        start: Option<&str>,
     ) -> Result<Prepared<Self::Handle>, Self::Error>;
-    /// Imports one page. `Ok(None)`: a binary COPY page the receiving database refused (nothing written); the
-    /// driver redoes its rows as ordinary pages.
+    /// Imports one page, fetched from `step.from`.
     async fn import(
         &self,
         handle: &Self::Handle,
         page: RawPage,
         format: PageFormat,
         step: &Step,
-    ) -> Result<Option<ImportResult>, Self::Error>;
+    ) -> Result<PageOutcome, Self::Error>;
     /// After all of a table's rows: the foreign keys and indexes of a table created here and still pending (by
     /// this transfer or one that stopped before them); nothing for other tables.
     async fn finish(&self, handle: &Self::Handle, schema: &TableSchema) -> Result<Vec<String>, Self::Error>;
@@ -159,7 +189,8 @@ pub enum Event<'a> {
 /// Progress, the clock and cancel, as the side running the transfer has them.
 pub trait Observer {
     fn event(&self, event: Event<'_>);
-    /// Asked between pages (and before each table): true stops the transfer after the page in flight.
+    /// Asked before each page is sent to the sink (and before each table): true stops the transfer once the pages
+    /// in flight are in (one for most sinks, up to [`PageSink::in_flight`]); they are counted and reported.
     fn stopped(&self) -> bool {
         false
     }
@@ -267,7 +298,7 @@ pub enum TransferError<S, K> {
     Source(S),
     #[error("{0}")]
     Sink(K),
-    /// Stopped between pages (everything before is committed).
+    /// Stopped between pages (every page reported before is committed, and nothing after).
     #[error("cancelled")]
     Cancelled,
     /// Not started: the transfer was cancelled or the connection lost before this table's turn.

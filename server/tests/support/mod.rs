@@ -102,7 +102,8 @@ pub async fn prepare_table(
     strategy: &str,
     copy: bool,
 ) -> (u64, Result<(), String>) {
-    let body = serde_json::json!({"transfer": transfer, "schema": schema, "strategy": strategy, "copy": copy});
+    let body =
+        serde_json::json!({"transfer": transfer, "schema": schema, "strategy": strategy, "copy": copy, "start": null});
     let response = app.client.post(app.at("/api/receive/prepare-table")).json(&body).send().await.unwrap();
     let status = response.status();
     let text = response.text().await.unwrap();
@@ -111,12 +112,27 @@ pub async fn prepare_table(
     (prepared.handle, prepared.copy)
 }
 
-/// The `receive/import-page` body for a page of a prepared table, postcard-encoded as the browser sends it.
+/// The `receive/import-page` body for a table's one page (from the walk's start to its end) of a prepared
+/// table, postcard-encoded as the browser sends it.
 pub fn import_body(handle: u64, format: protocol::messages::PageFormat, rows: u64, page: Vec<u8>) -> Vec<u8> {
+    import_step_body(handle, format, rows, None, protocol::transfer::END_CURSOR, page)
+}
+
+/// [`import_body`] for a page fetched from the cursor `from`, the walk going on from `next` after it.
+pub fn import_step_body(
+    handle: u64,
+    format: protocol::messages::PageFormat,
+    rows: u64,
+    from: Option<&str>,
+    next: &str,
+    page: Vec<u8>,
+) -> Vec<u8> {
     postcard::to_allocvec(&app::api::receive::ImportPage {
         handle,
         format,
         rows,
+        from: from.map(str::to_owned),
+        next: next.to_owned(),
         page: serde_bytes::ByteBuf::from(page),
     })
     .unwrap()

@@ -7,26 +7,29 @@
 use app::api::receive::{CreateLocalTable, FinishTable, ImportPage, PrepareTable, PreparedTable, TableExists};
 use appdata::history::{TableStrategy, TransferRecord};
 use engine::TableSchema;
+use protocol::Strategy;
 use protocol::messages::PageFormat;
-use protocol::transfer::{PageSink, Prepared, RawPage, Step};
-use protocol::{ImportResult, Strategy};
+use protocol::transfer::{PageOutcome, PageSink, Prepared, RawPage, Step};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::TestApp;
 
 /// Pages into the receiving site at `base` (its URL), for its history record `transfer` (from
-/// [`begin_transfer`]), through `client` (signed in there).
+/// [`begin_transfer`]), through `client` (signed in there), with as many imports in flight as the Receive page
+/// (`in_flight`).
 #[derive(Clone)]
 pub struct HttpServerSink {
     pub client: reqwest::Client,
     pub base: String,
     pub transfer: i64,
+    pub in_flight: usize,
 }
 
 impl HttpServerSink {
     pub fn new(app: &TestApp, transfer: i64) -> HttpServerSink {
-        HttpServerSink { client: app.client.clone(), base: app.url.clone(), transfer }
+        let in_flight = protocol::transfer::MAX_IN_FLIGHT;
+        HttpServerSink { client: app.client.clone(), base: app.url.clone(), transfer, in_flight }
     }
 
     fn url(&self, endpoint: &str) -> String {
@@ -69,8 +72,19 @@ impl PageSink for HttpServerSink {
         self.json("receive/create-table", &CreateLocalTable { schema: schema.clone() }).await
     }
 
-    async fn prepare(&self, schema: &TableSchema, strategy: Strategy, copy: bool) -> Result<Prepared<u64>, String> {
-        let args = PrepareTable { transfer: self.transfer, schema: schema.clone(), strategy, copy };
+    fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    async fn prepare(
+        &self,
+        schema: &TableSchema,
+        strategy: Strategy,
+        copy: bool,
+        start: Option<&str>,
+    ) -> Result<Prepared<u64>, String> {
+        let start = start.map(str::to_owned);
+        let args = PrepareTable { transfer: self.transfer, schema: schema.clone(), strategy, copy, start };
         let prepared: PreparedTable = self.json("receive/prepare-table", &args).await?;
         Ok(Prepared { handle: prepared.handle, copy: prepared.copy })
     }
@@ -80,14 +94,16 @@ impl PageSink for HttpServerSink {
         handle: &u64,
         page: RawPage,
         format: PageFormat,
-        _step: &Step,
-    ) -> Result<Option<ImportResult>, String> {
+        step: &Step,
+    ) -> Result<PageOutcome, String> {
         // Relayed exactly as the sender compressed it, as the browser does (no checkpoint: the browser has none).
         let endpoint = "receive/import-page";
         let body = ImportPage {
             handle: *handle,
             format,
             rows: page.rows as u64,
+            from: step.from.clone(),
+            next: step.next.clone(),
             page: serde_bytes::ByteBuf::from(page.bytes),
         };
         let body = postcard::to_allocvec(&body).map_err(|e| format!("{endpoint}: encoding: {e}"))?;
