@@ -15,6 +15,8 @@
 //! [`Tables::create_table`] makes the table (and, on PostgreSQL, its sequences, enum types and partitions);
 //! [`Tables::create_constraints_after_data`] adds foreign keys, CHECK constraints (PostgreSQL) and secondary
 //! indexes once rows are in (SQLite cannot add foreign keys or CHECKs later, so there they are part of the table).
+//! On PostgreSQL the primary key is made with the table, taken off while binary COPY pages fill it and added back
+//! before anything needs it ([`crate::Tables::prepare_import`]); SQLite cannot add a primary key later.
 
 use serde::{Deserialize, Serialize};
 
@@ -316,6 +318,141 @@ async fn constraint_exists(conn: &mut sqlx::PgConnection, table_sql: &str, name:
     .bind(name)
     .fetch_one(conn)
     .await?)
+}
+
+/// `[CONSTRAINT name] PRIMARY KEY (…) [INCLUDE (…)] [DEFERRABLE …]` of `schema`'s primary key (its name and
+/// options only between PostgreSQL databases), `None` without one: the same text whether the key is made with the
+/// table or added back after its rows ([`add_primary_key_sql`]), so both give the same key.
+fn primary_key_clause(schema: &TableSchema) -> Result<Option<String>, EngineError> {
+    if schema.primary_key.is_empty() {
+        return Ok(None);
+    }
+    let exact = schema.dialect == Dialect::Postgres;
+    let name = schema.primary_key_name.as_deref().filter(|_| exact);
+    let options = name.and_then(|n| constraint_options(schema, n, exact));
+    let key = key_clause("PRIMARY KEY", &schema.primary_key, options)?;
+    Ok(Some(match name {
+        Some(n) => format!("CONSTRAINT {} {key}", ColumnName::parse(n)?.quoted()),
+        None => key,
+    }))
+}
+
+// The primary key after the data. A table a transfer creates here is made with its primary key, so a table that
+// exists is never without it for long; but COPY into a table with the key maintains its index row by row, and
+// building it once over all the rows (as `pg_dump | psql` does) is much faster. So while such a table is still
+// empty, `Tables::prepare_import` takes the key off for binary COPY pages, and the key comes back — identical,
+// from the sender's schema as `Tables::create_table` made it — before anything needs it: an ordinary page
+// (matched on the key), a refused binary page, the constraints after the data (first of them), or the next
+// transfer into the table.
+
+/// `ALTER TABLE … ADD CONSTRAINT … PRIMARY KEY …` adding `sender`'s primary key to `table_sql`, as
+/// [`Tables::create_table`] makes it inline; `None` when the sender's table has no primary key.
+pub(crate) fn add_primary_key_sql(sender: &TableSchema, table_sql: &str) -> Result<Option<String>, EngineError> {
+    Ok(primary_key_clause(sender)?.map(|key| format!("ALTER TABLE {table_sql} ADD {key}")))
+}
+
+/// The name of the primary key a prepared import may take off `local` (this side's table) for binary COPY pages
+/// of `sender`'s table: both are PostgreSQL tables whose primary keys have the same columns, name and options,
+/// so the key added back from the sender's schema is the one taken off. `None`: keep the key.
+pub(crate) fn deferrable_primary_key<'a>(local: &'a TableSchema, sender: &TableSchema) -> Option<&'a str> {
+    let name = local.primary_key_name.as_deref()?;
+    let options = |s: &TableSchema| s.constraint_options.iter().find(|o| o.name == name).cloned();
+    (local.dialect == Dialect::Postgres
+        && sender.dialect == Dialect::Postgres
+        && !local.primary_key.is_empty()
+        && local.primary_key == sender.primary_key
+        && sender.primary_key_name.as_deref() == Some(name)
+        && options(local) == options(sender))
+    .then_some(name)
+}
+
+/// Whether `table_sql` has a primary key here.
+async fn has_primary_key(conn: &mut sqlx::PgConnection, table_sql: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p')")
+        .bind(table_sql)
+        .fetch_one(conn)
+        .await
+}
+
+/// Takes primary key `name` off `table_sql` when the table is empty and no foreign key here references it or a
+/// table under it (the drop would need CASCADE), in one transaction under the table's lock, so no row arrives
+/// between the check and the drop. Answers whether it did: a lock held elsewhere for more than a moment (a long
+/// read), or a drop this database refuses (a view that depends on the key), leaves the key on, as before.
+pub(crate) async fn drop_primary_key_while_empty(
+    pool: &sqlx::PgPool,
+    table_sql: &str,
+    name: &str,
+) -> Result<bool, EngineError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL lock_timeout = '2s'").execute(&mut *tx).await?;
+    let lock = format!("LOCK TABLE {table_sql} IN ACCESS EXCLUSIVE MODE");
+    match sqlx::query(sqlx::AssertSqlSafe(lock)).execute(&mut *tx).await {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) => {
+            tracing::debug!(table = table_sql, error = %e.message(), "the primary key stays: the table is busy");
+            return Ok(false);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let sql = format!(
+        "WITH RECURSIVE tree(oid) AS (SELECT to_regclass($1)::oid \
+           UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid) \
+         SELECT NOT EXISTS (SELECT 1 FROM {table_sql}), \
+                EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid IN (SELECT oid FROM tree))"
+    );
+    let (empty, referenced): (bool, bool) =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(table_sql).fetch_one(&mut *tx).await?;
+    if !empty || referenced {
+        return Ok(false);
+    }
+    let drop = format!("ALTER TABLE {table_sql} DROP CONSTRAINT {}", ColumnName::parse(name)?.quoted());
+    match sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut *tx).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(true)
+        }
+        Err(sqlx::Error::Database(e)) => {
+            tracing::debug!(table = table_sql, error = %e.message(), "the primary key stays: it cannot be dropped");
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs `add` (from [`add_primary_key_sql`]) unless `table_sql` has a primary key already (another page, or
+/// another transfer into the table, added it first), in its own transaction under the table's lock. Answers
+/// whether it added the key. Rows that break the key (a sender that sent one key twice) are an error naming the
+/// table and the database's reason; the rows stay, without the key, and the table's constraints stay pending, so
+/// the next transfer into it tries again.
+pub(crate) async fn add_primary_key(
+    pool: &sqlx::PgPool,
+    table: &str,
+    table_sql: &str,
+    add: &str,
+) -> Result<bool, EngineError> {
+    // The usual case, the key there, without taking the table's lock; then again under it.
+    if has_primary_key(&mut *pool.acquire().await?, table_sql).await? {
+        return Ok(false);
+    }
+    let mut tx = pool.begin().await?;
+    let lock = format!("LOCK TABLE {table_sql} IN ACCESS EXCLUSIVE MODE");
+    sqlx::query(sqlx::AssertSqlSafe(lock)).execute(&mut *tx).await?;
+    if has_primary_key(&mut tx, table_sql).await? {
+        tx.commit().await?;
+        return Ok(false);
+    }
+    match sqlx::query(sqlx::AssertSqlSafe(add.to_owned())).execute(&mut *tx).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(true)
+        }
+        Err(e @ sqlx::Error::Database(_)) => Err(EngineError::BadRequest(format!(
+            "table {table:?}: its primary key could not be added after its rows: {}; the rows are in without it, \
+             and the next transfer into the table tries again",
+            crate::postgres::import::database_reason(&e)
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A comment's text as a SQL literal, refused when too long or holding NUL.
@@ -782,14 +919,8 @@ impl Tables {
             }
             defs.push(def);
         }
-        if !schema.primary_key.is_empty() {
-            let name = schema.primary_key_name.as_deref().filter(|_| exact);
-            let options = name.and_then(|n| constraint_options(schema, n, exact));
-            let key = key_clause("PRIMARY KEY", &schema.primary_key, options)?;
-            defs.push(match name {
-                Some(n) => format!("CONSTRAINT {} {key}", ColumnName::parse(n)?.quoted()),
-                None => key,
-            });
+        if let Some(key) = primary_key_clause(schema)? {
+            defs.push(key);
         }
         for u in &schema.unique_constraints {
             defs.push(format!(
@@ -1075,7 +1206,9 @@ impl Tables {
     /// Adds the foreign keys and CHECK constraints (PostgreSQL) and secondary indexes of `schema` to the table,
     /// after its rows are in — when [`Tables::create_table`] made it and they are still pending (the transfer that
     /// created it may have been killed since: any later transfer into it, from any path, finishes it). Otherwise
-    /// nothing: a table this side had before never gets a sender's constraints.
+    /// nothing: a table this side had before never gets a sender's constraints. On PostgreSQL the primary key
+    /// comes first when the import took it off for the rows ([`crate::Tables::prepare_import`]); rows that break
+    /// it are an error naming the table, and the constraints stay pending.
     pub async fn create_constraints_after_data(&self, schema: &TableSchema) -> Result<CreateResult, EngineError> {
         let table = TableName::parse(&schema.name)?;
         if !self.table_exists(table.as_str()).await? {
@@ -1086,6 +1219,14 @@ impl Tables {
         }
         self.refuse_excluded_references(schema)?;
         let namespace = self.namespace().await?;
+        // The primary key first, if the import took it off for the rows (see `add_primary_key_sql`): a foreign
+        // key of the table to itself needs it.
+        if let (Db::Postgres(pool), Some(ns)) = (self.db(), namespace.as_deref()) {
+            let table_sql = qualified(ns, table.as_str());
+            if let Some(add) = add_primary_key_sql(schema, &table_sql)? {
+                add_primary_key(pool, table.as_str(), &table_sql, &add).await?;
+            }
+        }
         // Idempotent and all-or-nothing: a background job that stops halfway, or runs this step twice after a
         // restart, ends with each constraint once.
         let (statements, notes) = match self.db() {

@@ -180,6 +180,14 @@ impl Tables {
     /// catalog again. `copy`: binary COPY pages are wanted; the prepared table says whether they can go in as
     /// they are (else why not: ordinary pages). A table dropped or changed during the walk makes a page fail
     /// with the database's reason, never land elsewhere.
+    ///
+    /// The primary key after the data, on PostgreSQL: a table a transfer created here whose constraints are still
+    /// pending takes binary COPY pages fastest without its key, whose index COPY would otherwise maintain row by
+    /// row (`pg_dump | psql` adds it after the data too). So when binary COPY pages will go in as they are and such
+    /// a table is still empty, its key comes off here, and comes back, the same, before anything needs it (see
+    /// [`Tables::import_prepared`], [`Tables::import_prepared_copy`], [`Tables::create_constraints_after_data`]).
+    /// Such a table that lacks its key here already (a transfer that took it off ended early) gets it back first,
+    /// so every strategy matches rows on it as before; rows that break it are an error naming the table.
     pub async fn prepare_import(
         &self,
         sender: &TableSchema,
@@ -195,7 +203,24 @@ impl Tables {
             )));
         }
         let t = self.resolve(&sender.name).await?;
-        let schema = self.schema_of(&t).await?;
+        let mut schema = self.schema_of(&t).await?;
+        let pending = match &self.db {
+            Db::Postgres(_) if !sender.primary_key.is_empty() => {
+                appdata::constraints::constraints_pending(&self.db, t.name.as_str()).await?
+            }
+            _ => false,
+        };
+        if let Db::Postgres(pool) = &self.db
+            && pending
+            && schema.primary_key.is_empty()
+        {
+            let table_sql = postgres::inspect::table_sql(&schema)?;
+            if let Some(add) = crate::create::add_primary_key_sql(sender, &table_sql)?
+                && crate::create::add_primary_key(pool, &sender.name, &table_sql, &add).await?
+            {
+                schema = self.schema_of(&t).await?;
+            }
+        }
         let columns: Vec<protocol::page::PageColumn> = sender
             .columns
             .iter()
@@ -215,12 +240,45 @@ impl Tables {
         } else {
             binary_copy_fit(&self.db, &plan, sender).map(|()| plan.clone())
         };
-        Ok(PreparedImport { schema, columns: page.columns.into_iter().map(|c| c.name).collect(), plan, copy, strategy })
+        let mut key_off = None;
+        if let Db::Postgres(pool) = &self.db
+            && pending
+            && copy.is_ok()
+            && let Some(name) = crate::create::deferrable_primary_key(&schema, sender)
+            && let Some(add) = crate::create::add_primary_key_sql(sender, &plan.table_sql)?
+            && crate::create::drop_primary_key_while_empty(pool, &plan.table_sql, name).await?
+        {
+            tracing::debug!(table = %sender.name, "primary key off until the rows are in");
+            key_off = Some(add);
+        }
+        Ok(PreparedImport {
+            schema,
+            columns: page.columns.into_iter().map(|c| c.name).collect(),
+            plan,
+            copy,
+            strategy,
+            key_off: std::sync::Arc::new(KeyOff { add: futures_util::lock::Mutex::new(key_off) }),
+        })
+    }
+
+    /// Adds the prepared table's primary key back when the prepared import took it off, before a page that needs
+    /// it: an ordinary page (staged and matched with `ON CONFLICT` on the key) or after a refused binary COPY
+    /// page (whose rows come again as ordinary pages). Once, whichever page comes first: the others wait for it.
+    async fn key_back(&self, prepared: &PreparedImport) -> Result<(), EngineError> {
+        let Db::Postgres(pool) = &self.db else { return Ok(()) };
+        let mut add = prepared.key_off.add.lock().await;
+        if let Some(sql) = add.as_deref() {
+            crate::create::add_primary_key(pool, &prepared.schema.name, &prepared.plan.table_sql, sql).await?;
+            tracing::debug!(table = %prepared.schema.name, "primary key back before an ordinary page");
+            *add = None;
+        }
+        Ok(())
     }
 
     /// Writes a page into a table prepared with [`Tables::prepare_import`], with the checkpoint (history counts,
     /// a job's cursor) in the page's transaction. A page whose columns are not the prepared ones (a sender
-    /// that sends other columns than its schema said) is planned on its own, checked the same way.
+    /// that sends other columns than its schema said) is planned on its own, checked the same way. A primary key
+    /// the prepared import took off comes back first, in its own transaction: the page is matched on it.
     pub async fn import_prepared(
         &self,
         prepared: &PreparedImport,
@@ -230,6 +288,7 @@ impl Tables {
         if page.rows.iter().any(|r| r.len() != page.columns.len()) {
             return Err(EngineError::MalformedPage("a row's length differs from the column count".into()));
         }
+        self.key_back(prepared).await?;
         let same = page.columns.len() == prepared.columns.len()
             && page.columns.iter().zip(&prepared.columns).all(|(c, p)| &c.name == p);
         let own;
@@ -247,7 +306,8 @@ impl Tables {
 
     /// Writes a binary COPY page into a table prepared with [`Tables::prepare_import`] (binary COPY pages
     /// accepted), with the checkpoint in its transaction. `Ok(None)`: PostgreSQL refused the bytes or a row;
-    /// nothing was written.
+    /// nothing was written. While the prepared import has the table's primary key off, the page goes straight
+    /// into the table; a refused one brings the key back, for the ordinary pages that redo its rows.
     pub async fn import_prepared_copy(
         &self,
         prepared: &PreparedImport,
@@ -256,7 +316,18 @@ impl Tables {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Option<ImportResult>, EngineError> {
         match &prepared.copy {
-            Ok(plan) => self.import_binary_copy(plan, data, rows, checkpoint).await,
+            Ok(plan) => {
+                let Db::Postgres(pool) = &self.db else { return Ok(None) };
+                // Read, not held: pages may go in side by side; a key that comes back meanwhile makes a page
+                // with a key already there fail (and be redone), never land twice.
+                let key_off = prepared.key_off.add.lock().await.is_some();
+                let imported =
+                    postgres::import::import_binary_copy_keyed(pool, plan, data, rows, checkpoint, key_off).await?;
+                if imported.is_none() {
+                    self.key_back(prepared).await?;
+                }
+                Ok(imported)
+            }
             Err(why) => Err(EngineError::BadRequest(format!(
                 "binary COPY pages cannot go into {:?}: {why}",
                 prepared.schema.name
@@ -347,6 +418,26 @@ pub struct PreparedImport {
     /// The plan for binary COPY pages, or why they cannot go in as they are.
     pub copy: Result<ImportPlan, String>,
     strategy: Strategy,
+    /// The table's primary key, when this prepared import took it off for the rows' sake.
+    key_off: std::sync::Arc<KeyOff>,
+}
+
+impl PreparedImport {
+    /// Whether this prepared import took the table's primary key off for the rows' sake (see
+    /// [`Tables::prepare_import`]) and no page of it has needed the key back since (the constraints after the
+    /// data add it back without telling it).
+    pub async fn key_deferred(&self) -> bool {
+        self.key_off.add.lock().await.is_some()
+    }
+}
+
+/// A primary key a prepared import took off. Shared by every clone of the prepared table (the server keeps one
+/// behind an `Arc` and may import two of its pages at once), so the first page that needs the key adds it back,
+/// once, and every later page sees that it is back.
+#[derive(Debug)]
+struct KeyOff {
+    /// The statement that adds the key back while it is off; `None` once it is back, or when it never came off.
+    add: futures_util::lock::Mutex<Option<String>>,
 }
 
 /// Whether binary COPY pages of the sender's table `sender` can go as they are into the table `plan` writes: this

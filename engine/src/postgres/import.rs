@@ -295,6 +295,22 @@ pub async fn import_binary_copy(
     rows: usize,
     checkpoint: Option<&Checkpoint>,
 ) -> Result<Option<ImportResult>, EngineError> {
+    import_binary_copy_keyed(pool, plan, data, rows, checkpoint, false).await
+}
+
+/// [`import_binary_copy`] into a table whose primary key may be off (`key_off`: a prepared import took it off
+/// while the table was empty, see [`crate::Tables::prepare_import`]). Then the page goes straight into the table
+/// with no probe — the sender's keyset walk gives each key once, and without the key's index the probe would read
+/// the whole table — and the sequences move past the page's own largest values, read from its bytes, for the
+/// same reason (`max()` over the table would read every row for each page).
+pub(crate) async fn import_binary_copy_keyed(
+    pool: &PgPool,
+    plan: &ImportPlan,
+    data: &[u8],
+    rows: usize,
+    checkpoint: Option<&Checkpoint>,
+    key_off: bool,
+) -> Result<Option<ImportResult>, EngineError> {
     use super::binary_copy;
     let tuples = binary_copy::scan(data, plan.columns.len()).map_err(EngineError::MalformedPage)?;
     if tuples.starts.len() != rows || plan.columns.iter().enumerate().any(|(i, c)| c.page_index != i) {
@@ -303,24 +319,67 @@ pub async fn import_binary_copy(
             tuples.starts.len()
         )));
     }
-    // Pages come in key order: the first and last tuples bound the page's keys.
-    let bounds = int_key(plan).and_then(|column| {
-        let index = plan.columns.iter().position(|c| c.name == column.name)?;
-        let key = |start: usize| {
-            binary_copy::field(data, start, index).and_then(|b| binary_copy::key_value(b, &column.data_type))
-        };
-        match (key(*tuples.starts.first()?), key(*tuples.starts.last()?)) {
-            (Some(Value::Int(a)), Some(Value::Int(b))) => Some((a.min(b), a.max(b))),
-            _ => None,
-        }
-    });
     let mut conn = Careful::acquire(pool).await?;
-    let imported = import_binary_copy_on(&mut conn, plan, data, rows, bounds, checkpoint).await?;
+    let imported = if key_off {
+        let maxima = sequence_maxima(plan, data, &tuples.starts);
+        import_binary_copy_on(&mut conn, plan, data, rows, Conflicts::None(&maxima), checkpoint).await?
+    } else {
+        let bounds = key_bounds(plan, data, &tuples.starts);
+        import_binary_copy_on(&mut conn, plan, data, rows, Conflicts::Probe(bounds), checkpoint).await?
+    };
     if imported.is_some() {
         // A refused COPY's connection is closed rather than trusted to be clean again.
         conn.release();
     }
     Ok(imported)
+}
+
+/// How a binary COPY page finds out whether it may go straight into the table.
+enum Conflicts<'a> {
+    /// Probe the table for keys in the page's integer key range, when it has one.
+    Probe(Option<(i64, i64)>),
+    /// The table's key is off: nothing can conflict; the sequences move to these page maxima.
+    None(&'a [(String, i64)]),
+}
+
+/// The smallest and largest integer key of a binary COPY page: pages come in key order, so the first and last
+/// tuples bound them. `None` without a single integer key.
+fn key_bounds(plan: &ImportPlan, data: &[u8], starts: &[usize]) -> Option<(i64, i64)> {
+    use super::binary_copy;
+    int_key(plan).and_then(|column| {
+        let index = plan.columns.iter().position(|c| c.name == column.name)?;
+        let key = |start: usize| {
+            binary_copy::field(data, start, index).and_then(|b| binary_copy::key_value(b, &column.data_type))
+        };
+        match (key(*starts.first()?), key(*starts.last()?)) {
+            (Some(Value::Int(a)), Some(Value::Int(b))) => Some((a.min(b), a.max(b))),
+            _ => None,
+        }
+    })
+}
+
+/// The largest value of each of the plan's sequence columns in a binary COPY page, as `(column, value)`: what
+/// the sequences must stand past once the page is in, when the page's rows are all the table holds beyond what
+/// earlier pages brought (a table that was empty when its key came off).
+fn sequence_maxima(plan: &ImportPlan, data: &[u8], starts: &[usize]) -> Vec<(String, i64)> {
+    use super::binary_copy;
+    plan.sequence_columns
+        .iter()
+        .filter_map(|name| {
+            let index = plan.columns.iter().position(|c| &c.name == name)?;
+            let data_type = &plan.columns[index].data_type;
+            let max = starts
+                .iter()
+                .filter_map(|&start| {
+                    match binary_copy::field(data, start, index).and_then(|b| binary_copy::key_value(b, data_type)) {
+                        Some(Value::Int(v)) => Some(v),
+                        _ => None,
+                    }
+                })
+                .max()?;
+            Some((name.clone(), max))
+        })
+        .collect()
 }
 
 /// [`import_binary_copy`] on one connection, in one transaction.
@@ -329,7 +388,7 @@ async fn import_binary_copy_on(
     plan: &ImportPlan,
     data: &[u8],
     rows: usize,
-    bounds: Option<(i64, i64)>,
+    conflicts: Conflicts<'_>,
     checkpoint: Option<&Checkpoint>,
 ) -> Result<Option<ImportResult>, EngineError> {
     let mut result = ImportResult { notes: plan.notes.clone(), ..Default::default() };
@@ -344,7 +403,11 @@ async fn import_binary_copy_on(
     if plan.strategy == Strategy::Append {
         advance_sequences(&mut tx, plan).await?;
     }
-    let written = if nothing_can_conflict_within(&mut tx, plan, bounds).await? {
+    let direct = match &conflicts {
+        Conflicts::Probe(bounds) => nothing_can_conflict_within(&mut tx, plan, *bounds).await?,
+        Conflicts::None(_) => true,
+    };
+    let written = if direct {
         match copy_in(&mut tx, plan, &plan.table_sql, data, " (FORMAT binary)").await {
             Ok(()) => {
                 result.created = rows as u64;
@@ -380,7 +443,10 @@ async fn import_binary_copy_on(
     if !written {
         return Ok(None);
     }
-    advance_sequences(&mut tx, plan).await?;
+    match conflicts {
+        Conflicts::Probe(_) => advance_sequences(&mut tx, plan).await?,
+        Conflicts::None(maxima) => advance_sequences_to(&mut tx, plan, maxima).await?,
+    }
     if let Some(c) = checkpoint {
         c.write_postgres(&mut tx, &result).await?;
     }
@@ -389,7 +455,7 @@ async fn import_binary_copy_on(
 }
 
 /// The database's own message (and detail), without driver noise.
-fn database_reason(e: &sqlx::Error) -> String {
+pub(crate) fn database_reason(e: &sqlx::Error) -> String {
     match e {
         sqlx::Error::Database(db) => {
             let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
@@ -429,6 +495,35 @@ async fn advance_sequences(conn: &mut PgConnection, plan: &ImportPlan) -> Result
             table = plan.table_sql
         );
         sqlx::query(sqlx::AssertSqlSafe(sql)).bind(sequence).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// [`advance_sequences`] with each column's largest value given (`maxima`, as `(column, value)`) rather than read
+/// from the table: for a table whose key is off, where reading it would scan every row.
+async fn advance_sequences_to(
+    conn: &mut PgConnection,
+    plan: &ImportPlan,
+    maxima: &[(String, i64)],
+) -> Result<(), EngineError> {
+    if maxima.is_empty() {
+        return Ok(());
+    }
+    let looked_up;
+    let sequences = match &plan.sequences {
+        Some(resolved) => resolved,
+        None => {
+            looked_up = sequences_on(&mut *conn, plan).await?;
+            &looked_up
+        }
+    };
+    for (column, sequence) in sequences {
+        let Some((_, max)) = maxima.iter().find(|(c, _)| c == column) else { continue };
+        sqlx::query("SELECT setval($1::regclass, $2) WHERE $2 > COALESCE(pg_sequence_last_value($1::regclass), 0)")
+            .bind(sequence)
+            .bind(max)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
