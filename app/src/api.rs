@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
 
+#[cfg(feature = "ssr")]
+pub mod chain;
 pub mod jobs;
 #[cfg(feature = "ssr")]
 pub mod prepared;

@@ -5,8 +5,7 @@
 //! when an admin holds too many.
 //!
 //! Pages of one table may arrive two at a time (the Receive page sends the next page while the last is written):
-//! each handle keeps where its last committed page ended, and an import commits only the page that starts there,
-//! one at a time ([`Chain`]); any other is answered "stale", nothing written.
+//! each handle's [`Chain`] writes them one at a time, in the walk's order.
 //!
 //! The handles live in this process: behind a load balancer, a Receive page's calls must reach the server that
 //! prepared the table (an unknown handle is a clear 400: "prepare the table again").
@@ -16,6 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use engine::tables::PreparedImport;
+
+use super::chain::Chain;
 
 /// Prepared tables one admin may hold at once (a transfer prepares one per table, one at a time).
 pub const MAX_PER_ADMIN: usize = 64;
@@ -30,11 +31,6 @@ struct Entry {
     chain: Arc<Chain>,
     used: Instant,
 }
-
-/// Where the table's committed pages end: the walk's cursor after the last page committed through the handle
-/// (`None`: the walk's start, before any page). Held across a page's import, so the handle's pages are written
-/// one at a time, in the walk's order.
-pub type Chain = tokio::sync::Mutex<Option<String>>;
 
 /// A prepared table as an import finds it.
 #[derive(Debug, Clone)]

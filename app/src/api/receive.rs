@@ -245,9 +245,10 @@ fn check_cursor(what: &str, cursor: Option<&str>) -> Result<(), ApiError> {
 /// header stated), written in one transaction with its counts in the transfer's history record.
 ///
 /// `from` is the cursor the page was fetched from and `next` the one the walk goes on from after it: the page is
-/// written only when `from` is where the handle's last committed page ended, one page of a handle at a time, so
-/// the Receive page may send the next page while the last is still being written (it is decoded meanwhile) and
-/// pages still land in order, once. Otherwise the answer is [`PageOutcome::Stale`] and nothing is written.
+/// written only when `from` is where the handle's last committed page ended, one page of a handle at a time
+/// (`super::chain`), so the Receive page may send the next page while the last is still being written (it is
+/// decoded meanwhile, and waits for its turn) and pages still land in order, once. A page out of turn is
+/// answered [`PageOutcome::Stale`], nothing written.
 /// `format` `pg_copy`: a binary COPY page; [`PageOutcome::CopyRefused`] when PostgreSQL refused a row of it
 /// (nothing was written, and the browser sends the same rows again as ordinary pages, imported the careful way).
 #[server(endpoint = "receive/import-page", input = Postcard, output = Json)]
@@ -279,31 +280,24 @@ pub async fn import_page(
         )));
     };
     let rows = usize::try_from(rows).unwrap_or(usize::MAX);
-    let _turn = PAGE_IMPORTS.acquire().await.map_err(|e| super::respond(ApiError::internal("waiting to import", e)))?;
-    let refused =
-        |e: engine::EngineError| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}")));
-    // Decoded before the page's turn: while the handle's previous page is written.
-    let decoded = match format {
-        PageFormat::PgCopy => Relayed::Copy(engine::compress::decompress_bytes(&page).map_err(refused)?),
-        PageFormat::Binary => {
-            let decoded = <protocol::Page as engine::compress::PageCompression>::decompress(&page).map_err(refused)?;
-            if decoded.rows.len() != rows {
-                return Err(super::respond(ApiError::BadRequest(format!(
-                    "the relayed page was refused: the header said {rows} rows, the page holds {}",
-                    decoded.rows.len()
-                ))));
-            }
-            Relayed::Rows(decoded)
-        }
-        PageFormat::Json => {
-            return Err(super::respond(ApiError::BadRequest("JSON pages are previews, not imported".into())));
-        }
+    // Decoded before the page's turn, while the handle's previous page may still be written; the import slot
+    // bounds what decoding takes, and is given back while the page waits for its turn.
+    let decoded = {
+        let _slot = import_slot().await?;
+        decode_relayed(format, rows, &page)
     };
     drop(page);
-    let mut chain = found.chain.lock().await;
-    if *chain != from {
+    let decoded = match decoded {
+        Ok(d) => d,
+        Err(e) => {
+            found.chain.failed_before_turn(&next);
+            return Err(e);
+        }
+    };
+    let Some(turn) = found.chain.turn(&from, &next, super::chain::PATIENCE).await else {
         return Ok(PageOutcome::Stale);
-    }
+    };
+    let _slot = import_slot().await?;
     let checkpoint = appdata::jobs::Checkpoint { job: None, transfer_id: found.transfer, rows: rows as u64 };
     let outcome = match decoded {
         Relayed::Copy(data) => state
@@ -321,9 +315,37 @@ pub async fn import_page(
         ),
     };
     if matches!(outcome, PageOutcome::Committed(_)) {
-        *chain = Some(next);
+        turn.committed(next);
     }
     Ok(outcome)
+}
+
+/// One of the [`PAGE_IMPORTS`] slots.
+#[cfg(feature = "ssr")]
+async fn import_slot() -> Result<tokio::sync::SemaphorePermit<'static>, ApiError> {
+    PAGE_IMPORTS.acquire().await.map_err(|e| super::respond(ApiError::internal("waiting to import", e)))
+}
+
+/// A relayed page decoded as hostile input: bounded by the codec, refused whole when it does not hold the `rows`
+/// its header stated (binary COPY pages are counted when they are imported, before anything is written).
+#[cfg(feature = "ssr")]
+fn decode_relayed(format: PageFormat, rows: usize, page: &[u8]) -> Result<Relayed, ApiError> {
+    let refused =
+        |e: engine::EngineError| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}")));
+    match format {
+        PageFormat::PgCopy => Ok(Relayed::Copy(engine::compress::decompress_bytes(page).map_err(refused)?)),
+        PageFormat::Binary => {
+            let decoded = <protocol::Page as engine::compress::PageCompression>::decompress(page).map_err(refused)?;
+            if decoded.rows.len() != rows {
+                return Err(super::respond(ApiError::BadRequest(format!(
+                    "the relayed page was refused: the header said {rows} rows, the page holds {}",
+                    decoded.rows.len()
+                ))));
+            }
+            Ok(Relayed::Rows(decoded))
+        }
+        PageFormat::Json => Err(super::respond(ApiError::BadRequest("JSON pages are previews, not imported".into()))),
+    }
 }
 
 /// A relayed page, decoded.
