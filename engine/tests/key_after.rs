@@ -280,3 +280,21 @@ async fn rows_that_break_the_key_are_an_error_naming_the_table() {
     assert!(e.contains("is duplicated"), "{e}");
     assert_eq!(scalar(&target.db, "SELECT count(*) FROM items").await, 20);
 }
+
+#[tokio::test]
+async fn a_key_with_include_columns_keeps_them_out_of_the_key() {
+    // INCLUDE columns are stored in the key's index but are no key columns: read as key columns, the copy's key
+    // became (a, b, v) INCLUDE (v), which matched no sender key and was never taken off.
+    let (source, target) = pair(
+        "CREATE TABLE covered (a int, b int, v text, PRIMARY KEY (a, b) INCLUDE (v));
+         INSERT INTO covered SELECT i / 7, i % 7, 'v' || i FROM generate_series(1, 500) i;",
+    )
+    .await;
+    let (from, to) = (tables(&source.db), tables(&target.db));
+    assert_eq!(from.get_schema("covered").await.unwrap().primary_key, ["a", "b"]);
+    assert_eq!(transfer(&from, &to, "covered", 200).await, (3, 500));
+    let dump = schema_dump(&source.url, "covered");
+    assert!(dump.contains("PRIMARY KEY (a, b) INCLUDE (v);"), "{dump}");
+    assert_eq!(schema_dump(&target.url, "covered"), dump);
+    assert_eq!(pg_fingerprint(&target.db, "covered").await, pg_fingerprint(&source.db, "covered").await);
+}

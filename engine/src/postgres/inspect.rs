@@ -194,13 +194,13 @@ pub async fn get_schema(pool: &PgPool, table: &str, found: &Found) -> Result<Tab
         })
         .collect();
 
-    // Columns of each constraint / index, in key order.
+    // Columns of each constraint / index, in key order (a key's INCLUDE columns are no key columns).
     let primary_key: Vec<String> = sqlx::query_scalar(
         "SELECT a.attname::text
          FROM pg_index i
          CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-         WHERE i.indrelid = $1::int8::oid AND i.indisprimary
+         WHERE i.indrelid = $1::int8::oid AND i.indisprimary AND k.ord <= i.indnkeyatts
          ORDER BY k.ord",
     )
     .bind(oid)
