@@ -321,8 +321,7 @@ async fn constraint_exists(conn: &mut sqlx::PgConnection, table_sql: &str, name:
 }
 
 /// `[CONSTRAINT name] PRIMARY KEY (…) [INCLUDE (…)] [DEFERRABLE …]` of `schema`'s primary key (its name and
-/// options only between PostgreSQL databases), `None` without one: the same text whether the key is made with the
-/// table or added back after its rows ([`add_primary_key_sql`]), so both give the same key.
+/// options only between PostgreSQL databases), `None` without one.
 fn primary_key_clause(schema: &TableSchema) -> Result<Option<String>, EngineError> {
     if schema.primary_key.is_empty() {
         return Ok(None);
@@ -340,20 +339,15 @@ fn primary_key_clause(schema: &TableSchema) -> Result<Option<String>, EngineErro
 // The primary key after the data. A table a transfer creates here is made with its primary key, so a table that
 // exists is never without it for long; but COPY into a table with the key maintains its index row by row, and
 // building it once over all the rows (as `pg_dump | psql` does) is much faster. So while such a table is still
-// empty, `Tables::prepare_import` takes the key off for binary COPY pages, and the key comes back — identical,
-// from the sender's schema as `Tables::create_table` made it — before anything needs it: an ordinary page
-// (matched on the key), a refused binary page, the constraints after the data (first of them), or the next
-// transfer into the table.
-
-/// `ALTER TABLE … ADD CONSTRAINT … PRIMARY KEY …` adding `sender`'s primary key to `table_sql`, as
-/// [`Tables::create_table`] makes it inline; `None` when the sender's table has no primary key.
-pub(crate) fn add_primary_key_sql(sender: &TableSchema, table_sql: &str) -> Result<Option<String>, EngineError> {
-    Ok(primary_key_clause(sender)?.map(|key| format!("ALTER TABLE {table_sql} ADD {key}")))
-}
+// empty, `Tables::prepare_import` takes the key off for binary COPY pages — once in the table's life: the drop
+// and the statement that puts the key back (built from this table, before the drop) are recorded together in
+// its `dbt_pending_constraints` row — and the key comes back, from that statement, before anything needs it: an
+// ordinary page (matched on the key), a refused binary page, the constraints after the data (first of them, and
+// those of a table whose foreign key references it), or the next transfer into the table, whatever its sender.
 
 /// The name of the primary key a prepared import may take off `local` (this side's table) for binary COPY pages
-/// of `sender`'s table: both are PostgreSQL tables whose primary keys have the same columns, name and options,
-/// so the key added back from the sender's schema is the one taken off. `None`: keep the key.
+/// of `sender`'s table: both are PostgreSQL tables whose primary keys have the same columns, name and options.
+/// `None`: keep the key.
 pub(crate) fn deferrable_primary_key<'a>(local: &'a TableSchema, sender: &TableSchema) -> Option<&'a str> {
     let name = local.primary_key_name.as_deref()?;
     let options = |s: &TableSchema| s.constraint_options.iter().find(|o| o.name == name).cloned();
@@ -367,22 +361,26 @@ pub(crate) fn deferrable_primary_key<'a>(local: &'a TableSchema, sender: &TableS
 }
 
 /// Whether `table_sql` has a primary key here.
-async fn has_primary_key(conn: &mut sqlx::PgConnection, table_sql: &str) -> Result<bool, sqlx::Error> {
+pub(crate) async fn has_primary_key(conn: &mut sqlx::PgConnection, table_sql: &str) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p')")
         .bind(table_sql)
         .fetch_one(conn)
         .await
 }
 
-/// Takes primary key `name` off `table_sql` when the table is empty and no foreign key here references it or a
-/// table under it (the drop would need CASCADE), in one transaction under the table's lock, so no row arrives
-/// between the check and the drop. Answers whether it did: a lock held elsewhere for more than a moment (a long
-/// read), or a drop this database refuses (a view that depends on the key), leaves the key on, as before.
+/// Takes primary key `name` off `table_sql` (table `table`, whose constraints are pending) when the table is
+/// empty, no foreign key here references it or a table under it (the drop would need CASCADE), and its key never
+/// came off before (its pending row says so, even if the key is back since): in one transaction under the
+/// table's lock and its pending row's, which records the drop and the statement that puts the key back, built
+/// from this table before the drop. Answers that statement when it dropped the key. A lock held elsewhere for
+/// more than a moment (a long read), or a drop this database refuses (a view that depends on the key), leaves
+/// the key on, as before.
 pub(crate) async fn drop_primary_key_while_empty(
     pool: &sqlx::PgPool,
+    table: &str,
     table_sql: &str,
     name: &str,
-) -> Result<bool, EngineError> {
+) -> Result<Option<String>, EngineError> {
     let mut tx = pool.begin().await?;
     sqlx::query("SET LOCAL lock_timeout = '2s'").execute(&mut *tx).await?;
     let lock = format!("LOCK TABLE {table_sql} IN ACCESS EXCLUSIVE MODE");
@@ -390,40 +388,69 @@ pub(crate) async fn drop_primary_key_while_empty(
         Ok(_) => {}
         Err(sqlx::Error::Database(e)) => {
             tracing::debug!(table = table_sql, error = %e.message(), "the primary key stays: the table is busy");
-            return Ok(false);
+            return Ok(None);
         }
         Err(e) => return Err(e.into()),
+    }
+    let taken_off: Option<bool> =
+        sqlx::query_scalar(appdata::constraints::LOCK_PENDING_SQL).bind(table).fetch_optional(&mut *tx).await?;
+    if taken_off != Some(false) {
+        // Not pending any more, or its key came off once already (another transfer's, maybe still going).
+        return Ok(None);
     }
     let sql = format!(
         "WITH RECURSIVE tree(oid) AS (SELECT to_regclass($1)::oid \
            UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid) \
          SELECT NOT EXISTS (SELECT 1 FROM {table_sql}), \
-                EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid IN (SELECT oid FROM tree))"
+                EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid IN (SELECT oid FROM tree)), \
+                (SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+                  WHERE conrelid = to_regclass($1) AND contype = 'p' AND conname = $2)"
     );
-    let (empty, referenced): (bool, bool) =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(table_sql).fetch_one(&mut *tx).await?;
-    if !empty || referenced {
-        return Ok(false);
-    }
-    let drop = format!("ALTER TABLE {table_sql} DROP CONSTRAINT {}", ColumnName::parse(name)?.quoted());
+    let (empty, referenced, definition): (bool, bool, Option<String>) =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(table_sql).bind(name).fetch_one(&mut *tx).await?;
+    let Some(definition) = definition.filter(|_| empty && !referenced) else { return Ok(None) };
+    let quoted = ColumnName::parse(name)?.quoted();
+    let add = format!("ALTER TABLE {table_sql} ADD CONSTRAINT {quoted} {definition}");
+    sqlx::query(appdata::constraints::KEY_TAKEN_OFF_SQL).bind(table).bind(&add).execute(&mut *tx).await?;
+    let drop = format!("ALTER TABLE {table_sql} DROP CONSTRAINT {quoted}");
     match sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut *tx).await {
         Ok(_) => {
             tx.commit().await?;
-            Ok(true)
+            Ok(Some(add))
         }
         Err(sqlx::Error::Database(e)) => {
             tracing::debug!(table = table_sql, error = %e.message(), "the primary key stays: it cannot be dropped");
-            Ok(false)
+            Ok(None)
         }
         Err(e) => Err(e.into()),
     }
 }
 
-/// Runs `add` (from [`add_primary_key_sql`]) unless `table_sql` has a primary key already (another page, or
-/// another transfer into the table, added it first), in its own transaction under the table's lock. Answers
-/// whether it added the key. Rows that break the key (a sender that sent one key twice) are an error naming the
-/// table and the database's reason; the rows stay, without the key, and the table's constraints stay pending, so
-/// the next transfer into it tries again.
+/// Puts back the primary key a transfer took off `table` (`table_sql` here), from the statement stored with the
+/// drop, when its constraints are pending with a stored key and the table lacks its key (whatever the sender of
+/// the transfer that asks). Answers whether it added the key; see [`add_primary_key`] for its errors.
+pub(crate) async fn restore_stored_primary_key(
+    db: &Db,
+    pool: &sqlx::PgPool,
+    table: &str,
+    table_sql: &str,
+) -> Result<bool, EngineError> {
+    let Some(add) = appdata::constraints::pending(db, table).await?.and_then(|p| p.primary_key_sql) else {
+        return Ok(false);
+    };
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(table_sql).fetch_one(pool).await?;
+    if !exists {
+        return Ok(false);
+    }
+    add_primary_key(pool, table, table_sql, &add).await
+}
+
+/// Runs `add` (the statement stored when the key came off) unless `table_sql` has a primary key already (another
+/// page, or another transfer into the table, added it first), in its own transaction under the table's lock,
+/// waiting at most a few seconds for that lock. Answers whether it added the key. A session that holds the table
+/// (a transaction left open) is an error naming the table; so are rows that break the key (a sender that sent
+/// one key twice), with the duplicated key and the way out: the rows stay, without the key, and the table's
+/// constraints stay pending, so the next transfer into it tries again.
 pub(crate) async fn add_primary_key(
     pool: &sqlx::PgPool,
     table: &str,
@@ -435,24 +462,43 @@ pub(crate) async fn add_primary_key(
         return Ok(false);
     }
     let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL lock_timeout = '5s'").execute(&mut *tx).await?;
+    // Building the key's index over many rows may take long: no statement timeout for it.
+    sqlx::query("SET LOCAL statement_timeout = 0").execute(&mut *tx).await?;
+    let refused = |e: sqlx::Error| match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03") => EngineError::BadRequest(format!(
+            "table {table:?} is in use by another session: its primary key could not be put back; try again"
+        )),
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+            let detail = db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .and_then(|pg| pg.detail())
+                .map(|d| d.trim_end_matches('.').to_owned());
+            let rows = match detail {
+                Some(d) => format!("rows share a key ({d})"),
+                None => "rows share a key".to_owned(),
+            };
+            EngineError::BadRequest(format!(
+                "table {table:?}: its primary key could not be put back after its rows: {rows}; the rows are in \
+                 without it: delete the duplicated rows or drop the table, then transfer again"
+            ))
+        }
+        sqlx::Error::Database(_) => EngineError::BadRequest(format!(
+            "table {table:?}: its primary key could not be put back after its rows: {}; the rows are in without \
+             it, and the next transfer into the table tries again",
+            crate::postgres::import::database_reason(&e)
+        )),
+        _ => e.into(),
+    };
     let lock = format!("LOCK TABLE {table_sql} IN ACCESS EXCLUSIVE MODE");
-    sqlx::query(sqlx::AssertSqlSafe(lock)).execute(&mut *tx).await?;
+    sqlx::query(sqlx::AssertSqlSafe(lock)).execute(&mut *tx).await.map_err(refused)?;
     if has_primary_key(&mut tx, table_sql).await? {
         tx.commit().await?;
         return Ok(false);
     }
-    match sqlx::query(sqlx::AssertSqlSafe(add.to_owned())).execute(&mut *tx).await {
-        Ok(_) => {
-            tx.commit().await?;
-            Ok(true)
-        }
-        Err(e @ sqlx::Error::Database(_)) => Err(EngineError::BadRequest(format!(
-            "table {table:?}: its primary key could not be added after its rows: {}; the rows are in without it, \
-             and the next transfer into the table tries again",
-            crate::postgres::import::database_reason(&e)
-        ))),
-        Err(e) => Err(e.into()),
-    }
+    sqlx::query(sqlx::AssertSqlSafe(add.to_owned())).execute(&mut *tx).await.map_err(refused)?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// A comment's text as a SQL literal, refused when too long or holding NUL.
@@ -1219,12 +1265,17 @@ impl Tables {
         }
         self.refuse_excluded_references(schema)?;
         let namespace = self.namespace().await?;
-        // The primary key first, if the import took it off for the rows (see `add_primary_key_sql`): a foreign
-        // key of the table to itself needs it.
+        // The primary key first, if an import took it off for the rows (from the statement stored then): a
+        // foreign key of the table to itself needs it. Then the keys of the tables its foreign keys reference
+        // that are still without theirs (a transfer into them that stopped early): a foreign key needs them too.
         if let (Db::Postgres(pool), Some(ns)) = (self.db(), namespace.as_deref()) {
-            let table_sql = qualified(ns, table.as_str());
-            if let Some(add) = add_primary_key_sql(schema, &table_sql)? {
-                add_primary_key(pool, table.as_str(), &table_sql, &add).await?;
+            restore_stored_primary_key(self.db(), pool, table.as_str(), &qualified(ns, table.as_str())).await?;
+            for fk in &schema.foreign_keys {
+                let parent = TableName::parse(&fk.ref_table)?;
+                if parent.as_str() != table.as_str() {
+                    let parent_sql = qualified(ns, parent.as_str());
+                    restore_stored_primary_key(self.db(), pool, parent.as_str(), &parent_sql).await?;
+                }
             }
         }
         // Idempotent and all-or-nothing: a background job that stops halfway, or runs this step twice after a

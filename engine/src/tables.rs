@@ -205,19 +205,17 @@ impl Tables {
         let t = self.resolve(&sender.name).await?;
         let mut schema = self.schema_of(&t).await?;
         let pending = match &self.db {
-            Db::Postgres(_) if !sender.primary_key.is_empty() => {
-                appdata::constraints::constraints_pending(&self.db, t.name.as_str()).await?
-            }
-            _ => false,
+            Db::Postgres(_) => appdata::constraints::pending(&self.db, t.name.as_str()).await?,
+            Db::Sqlite(_) => None,
         };
+        // A key a transfer took off (one that stopped early, or one still going) comes back first, from the
+        // statement stored when it came off, whatever this sender's schema says.
         if let Db::Postgres(pool) = &self.db
-            && pending
+            && let Some(add) = pending.as_ref().and_then(|p| p.primary_key_sql.as_deref())
             && schema.primary_key.is_empty()
         {
             let table_sql = postgres::inspect::table_sql(&schema)?;
-            if let Some(add) = crate::create::add_primary_key_sql(sender, &table_sql)?
-                && crate::create::add_primary_key(pool, &sender.name, &table_sql, &add).await?
-            {
+            if crate::create::add_primary_key(pool, t.name.as_str(), &table_sql, add).await? {
                 schema = self.schema_of(&t).await?;
             }
         }
@@ -241,12 +239,13 @@ impl Tables {
             binary_copy_fit(&self.db, &plan, sender).map(|()| plan.clone())
         };
         let mut key_off = None;
+        // Once in the table's life: a key that came off before (its pending row says so) stays on.
         if let Db::Postgres(pool) = &self.db
-            && pending
+            && pending.as_ref().is_some_and(|p| !p.key_taken_off)
             && copy.is_ok()
             && let Some(name) = crate::create::deferrable_primary_key(&schema, sender)
-            && let Some(add) = crate::create::add_primary_key_sql(sender, &plan.table_sql)?
-            && crate::create::drop_primary_key_while_empty(pool, &plan.table_sql, name).await?
+            && let Some(add) =
+                crate::create::drop_primary_key_while_empty(pool, t.name.as_str(), &plan.table_sql, name).await?
         {
             tracing::debug!(table = %sender.name, "primary key off until the rows are in");
             key_off = Some(add);
@@ -319,8 +318,19 @@ impl Tables {
             Ok(plan) => {
                 let Db::Postgres(pool) = &self.db else { return Ok(None) };
                 // Read, not held: pages may go in side by side; a key that comes back meanwhile makes a page
-                // with a key already there fail (and be redone), never land twice.
-                let key_off = prepared.key_off.add.lock().await.is_some();
+                // with a key already there fail (and be redone), never land twice. A key found back on (another
+                // transfer into the table, or its constraints after the data, put it back) ends the key-off
+                // state: pages are probed again, as into any table with its key.
+                let key_off = {
+                    let mut add = prepared.key_off.add.lock().await;
+                    if add.is_some()
+                        && crate::create::has_primary_key(&mut *pool.acquire().await?, &plan.table_sql).await?
+                    {
+                        tracing::debug!(table = %prepared.schema.name, "primary key found back on");
+                        *add = None;
+                    }
+                    add.is_some()
+                };
                 let imported =
                     postgres::import::import_binary_copy_keyed(pool, plan, data, rows, checkpoint, key_off).await?;
                 if imported.is_none() {

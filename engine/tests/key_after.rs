@@ -271,8 +271,9 @@ async fn rows_that_break_the_key_are_an_error_naming_the_table() {
         to.import_prepared_copy(&prepared, &page.data, page.rows, None).await.unwrap().unwrap();
     }
     let e = to.create_constraints_after_data(&schema).await.unwrap_err().to_string();
-    assert!(e.starts_with(r#"table "items": its primary key could not be added"#), "{e}");
-    assert!(e.contains("is duplicated"), "{e}");
+    assert!(e.starts_with(r#"table "items": its primary key could not be put back after its rows"#), "{e}");
+    assert!(e.contains("rows share a key (Key (id)=(") && e.contains(") is duplicated)"), "{e}");
+    assert!(e.ends_with("delete the duplicated rows or drop the table, then transfer again"), "{e}");
     assert!(appdata::constraints::constraints_pending(&target.db, "items").await.unwrap());
     assert_eq!(primary_key(&target.db, "items").await, None);
     // The next transfer into it says the same before it writes anything.
@@ -297,4 +298,154 @@ async fn a_key_with_include_columns_keeps_them_out_of_the_key() {
     assert!(dump.contains("PRIMARY KEY (a, b) INCLUDE (v);"), "{dump}");
     assert_eq!(schema_dump(&target.url, "covered"), dump);
     assert_eq!(pg_fingerprint(&target.db, "covered").await, pg_fingerprint(&source.db, "covered").await);
+}
+
+/// Two imports prepared into the same empty table: the first takes the key off (recorded with the table's
+/// pending row, with the statement that puts it back); the second puts it back and never takes it off again, so
+/// both match rows on it: overlapping pages skip exactly what is there, nothing lands twice.
+#[tokio::test]
+async fn two_prepares_of_one_empty_table_take_the_key_off_once() {
+    let (source, target) = pair(ITEMS).await;
+    let (from, to) = (tables(&source.db), tables(&target.db));
+    let schema = from.get_schema("items").await.unwrap();
+    to.create_table(&schema).await.unwrap();
+    let first = to.prepare_import(&schema, Strategy::Skip, true).await.unwrap();
+    assert!(first.key_deferred().await);
+    let pending = appdata::constraints::pending(&target.db, "items").await.unwrap().unwrap();
+    assert!(pending.key_taken_off);
+    assert_eq!(
+        pending.primary_key_sql.as_deref(),
+        Some(r#"ALTER TABLE "public"."items" ADD CONSTRAINT "items_pkey" PRIMARY KEY (id)"#)
+    );
+    let page = from.export_binary_copy_with(&schema, &PageRequest::first(300)).await.unwrap();
+    let done = to.import_prepared_copy(&first, &page.data, page.rows, None).await.unwrap().unwrap();
+    assert_eq!((done.created, done.skipped), (300, 0));
+
+    // The second: the key comes back, from the stored statement, and stays on.
+    let second = to.prepare_import(&schema, Strategy::Skip, true).await.unwrap();
+    assert!(!second.key_deferred().await);
+    assert_eq!(primary_key(&target.db, "items").await.as_deref(), Some("items_pkey"));
+    // The first finds the key back on: its pages are probed again, the same page again is skipped, exactly.
+    let done = to.import_prepared_copy(&first, &page.data, page.rows, None).await.unwrap().unwrap();
+    assert_eq!((done.created, done.skipped), (0, 300));
+    assert!(!first.key_deferred().await);
+    assert_eq!(copy_from(&from, &to, &second, "items", PageRequest::first(400)).await, (3, 700, 300));
+    assert_eq!(copy_from(&from, &to, &first, "items", PageRequest::first(250)).await, (4, 0, 1000));
+    assert_eq!(scalar(&target.db, "SELECT count(*) FROM items").await, 1000);
+
+    // A third, once the table is empty again: the key came off once, it stays on.
+    to.create_constraints_after_data(&schema).await.unwrap();
+    let (_, again) = pair(ITEMS).await;
+    let to = tables(&again.db);
+    to.create_table(&schema).await.unwrap();
+    let a = to.prepare_import(&schema, Strategy::Skip, true).await.unwrap();
+    assert!(a.key_deferred().await);
+    let b = to.prepare_import(&schema, Strategy::Merge, true).await.unwrap();
+    assert!(!b.key_deferred().await);
+    exec(&again.db, "ALTER TABLE items DROP CONSTRAINT items_pkey").await;
+    exec(&again.db, "ALTER TABLE items ADD CONSTRAINT items_pkey PRIMARY KEY (id)").await;
+    let c = to.prepare_import(&schema, Strategy::Skip, true).await.unwrap();
+    assert!(!c.key_deferred().await, "emptied and back on: the key came off once, it stays on");
+    assert_eq!(primary_key(&again.db, "items").await.as_deref(), Some("items_pkey"));
+    // The first's pages find it on: probed, and a page twice is skipped the second time.
+    let page = from.export_binary_copy_with(&schema, &PageRequest::first(100)).await.unwrap();
+    for expected in [(100, 0), (0, 100)] {
+        let done = to.import_prepared_copy(&a, &page.data, page.rows, None).await.unwrap().unwrap();
+        assert_eq!((done.created, done.skipped), expected);
+    }
+    assert_eq!(scalar(&again.db, "SELECT count(*) FROM items").await, 100);
+}
+
+/// The stored key comes back whatever the next transfer's sender says: one without a key (the next prepare puts
+/// it back before any page), and the constraints after the data asked with a keyless schema (the key first, the
+/// pending row removed only then).
+#[tokio::test]
+async fn a_keyless_next_sender_still_gets_the_stored_key_back() {
+    let (source, target) = pair(ITEMS).await;
+    let (from, to) = (tables(&source.db), tables(&target.db));
+    let schema = from.get_schema("items").await.unwrap();
+    let mut keyless = schema.clone();
+    keyless.primary_key.clear();
+    keyless.primary_key_name = None;
+    for run in ["prepare", "finish"] {
+        exec(&target.db, "DROP TABLE IF EXISTS items; DELETE FROM dbt_pending_constraints").await;
+        to.create_table(&schema).await.unwrap();
+        let first = to.prepare_import(&schema, Strategy::Skip, true).await.unwrap();
+        assert!(first.key_deferred().await);
+        let page = from.export_binary_copy_with(&schema, &PageRequest::first(300)).await.unwrap();
+        to.import_prepared_copy(&first, &page.data, page.rows, None).await.unwrap().unwrap();
+        drop(first);
+        assert_eq!(primary_key(&target.db, "items").await, None, "{run}");
+        if run == "prepare" {
+            let next = to.prepare_import(&keyless, Strategy::Skip, false).await.unwrap();
+            assert_eq!(primary_key(&target.db, "items").await.as_deref(), Some("items_pkey"), "{run}");
+            let ordinary = from.export_records("items", &PageRequest::first(500)).await.unwrap();
+            let done = to.import_prepared(&next, &ordinary.page, None).await.unwrap();
+            assert_eq!((done.created, done.skipped), (200, 300));
+        }
+        to.create_constraints_after_data(&keyless).await.unwrap();
+        assert_eq!(primary_key(&target.db, "items").await.as_deref(), Some("items_pkey"), "{run}");
+        assert!(!appdata::constraints::constraints_pending(&target.db, "items").await.unwrap(), "{run}");
+    }
+}
+
+/// A session that holds the table (a transaction left open after reading it) while the key must come back: an
+/// error naming the table within seconds, not a page that hangs; once that session ends, it comes back.
+#[tokio::test]
+async fn a_table_held_by_another_session_is_an_error_not_a_hang() {
+    let (source, target) = pair(ITEMS).await;
+    let (from, to) = (tables(&source.db), tables(&target.db));
+    let schema = from.get_schema("items").await.unwrap();
+    to.create_table(&schema).await.unwrap();
+    let prepared = to.prepare_import(&schema, Strategy::Skip, true).await.unwrap();
+    let page = from.export_binary_copy_with(&schema, &PageRequest::first(300)).await.unwrap();
+    to.import_prepared_copy(&prepared, &page.data, page.rows, None).await.unwrap().unwrap();
+    let Db::Postgres(pool) = &target.db else { unreachable!() };
+    let mut idle = pool.begin().await.unwrap();
+    sqlx::query("SELECT count(*) FROM items").execute(&mut *idle).await.unwrap();
+    let expected = r#"table "items" is in use by another session: its primary key could not be put back; try again"#;
+    let started = std::time::Instant::now();
+    let ordinary = from.export_records("items", &PageRequest::first(400)).await.unwrap();
+    let e = to.import_prepared(&prepared, &ordinary.page, None).await.unwrap_err().to_string();
+    assert!(e.contains(expected), "{e}");
+    let e = to.create_constraints_after_data(&schema).await.unwrap_err().to_string();
+    assert!(e.contains(expected), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    assert!(appdata::constraints::constraints_pending(&target.db, "items").await.unwrap());
+    idle.rollback().await.unwrap();
+    let done = to.import_prepared(&prepared, &ordinary.page, None).await.unwrap();
+    assert_eq!((done.created, done.skipped), (100, 300));
+    assert_eq!(primary_key(&target.db, "items").await.as_deref(), Some("items_pkey"));
+}
+
+/// A parent whose transfer stopped with its key off, then a child that references it created and finished: the
+/// parent's key comes back first, from its stored statement, and the child's foreign key is made.
+#[tokio::test]
+async fn a_childs_foreign_key_puts_its_parents_key_back_first() {
+    let (source, target) = pair(
+        "CREATE TABLE parents (id bigint PRIMARY KEY, v text);
+         CREATE TABLE kids (id int PRIMARY KEY, parent bigint NOT NULL REFERENCES parents (id));
+         INSERT INTO parents SELECT i, 'p' || i FROM generate_series(1, 100) i;
+         INSERT INTO kids SELECT i, i % 100 + 1 FROM generate_series(1, 250) i;",
+    )
+    .await;
+    let (from, to) = (tables(&source.db), tables(&target.db));
+    let parents = from.get_schema("parents").await.unwrap();
+    to.create_table(&parents).await.unwrap();
+    let prepared = to.prepare_import(&parents, Strategy::Skip, true).await.unwrap();
+    assert!(prepared.key_deferred().await);
+    let page = from.export_binary_copy_with(&parents, &PageRequest::first(100)).await.unwrap();
+    assert_eq!(to.import_prepared_copy(&prepared, &page.data, page.rows, None).await.unwrap().unwrap().created, 100);
+    drop(prepared);
+    assert_eq!(primary_key(&target.db, "parents").await, None);
+
+    assert_eq!(transfer(&from, &to, "kids", 100).await, (3, 250));
+    assert_eq!(primary_key(&target.db, "parents").await.as_deref(), Some("parents_pkey"));
+    let fks =
+        scalar(&target.db, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'kids'::regclass AND contype = 'f'");
+    assert_eq!(fks.await, 1);
+    assert_eq!(schema_dump(&target.url, "kids"), schema_dump(&source.url, "kids"));
+    to.create_constraints_after_data(&parents).await.unwrap();
+    assert_eq!(schema_dump(&target.url, "parents"), schema_dump(&source.url, "parents"));
+    assert_eq!(pg_fingerprint(&target.db, "kids").await, pg_fingerprint(&source.db, "kids").await);
 }
