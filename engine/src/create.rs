@@ -1324,7 +1324,8 @@ impl Tables {
         };
         let mut notes = Vec::new();
         let mut statements = Vec::new();
-        if let (Some(conn), Some(ns)) = (pg, namespace) {
+        let mut pg = pg;
+        if let (Some(conn), Some(ns)) = (pg.as_deref_mut(), namespace) {
             for fk in &schema.foreign_keys {
                 let name = ColumnName::parse(&fk.name)?;
                 if constraint_exists(conn, &table_sql, name.as_str()).await? {
@@ -1389,6 +1390,12 @@ impl Tables {
             (Db::Postgres(_), Dialect::Postgres) | (Db::Sqlite(_), Dialect::Sqlite)
         );
         for index in &schema.indexes {
+            // `IF NOT EXISTS` keeps an index this table has already (a resumed step); a name some other relation
+            // holds here would be skipped with only a server NOTICE: named in the notes instead.
+            if let Some(holder) = self.index_name_holder(pg.as_deref_mut(), namespace, &index.name, table).await? {
+                notes.push(format!("index {:?} not recreated: the name is taken here by {holder}", index.name));
+                continue;
+            }
             if exact && !index.definition.is_empty() {
                 let dialect = if schema.dialect == Dialect::Postgres { PG } else { LITE };
                 let sql = sqlguard::index(dialect, &index.definition).and_then(|mut def| {
@@ -1419,6 +1426,53 @@ impl Tables {
             ));
         }
         Ok((statements, notes))
+    }
+
+    /// What holds the name `name` here when it is not an index of `table` (which `IF NOT EXISTS` would keep):
+    /// "table \"x\"", "index \"y\" of table \"z\""…; `None` when the name is free or is `table`'s own index.
+    async fn index_name_holder(
+        &self,
+        pg: Option<&mut sqlx::PgConnection>,
+        namespace: Option<&str>,
+        name: &str,
+        table: &TableName,
+    ) -> Result<Option<String>, EngineError> {
+        let found: Option<(String, String)> = match (pg, namespace, self.db()) {
+            (Some(conn), Some(ns), _) => {
+                sqlx::query_as(
+                    "SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+                              WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index'
+                              WHEN 'I' THEN 'index' WHEN 'f' THEN 'foreign table' ELSE 'relation' END,
+                            COALESCE(t.relname::text, '')
+                     FROM pg_class c
+                     JOIN pg_namespace n ON n.oid = c.relnamespace
+                     LEFT JOIN pg_index i ON i.indexrelid = c.oid
+                     LEFT JOIN pg_class t ON t.oid = i.indrelid
+                     WHERE n.nspname = $1 AND c.relname = $2",
+                )
+                .bind(ns)
+                .bind(name)
+                .fetch_optional(conn)
+                .await?
+            }
+            (_, _, Db::Sqlite(pool)) => {
+                sqlx::query_as("SELECT type, tbl_name FROM sqlite_master WHERE name = ?1 COLLATE NOCASE")
+                    .bind(name)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            _ => None,
+        };
+        // SQLite's names are case-insensitive.
+        let own = |of: &str| match self.db() {
+            Db::Sqlite(_) => of.eq_ignore_ascii_case(table.as_str()),
+            Db::Postgres(_) => of == table.as_str(),
+        };
+        Ok(found.and_then(|(kind, of)| match kind.as_str() {
+            "index" if own(&of) => None,
+            "index" => Some(format!("index {name:?} of table {of:?}")),
+            _ => Some(format!("{kind} {name:?}")),
+        }))
     }
 
     /// The PostgreSQL schema new objects go into (`None` on SQLite).

@@ -18,9 +18,12 @@ use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// How long a page ahead waits for its predecessor's turn to end (it was sent before it, so it is on its way;
-/// past this, stale: the driver sends it again).
-pub const PATIENCE: Duration = Duration::from_secs(60);
+/// How long a page ahead waits for its predecessor's turn to end: crossed requests arrive within milliseconds of
+/// each other; past this, stale (the driver sends it again), so a predecessor that never comes costs little.
+pub const PATIENCE: Duration = Duration::from_secs(5);
+/// Pages of one handle inside the chain at once — being written or waiting for their turn — as the Receive page
+/// sends them (two in flight); any more are stale at once, so one browser cannot park pages here.
+pub const MAX_INSIDE: usize = protocol::transfer::MAX_IN_FLIGHT;
 /// Cursors remembered of the pages committed and of those that failed, to answer a page that starts at one of
 /// them stale at once (beyond these, such a page waits for one turn to end first).
 const REMEMBERED: usize = 1024;
@@ -45,6 +48,8 @@ struct State {
     dead: VecDeque<u64>,
     /// A page ahead is waiting.
     waiting: bool,
+    /// Pages inside: being written, waiting for the writing one, or waiting ahead.
+    inside: usize,
 }
 
 fn fingerprint(cursor: &Option<String>) -> u64 {
@@ -69,6 +74,7 @@ impl Chain {
                 passed: VecDeque::new(),
                 dead: VecDeque::new(),
                 waiting: false,
+                inside: 0,
             }),
             writing: tokio::sync::Mutex::new(()),
             moved: tokio::sync::Notify::new(),
@@ -82,7 +88,19 @@ impl Chain {
     /// The turn of the page fetched from `from` that ends at `next`, once it is there; `None`: the page is stale
     /// (see the module). A page ahead waits at most `patience`, and for one turn to end.
     pub async fn turn(&self, from: &Option<String>, next: &str, patience: Duration) -> Option<Turn<'_>> {
-        let turn = self.wait_for_turn(from, next, patience).await;
+        let entered = {
+            let mut state = self.state();
+            if state.inside >= MAX_INSIDE {
+                None
+            } else {
+                state.inside += 1;
+                Some(Inside(self))
+            }
+        };
+        let turn = match entered {
+            Some(entered) => self.wait_for_turn(from, next, patience, entered).await,
+            None => None,
+        };
         if turn.is_none() {
             // Not written: a page starting where this one ends has no predecessor coming either.
             self.failed_before_turn(next);
@@ -90,9 +108,15 @@ impl Chain {
         turn
     }
 
-    async fn wait_for_turn(&self, from: &Option<String>, next: &str, patience: Duration) -> Option<Turn<'_>> {
+    async fn wait_for_turn<'a>(
+        &'a self,
+        from: &Option<String>,
+        next: &str,
+        patience: Duration,
+        entered: Inside<'a>,
+    ) -> Option<Turn<'a>> {
         let deadline = tokio::time::Instant::now() + patience;
-        let mut waiter: Option<Waiting<'_>> = None;
+        let mut waiter: Option<Waiting<'a>> = None;
         loop {
             let waited = waiter.is_some();
             let moved = self.moved.notified();
@@ -105,7 +129,7 @@ impl Chain {
                     drop(state);
                     drop(waiter);
                     let next = fingerprint(&Some(next.to_owned()));
-                    return Some(Turn { chain: self, _writing: writing, next, committed: false });
+                    return Some(Turn { chain: self, _writing: writing, _inside: entered, next, committed: false });
                 }
                 // Waited once: the turn that ended was not this page's predecessor's commit (a redo of it committed
                 // a part that ends elsewhere).
@@ -136,6 +160,15 @@ impl Chain {
     }
 }
 
+/// A page counted inside the chain until it leaves, however it leaves.
+struct Inside<'a>(&'a Chain);
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        self.0.state().inside -= 1;
+    }
+}
+
 /// Clears the chain's "a page ahead is waiting" when that page's wait ends, however it ends.
 struct Waiting<'a>(&'a Chain);
 
@@ -147,10 +180,10 @@ impl Drop for Waiting<'_> {
 
 /// A page's turn: the handle's one page being written. Ends committed ([`Turn::committed`]) or, dropped without,
 /// failed; either way a page waiting ahead is woken.
-#[derive(Debug)]
 pub struct Turn<'a> {
     chain: &'a Chain,
     _writing: tokio::sync::MutexGuard<'a, ()>,
+    _inside: Inside<'a>,
     /// The fingerprint of where the page ends.
     next: u64,
     committed: bool,
@@ -205,6 +238,7 @@ mod tests {
         assert!(chain.turn(&at("b"), "c", PATIENCE).await.is_none());
         chain.turn(&None, "a", PATIENCE).await.expect("the first page's turn").committed("a".into());
         assert!(ahead.await.unwrap(), "the page ahead went in after it");
+        assert_eq!(chain.state().inside, 0, "every page left");
         assert_eq!(chain.state().committed, at("b"));
         // Sent again: behind, stale at once.
         assert!(chain.turn(&None, "a", PATIENCE).await.is_none());
@@ -253,6 +287,25 @@ mod tests {
             chain.turn(&at("t"), "u", PATIENCE).await.expect("then the next").committed("u".into());
             assert_eq!(chain.state().committed, at("u"));
         }
+    }
+
+    #[tokio::test]
+    async fn no_more_than_two_pages_of_a_handle_are_inside_at_once() {
+        let chain = Arc::new(Chain::new(None));
+        let writing = chain.turn(&None, "a", PATIENCE).await.expect("the first page's turn");
+        // The next page waits for the one being written; a third, whatever it is, is stale at once.
+        let next = {
+            let chain = chain.clone();
+            tokio::spawn(async move { chain.turn(&at("a"), "b", PATIENCE).await.map(|t| t.committed("b".into())) })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let started = std::time::Instant::now();
+        assert!(chain.turn(&at("a"), "b", PATIENCE).await.is_none());
+        assert!(started.elapsed() < Duration::from_secs(1));
+        writing.committed("a".into());
+        assert!(next.await.unwrap().is_some(), "the next page went in");
+        let state = chain.state();
+        assert_eq!((state.committed.clone(), state.inside), (at("b"), 0));
     }
 
     #[tokio::test]

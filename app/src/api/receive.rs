@@ -17,9 +17,10 @@ use crate::ApiError;
 /// The largest compressed page the import accepts (a page of 100 000 wide rows compresses far below this).
 pub const MAX_RELAYED_PAGE_BYTES: usize = 64 * 1024 * 1024;
 
-/// Relayed pages decoded and imported at once on this server, whoever sends them: each may cost up to
-/// `protocol::page::MAX_PAGE_BYTES` decompressed plus `MAX_PAGE_MEMORY` decoded, so this bounds what parallel
-/// relayed pages can take in all (the others wait their turn).
+/// Relayed pages decoded and held at once on this server, whoever sends them — being written or waiting for their
+/// handle's turn (`super::chain`): each may cost up to `protocol::page::MAX_PAGE_BYTES` decompressed plus
+/// `MAX_PAGE_MEMORY` decoded, so this bounds what parallel relayed pages can take in all (the others wait for a
+/// slot before they are decoded).
 #[cfg(feature = "ssr")]
 static PAGE_IMPORTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
@@ -265,13 +266,6 @@ pub async fn import_page(
     let page = page.into_vec();
     let admin = crate::session::require_admin().await.map_err(super::respond)?;
     let state = crate::state::app_state()?;
-    if page.len() > MAX_RELAYED_PAGE_BYTES {
-        return Err(super::respond(ApiError::BadRequest(format!(
-            "a page may hold at most {MAX_RELAYED_PAGE_BYTES} bytes"
-        ))));
-    }
-    check_cursor("from", from.as_deref())?;
-    check_cursor("next", Some(&next))?;
     let Some(found) = state.imports.get(handle, &admin.username) else {
         return Err(super::respond(ApiError::BadRequest(
             "no table prepared with that handle here (the transfer ended, or this server restarted): prepare the \
@@ -280,16 +274,23 @@ pub async fn import_page(
         )));
     };
     let rows = usize::try_from(rows).unwrap_or(usize::MAX);
-    // Decoded before the page's turn, while the handle's previous page may still be written; the import slot
-    // bounds what decoding takes, and is given back while the page waits for its turn.
-    let decoded = {
-        let _slot = import_slot().await?;
-        decode_relayed(format, rows, &page)
-    };
+    // One of the import slots from before decoding until the page is written or found stale: what decoded pages
+    // can take on this server is bounded by the slots, however many pages wait for their turn.
+    let slot = import_slot().await?;
+    let decoded =
+        check_cursor("from", from.as_deref()).and_then(|()| check_cursor("next", Some(&next))).and_then(|()| {
+            if page.len() > MAX_RELAYED_PAGE_BYTES {
+                return Err(super::respond(ApiError::BadRequest(format!(
+                    "a page may hold at most {MAX_RELAYED_PAGE_BYTES} bytes"
+                ))));
+            }
+            decode_relayed(format, rows, &page)
+        });
     drop(page);
     let decoded = match decoded {
         Ok(d) => d,
         Err(e) => {
+            // Refused before its turn: a page waiting to follow it has no predecessor coming.
             found.chain.failed_before_turn(&next);
             return Err(e);
         }
@@ -297,7 +298,6 @@ pub async fn import_page(
     let Some(turn) = found.chain.turn(&from, &next, super::chain::PATIENCE).await else {
         return Ok(PageOutcome::Stale);
     };
-    let _slot = import_slot().await?;
     let checkpoint = appdata::jobs::Checkpoint { job: None, transfer_id: found.transfer, rows: rows as u64 };
     let outcome = match decoded {
         Relayed::Copy(data) => state
@@ -317,6 +317,7 @@ pub async fn import_page(
     if matches!(outcome, PageOutcome::Committed(_)) {
         turn.committed(next);
     }
+    drop(slot);
     Ok(outcome)
 }
 

@@ -17,6 +17,9 @@ use crate::schema::TableSchema;
 
 type Error<S, K> = TransferError<<S as PageSource>::Error, <K as PageSink>::Error>;
 
+/// Stale answers in a row the walk takes before it gives the table up.
+const MAX_STALE: u32 = 8;
+
 /// What a [`transfer_tables`] run did: each table's outcome in the order they ran (parents first), and notes
 /// about the run as a whole (a foreign-key cycle that had to be broken).
 #[derive(Debug)]
@@ -183,6 +186,9 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
     // redone page that ended elsewhere): nothing more is sent until the pages in flight are back, then the walk
     // goes on from `committed`.
     let mut rewind = false;
+    // Stale answers since the last committed page (bounded: a sink that never takes the page where the committed
+    // ones end must not make the walk fetch and send it forever).
+    let mut stale = 0u32;
     let mut stop = false;
     let mut failure: Option<Error<S, K>> = None;
     let handle = &prepared.handle;
@@ -268,13 +274,31 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
             Err(e) => {
                 failure.get_or_insert(e);
             }
-            Ok(None) => rewind = true,
-            Ok(Some(_)) if step.from != committed => {
-                failure.get_or_insert(TransferError::Protocol(
-                    "the receiving side committed a page that does not follow the last one committed".into(),
-                ));
+            Ok(None) => {
+                rewind = true;
+                stale += 1;
+                if stale > MAX_STALE {
+                    failure.get_or_insert(TransferError::Protocol(format!(
+                        "table {:?}: the receiving side answered {stale} pages in a row stale, the last one fetched \
+                         from cursor {:?}; it does not take the pages where the committed ones end",
+                        table.as_str(),
+                        step.from.as_deref().unwrap_or("(the start)")
+                    )));
+                }
+            }
+            // After a page that failed here (its answer lost on the way, say), a page the receiving side did
+            // commit (it followed what was committed there) is still counted and reported, so the report holds
+            // what landed; the walk stops all the same.
+            Ok(Some(_)) if step.from != committed && failure.is_none() => {
+                failure.get_or_insert(TransferError::Protocol(format!(
+                    "table {:?}: the receiving side committed the page fetched from cursor {:?}, which does not \
+                     follow the last one committed",
+                    table.as_str(),
+                    step.from.as_deref().unwrap_or("(the start)")
+                )));
             }
             Ok(Some((result, rows, went_as_copy, reached))) => {
+                stale = 0;
                 report.add(rows, &result);
                 if went_as_copy {
                     report.copy_pages += 1;
@@ -349,9 +373,12 @@ async fn import_page<S: PageSource, K: PageSink>(
             PageOutcome::Committed(part) => done.absorb(part),
             // The first part follows what was committed before the refused page, each later part its previous one.
             PageOutcome::Stale => {
-                return Err(TransferError::Protocol(
-                    "the receiving side found a redone page stale, though it follows the last one committed".into(),
-                ));
+                return Err(TransferError::Protocol(format!(
+                    "table {:?}: the receiving side found a redone page stale (fetched from cursor {:?}), though \
+                         it follows the last one committed",
+                    job.table.as_str(),
+                    part_step.from.as_deref().unwrap_or("(the start)")
+                )));
             }
             PageOutcome::CopyRefused => return Err(refused()),
         }
