@@ -6,35 +6,10 @@
 
 mod common;
 
-use std::process::Command;
-
 use appdata::testing::TestDb;
 use common::*;
 use engine::{Db, EngineKind, Tables};
 use protocol::{PageRequest, Position, Strategy};
-
-/// `pg_dump --schema-only` of the tables matching `pattern`, without its header noise (comments, `SET`s, the
-/// random `\restrict` key): as `structure_pg` compares a created table with the sender's.
-fn schema_dump(url: &str, pattern: &str) -> String {
-    let out = Command::new("pg_dump")
-        .args(["--schema-only", "--no-owner", "--no-privileges", "-t", pattern, "-d", url])
-        .output()
-        .expect("pg_dump runs");
-    assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| {
-            !(l.is_empty()
-                || l.starts_with("--")
-                || l.starts_with("SET ")
-                || l.starts_with("SELECT pg_catalog.set_config")
-                || l.starts_with("\\restrict")
-                || l.starts_with("\\unrestrict"))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 /// The name of `table`'s primary key here, if it has one.
 async fn primary_key(db: &Db, table: &str) -> Option<String> {

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use appdata::testing::TestDb;
 use common::*;
 use engine::{Db, EngineKind, Tables};
@@ -27,29 +25,6 @@ async fn transfer(from: &Tables, to: &Tables, tables: &[&str]) -> Vec<String> {
         notes.extend(to.create_constraints_after_data(schema).await.unwrap().notes);
     }
     notes
-}
-
-/// `pg_dump --schema-only` of the tables matching `pattern`, without its header noise (comments, `SET`s, the
-/// random `\restrict` key).
-fn schema_dump(url: &str, pattern: &str) -> String {
-    let out = Command::new("pg_dump")
-        .args(["--schema-only", "--no-owner", "--no-privileges", "-t", pattern, "-d", url])
-        .output()
-        .expect("pg_dump runs");
-    assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| {
-            !(l.is_empty()
-                || l.starts_with("--")
-                || l.starts_with("SET ")
-                || l.starts_with("SELECT pg_catalog.set_config")
-                || l.starts_with("\\restrict")
-                || l.starts_with("\\unrestrict"))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Constraint and index names replaced by placeholders in order of appearance (the only names a receiver may

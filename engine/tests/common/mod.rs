@@ -70,3 +70,26 @@ pub async fn pg_fingerprint(db: &Db, table: &str) -> (i64, String) {
     );
     sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(p).await.unwrap()
 }
+
+/// `pg_dump --schema-only` of the tables matching `pattern`, without its header noise (comments, `SET`s, the
+/// random `\restrict` key): how a created table is compared with the sender's.
+pub fn schema_dump(url: &str, pattern: &str) -> String {
+    let out = std::process::Command::new("pg_dump")
+        .args(["--schema-only", "--no-owner", "--no-privileges", "-t", pattern, "-d", url])
+        .output()
+        .expect("pg_dump runs");
+    assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            !(l.is_empty()
+                || l.starts_with("--")
+                || l.starts_with("SET ")
+                || l.starts_with("SELECT pg_catalog.set_config")
+                || l.starts_with("\\restrict")
+                || l.starts_with("\\unrestrict"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
