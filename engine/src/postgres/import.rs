@@ -475,19 +475,23 @@ pub(crate) fn database_reason(e: &sqlx::Error) -> String {
     }
 }
 
+/// The plan's sequences, as prepared, or looked up now for a plan made without them.
+async fn plan_sequences<'p>(
+    conn: &mut PgConnection,
+    plan: &'p ImportPlan,
+) -> Result<std::borrow::Cow<'p, [(String, String)]>, EngineError> {
+    Ok(match &plan.sequences {
+        Some(resolved) => std::borrow::Cow::Borrowed(resolved.as_slice()),
+        None => std::borrow::Cow::Owned(sequences_on(conn, plan).await?),
+    })
+}
+
 /// Moves every sequence or identity behind an integer column of the table past the column's largest value in
 /// the table (not only past the imported ones), so the application's next insert — and an append's generated
 /// keys — never collide with a key already there.
 async fn advance_sequences(conn: &mut PgConnection, plan: &ImportPlan) -> Result<(), EngineError> {
-    let looked_up;
-    let sequences = match &plan.sequences {
-        Some(resolved) => resolved,
-        None => {
-            looked_up = sequences_on(&mut *conn, plan).await?;
-            &looked_up
-        }
-    };
-    for (column, sequence) in sequences {
+    let sequences = plan_sequences(&mut *conn, plan).await?;
+    for (column, sequence) in sequences.iter() {
         let sql = format!(
             "SELECT setval($1::regclass, x.m) FROM (SELECT max({col})::int8 AS m FROM {table}) x \
              WHERE x.m IS NOT NULL AND x.m > COALESCE(pg_sequence_last_value($1::regclass), 0)",
@@ -509,15 +513,8 @@ async fn advance_sequences_to(
     if maxima.is_empty() {
         return Ok(());
     }
-    let looked_up;
-    let sequences = match &plan.sequences {
-        Some(resolved) => resolved,
-        None => {
-            looked_up = sequences_on(&mut *conn, plan).await?;
-            &looked_up
-        }
-    };
-    for (column, sequence) in sequences {
+    let sequences = plan_sequences(&mut *conn, plan).await?;
+    for (column, sequence) in sequences.iter() {
         let Some((_, max)) = maxima.iter().find(|(c, _)| c == column) else { continue };
         sqlx::query("SELECT setval($1::regclass, $2) WHERE $2 > COALESCE(pg_sequence_last_value($1::regclass), 0)")
             .bind(sequence)
