@@ -35,7 +35,9 @@ pub use transfer::{
 
 use engine::compress::PageCompression;
 use protocol::Page;
-use protocol::messages::{Capabilities, ChecksumReply, JsonPage, Operation, PageFormat, ReceiverInfo, WireFilter};
+use protocol::messages::{
+    Capabilities, ChecksumReply, Compression, JsonPage, Operation, PageFormat, ReceiverInfo, WireFilter,
+};
 use protocol::schema::{TableInfo, TableSchema};
 
 #[derive(Debug, Clone)]
@@ -44,6 +46,9 @@ pub struct ClientOptions {
     pub timeout: Duration,
     /// Who this receiver is, shown on the sender's Send page.
     pub receiver_info: ReceiverInfo,
+    /// How pages travel; `None` (the default): uncompressed when the sender is on this machine and serves that,
+    /// zstd otherwise ([`Compression::for_link`]).
+    pub compression: Option<Compression>,
 }
 
 impl Default for ClientOptions {
@@ -56,6 +61,7 @@ impl Default for ClientOptions {
                 user_name: std::env::var("USER").unwrap_or_default(),
                 user_email: String::new(),
             },
+            compression: None,
         }
     }
 }
@@ -106,7 +112,7 @@ impl Default for FetchOptions {
     }
 }
 
-fn fetch_op(table: &str, options: &FetchOptions, format: PageFormat) -> Operation {
+fn fetch_op(table: &str, options: &FetchOptions, format: PageFormat, compression: Compression) -> Operation {
     let (cursor, offset) = match &options.from {
         FetchFrom::Start => (None, None),
         FetchFrom::Cursor(c) => (Some(c.clone()), None),
@@ -119,6 +125,7 @@ fn fetch_op(table: &str, options: &FetchOptions, format: PageFormat) -> Operatio
         offset,
         filter: (options.filter != WireFilter::All).then(|| options.filter.clone()),
         format,
+        compression,
     }
 }
 
@@ -137,6 +144,8 @@ pub struct Client {
     next_id: AtomicU64,
     /// What the sender serves, asked once at connect.
     capabilities: Capabilities,
+    /// How this client's pages travel (chosen at connect).
+    compression: Compression,
 }
 
 /// The reply `op` gets, decoded into `T`; a reply of another shape is a protocol error naming the operation and
@@ -164,9 +173,15 @@ impl Client {
     /// A client on a welcomed connection, once the sender said what it serves (a malformed answer fails here, so
     /// nothing later runs on a guess).
     async fn with(socket_url: String, options: ClientOptions, connection: Connection) -> Result<Client, ClientError> {
-        let capabilities = decode("capabilities", connection.request(1, Operation::Capabilities).await?)?;
+        let capabilities: Capabilities = decode("capabilities", connection.request(1, Operation::Capabilities).await?)?;
+        let compression = match options.compression {
+            Some(Compression::None) if capabilities.compressions.contains(&Compression::None) => Compression::None,
+            Some(_) => Compression::Zstd,
+            None => Compression::for_link(&[protocol::address::url_host(&socket_url)], &capabilities),
+        };
         Ok(Client {
             socket_url,
+            compression,
             options,
             connection: RwLock::new(Arc::new(connection)),
             next_id: AtomicU64::new(2),
@@ -249,6 +264,11 @@ impl Client {
         &self.capabilities
     }
 
+    /// How this client's pages travel: as asked in [`ClientOptions::compression`], or chosen at connect.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
     /// Whether the sender offers binary COPY pages ([`PageFormat::PgCopy`]): a PostgreSQL sender of this
     /// version (its capabilities list them; an older sender's do not).
     pub async fn sender_offers_pg_copy(&self) -> bool {
@@ -267,7 +287,7 @@ impl Client {
         options: &FetchOptions,
         format: PageFormat,
     ) -> Result<RawPage, ClientError> {
-        match self.request(fetch_op(table, options, format)).await? {
+        match self.request(fetch_op(table, options, format, self.compression)).await? {
             Reply::Page(p) if p.has_more && p.next.is_none() => {
                 Err(ClientError::Protocol("a page with more to come but no cursor".into()))
             }
@@ -278,7 +298,7 @@ impl Client {
 
     /// One page as JSON (for previews: at most [`protocol::messages::MAX_JSON_PAGE_ROWS`] rows, no credit used).
     pub async fn fetch_json(&self, table: &str, options: &FetchOptions) -> Result<JsonPage, ClientError> {
-        self.call(fetch_op(table, options, PageFormat::Json)).await
+        self.call(fetch_op(table, options, PageFormat::Json, Compression::Zstd)).await
     }
 
     /// One page of records, decoded (hostile-safe, size-capped).

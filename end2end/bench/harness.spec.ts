@@ -30,7 +30,7 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const TINY_ROWS = Number(process.env.BENCH_TINY_ROWS ?? 500);
 /** Tuned page size for the extra lines; unset = only the defaults. */
 const PAGE_ROWS = process.env.BENCH_PAGE_ROWS ? Number(process.env.BENCH_PAGE_ROWS) : undefined;
-/** BENCH_ONLY=browser,cli,…: only these lines (and the baseline): limit, refs, cli, full, sqlite, cli-tiny,
+/** BENCH_ONLY=browser,cli,…: only these lines (and the baseline): limit, tried, refs, cli, zstd, full, sqlite, cli-tiny,
  * browser, browser-tiny. Unset: all. */
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",").map((s) => s.trim()) : undefined;
 const runs = (line: string) => !ONLY || ONLY.includes(line);
@@ -45,6 +45,9 @@ const QUIET = process.env.BENCH_QUIET_BROWSER !== "0";
 /** BENCH_TAB_PROFILE=dir: a V8 CPU profile of the receiving tab for each browser line, `<dir>/<line>.cpuprofile`,
  * with its top functions by self time in "where the time went". */
 const TAB_PROFILE = process.env.BENCH_TAB_PROFILE;
+/** BENCH_IN_FLIGHT=1,2: the browser's defaults line again for each count of pages in flight from the tab (set through
+ * the tab's `localStorage`, key `dbt.pages-in-flight`), side by side in this run: the A/B of two imports in flight. */
+const IN_FLIGHT = process.env.BENCH_IN_FLIGHT ? process.env.BENCH_IN_FLIGHT.split(",").map((s) => Number(s.trim())) : [];
 const COLUMNS = `id bigint, i int, f float8, s text, ts timestamptz, n numeric(12,2), j jsonb, b bool, u uuid, by bytea`;
 const DDL = `CREATE TABLE t (${COLUMNS}, PRIMARY KEY (id))`;
 /** A fingerprint of a whole table that any difference in any row changes. */
@@ -215,6 +218,37 @@ test("benchmark: every path against pg_dump -t t | psql, same run", async ({ spa
     });
     }
 
+    // What the ways past the physical limit named in issue #13 could give at best on this machine, measured on the
+    // raw pipe itself (no DB Transfer in the way): two key ranges piped at once, and COPY FREEZE into a table
+    // created in the COPY's own transaction.
+    if (runs("tried")) {
+    const half = Math.floor(ROWS / 2);
+    const pipe = (url: string, where: string) =>
+      `psql -q -X -v ON_ERROR_STOP=1 '${source.url}' -c 'COPY (SELECT * FROM t WHERE ${where}) TO STDOUT (FORMAT binary)' \\
+        | psql -q -X -v ON_ERROR_STOP=1 '${url}' -c 'COPY t FROM STDIN (FORMAT binary)' >/dev/null`;
+    const parallel = await target();
+    const twoRanges = timedShell(`
+      psql -q -X -v ON_ERROR_STOP=1 '${parallel.url}' -c 'CREATE TABLE t (${COLUMNS})'
+      ( ${pipe(parallel.url, `id <= ${half}`)} ) & first=$!
+      ( ${pipe(parallel.url, `id > ${half}`)} ) & second=$!
+      wait $first; wait $second
+      psql -q -X -v ON_ERROR_STOP=1 '${parallel.url}' -c 'ALTER TABLE t ADD PRIMARY KEY (id)'`);
+    rows.push({
+      path: "tried: the physical limit in two key ranges piped at once (2 COPY pipes), PK after",
+      seconds: twoRanges, ratio: true, equal: (await equal(parallel)) && (await hasPrimaryKey(parallel)),
+    });
+    const frozen = await target();
+    const freeze = timedShell(`
+      psql -q -X -v ON_ERROR_STOP=1 '${source.url}' -c 'COPY (SELECT * FROM t) TO STDOUT (FORMAT binary)' \\
+        | psql -q -X -1 -v ON_ERROR_STOP=1 '${frozen.url}' -c 'CREATE TABLE t (${COLUMNS})' \\
+            -c 'COPY t FROM STDIN (FORMAT binary, FREEZE)' >/dev/null
+      psql -q -X -v ON_ERROR_STOP=1 '${frozen.url}' -c 'ALTER TABLE t ADD PRIMARY KEY (id)'`);
+    rows.push({
+      path: "tried: the physical limit with COPY FREEZE (table created in the COPY's transaction), PK after",
+      seconds: freeze, ratio: true, equal: (await equal(frozen)) && (await hasPrimaryKey(frozen)),
+    });
+    }
+
     // References for writing into a full table: staged INSERT … ON CONFLICT (the baseline's table is full).
     if (runs("refs")) {
     const staged = (conflict: string) =>
@@ -274,6 +308,16 @@ SQL`);
     }
 
     }
+    if (runs("zstd")) {
+      // What a remote sender's pages cost: zstd (on this machine they travel uncompressed by default).
+      const zstd = await target();
+      const run = await pull("CLI, --compression zstd", zstd.url, ["--tables", "t", "--create-missing", "--compression", "zstd"]);
+      rows.push({
+        path: `CLI pull, defaults but --compression zstd, as from a remote sender (${plural(run.pages, "page")}), empty database (created)`,
+        seconds: run.seconds, ratio: true, sender: peakRss(sender.pid), receiver: run.rss,
+        equal: (await equal(zstd)) && (await hasPrimaryKey(zstd)),
+      });
+    }
     // 4. Into the now full table: overwrite, merge, skip (defaults).
     for (const strategy of runs("full") ? ["overwrite", "merge", "skip"] : []) {
       const run = await pull(strategy, cliTarget.url, ["--tables", "t", "--strategy", strategy]);
@@ -315,9 +359,14 @@ SQL`);
           return page;
         })()
       : await adminPage(receiver);
-    const relay = async (table: string, pageRows?: number) => {
+    const relay = async (table: string, pageRows?: number, inFlight?: number, compression?: string) => {
       const receive = new ReceivePage(receiverPage, receiver.url);
       await receive.goto();
+      // The tab reads the override as the transfer starts; without one, its default.
+      await receiverPage.evaluate((n) => (n === null ? localStorage.removeItem("dbt.pages-in-flight")
+        : localStorage.setItem("dbt.pages-in-flight", String(n))), inFlight ?? null);
+      await receiverPage.evaluate((c) => (c === null ? localStorage.removeItem("dbt.page-compression")
+        : localStorage.setItem("dbt.page-compression", c)), compression ?? null);
       await receive.connect(sender.url, await connectionCode(senderPage, sender.url));
       await receive.bulkTab();
       await comparisonSettled(receive);
@@ -330,7 +379,7 @@ SQL`);
         await receive.pageRows.blur();
       }
       await receive.choose({ [table]: "skip" });
-      const label = `browser, ${table}, ${pageRows === undefined ? "defaults" : `${pageRows} rows per page`}`;
+      const label = `browser, ${table}, ${pageRows === undefined ? "defaults" : `${pageRows} rows per page`}${inFlight ? `, ${inFlight} in flight` : ""}${compression ? `, ${compression} pages` : ""}`;
       const names: Record<number, string> = { [sender.pid]: "sender server", [receiver.pid]: "receiver server" };
       if (quiet) names[quiet.pid] = "chromium (receiving tab)";
       const cdp = TAB_PROFILE ? await receiverPage.context().newCDPSession(receiverPage) : undefined;
@@ -363,7 +412,7 @@ SQL`);
       }
       const pages = Number((await receive.progress(table).locator("td.pages").textContent())?.replace(/,/g, "") ?? NaN);
       const note = ((await receive.progress(table).locator("td.muted").textContent()) ?? "").trim();
-      profile.push(`- browser, ${table}, ${pageRows === undefined ? `defaults (rows per page field: ${shown})` : `${pageRows} rows per page`}: ` +
+      profile.push(`- ${label}${pageRows === undefined ? ` (rows per page field: ${shown})` : ""}: ` +
         `${seconds.toFixed(2)} s, ${plural(pages, "page")}${note ? `; ${note}` : ""}`);
       return { seconds, pages, shown };
     };
@@ -374,6 +423,25 @@ SQL`);
       seconds: browser.seconds, ratio: true, target: { times: BROWSER_TARGET }, sender: peakRss(sender.pid),
       receiver: peakRss(receiver.pid), equal: (await equal(relayTarget)) && (await hasPrimaryKey(relayTarget)),
     });
+    if (runs("zstd")) {
+      // What a remote sender's pages cost: zstd (on this machine they travel uncompressed by default).
+      await relayTarget.exec("DROP TABLE t");
+      const run = await relay("t", undefined, undefined, "zstd");
+      rows.push({
+        path: `browser relay (Chromium), Receive page defaults but zstd pages, as from a remote sender (${plural(run.pages, "page")}), empty database (created)`,
+        seconds: run.seconds, ratio: true, sender: peakRss(sender.pid),
+        receiver: peakRss(receiver.pid), equal: (await equal(relayTarget)) && (await hasPrimaryKey(relayTarget)),
+      });
+    }
+    for (const n of IN_FLIGHT) {
+      await relayTarget.exec("DROP TABLE t");
+      const run = await relay("t", undefined, n);
+      rows.push({
+        path: `browser relay (Chromium), Receive page defaults, ${n} ${n === 1 ? "page" : "pages"} in flight from the tab (${plural(run.pages, "page")}), empty database (created)`,
+        seconds: run.seconds, ratio: true, target: { times: BROWSER_TARGET }, sender: peakRss(sender.pid),
+        receiver: peakRss(receiver.pid), equal: (await equal(relayTarget)) && (await hasPrimaryKey(relayTarget)),
+      });
+    }
     if (PAGE_ROWS) {
       await relayTarget.exec("DROP TABLE t");
       const tuned = await relay("t", PAGE_ROWS);
@@ -396,6 +464,16 @@ SQL`);
       sender: peakRss(sender.pid), receiver: peakRss(receiver.pid),
       equal: (await equal(relayTarget, "tiny_a")) && (await equal(relayTarget, "tiny_b")),
     });
+    for (const n of IN_FLIGHT) {
+      await relayTarget.exec("DROP TABLE tiny_b");
+      const run = await relay("tiny_b", 1, n);
+      const ms = ((run.seconds - oneRelay.seconds) * 1000) / Math.max(1, run.pages - oneRelay.pages);
+      rows.push({
+        path: `browser relay, pages of 1 row, ${n} ${n === 1 ? "page" : "pages"} in flight from the tab (${run.pages} pages)`,
+        seconds: run.seconds, rows: TINY_ROWS, target: { msPerPage: PAGE_MS_TARGET, measured: ms },
+        sender: peakRss(sender.pid), receiver: peakRss(receiver.pid), equal: await equal(relayTarget, "tiny_b"),
+      });
+    }
     }
 
     await quiet?.close();

@@ -2,16 +2,21 @@
 //! crate's ([`protocol::page`]); compression lives here because zstd is C and the browser never (de)compresses —
 //! it relays the bytes as they came.
 
+use protocol::messages::Compression;
 use protocol::page::{MAX_PAGE_BYTES, Page};
 
 use crate::EngineError;
 
 const COMPRESSED_MAGIC: &[u8; 4] = b"DBTZ";
+/// The same framing with the bytes as they are ([`Compression::None`]).
+const RAW_MAGIC: &[u8; 4] = b"DBTR";
 
 /// A [`Page`] compressed for the wire, and back (size-capped).
 pub trait PageCompression: Sized {
     /// The encoding, zstd-compressed: what travels.
     fn compress(&self) -> Vec<u8>;
+    /// The encoding as the receiver asked it to travel ([`frame_bytes`]).
+    fn framed(&self, compression: Compression) -> Vec<u8>;
     /// Decompresses (size-capped) and decodes a travelling page.
     fn decompress(data: &[u8]) -> Result<Self, EngineError>;
 }
@@ -21,6 +26,10 @@ impl PageCompression for Page {
         compress_bytes(&self.encode())
     }
 
+    fn framed(&self, compression: Compression) -> Vec<u8> {
+        frame_bytes(&self.encode(), compression)
+    }
+
     fn decompress(data: &[u8]) -> Result<Page, EngineError> {
         Ok(Page::decode(&decompress_bytes(data)?)?)
     }
@@ -28,6 +37,21 @@ impl PageCompression for Page {
 
 fn bad(msg: &str) -> EngineError {
     EngineError::MalformedPage(msg.to_owned())
+}
+
+/// Bytes as they travel, `compression` as the receiver asked: [`compress_bytes`], or the same framing around the
+/// bytes as they are.
+pub fn frame_bytes(raw: &[u8], compression: Compression) -> Vec<u8> {
+    match compression {
+        Compression::Zstd => compress_bytes(raw),
+        Compression::None => {
+            let mut out = Vec::with_capacity(raw.len() + 12);
+            out.extend_from_slice(RAW_MAGIC);
+            out.extend_from_slice(&(raw.len() as u64).to_le_bytes());
+            out.extend_from_slice(raw);
+            out
+        }
+    }
 }
 
 /// Bytes as they travel: magic, size, zstd (the framing of pages, also used for binary COPY pages).
@@ -42,13 +66,20 @@ pub fn compress_bytes(raw: &[u8]) -> Vec<u8> {
 
 /// The inverse of [`compress_bytes`], size-capped (a hostile header cannot make it allocate more than
 /// [`MAX_PAGE_BYTES`]).
+/// Uncompressed framing ([`frame_bytes`] with [`Compression::None`]) is read too: its size must be what follows.
 pub fn decompress_bytes(data: &[u8]) -> Result<Vec<u8>, EngineError> {
-    if data.len() < 12 || &data[..4] != COMPRESSED_MAGIC {
+    if data.len() < 12 || (&data[..4] != COMPRESSED_MAGIC && &data[..4] != RAW_MAGIC) {
         return Err(bad("not a compressed page (bad magic)"));
     }
     let size = u64::from_le_bytes(data[4..12].try_into().unwrap());
     if size > MAX_PAGE_BYTES as u64 {
         return Err(bad(&format!("page of {size} bytes exceeds the {MAX_PAGE_BYTES}-byte limit")));
+    }
+    if &data[..4] == RAW_MAGIC {
+        if size != (data.len() - 12) as u64 {
+            return Err(bad(&format!("the header says {size} bytes, {} follow", data.len() - 12)));
+        }
+        return Ok(data[12..].to_vec());
     }
     let raw = zstd::bulk::decompress(&data[12..], size as usize).map_err(|e| bad(&format!("zstd: {e}")))?;
     if raw.len() as u64 != size {
@@ -89,5 +120,22 @@ mod tests {
         let mut short = sample().compress();
         short[4..12].copy_from_slice(&(1u64).to_le_bytes());
         assert!(Page::decompress(&short).is_err());
+    }
+
+    #[test]
+    fn uncompressed_pages_round_trip_and_their_size_must_be_what_follows() {
+        let page = sample();
+        let raw = page.framed(Compression::None);
+        assert_eq!(raw.len(), page.encode().len() + 12);
+        assert_eq!(Page::decompress(&raw).unwrap(), page);
+        assert_eq!(Page::decompress(&page.framed(Compression::Zstd)).unwrap(), page);
+        for lie in [0u64, raw.len() as u64, (raw.len() - 13) as u64, u64::MAX] {
+            let mut lying = raw.clone();
+            lying[4..12].copy_from_slice(&lie.to_le_bytes());
+            assert!(matches!(Page::decompress(&lying), Err(EngineError::MalformedPage(_))), "{lie}");
+        }
+        // The raw framing around a page that does not decode is still a bad page, named.
+        let garbage = frame_bytes(b"not a page", Compression::None);
+        assert!(matches!(Page::decompress(&garbage), Err(EngineError::MalformedPage(_))));
     }
 }

@@ -216,6 +216,8 @@ async fn connect(ctx: &RunnerContext, plan: &JobPlan) -> Result<Client, ClientEr
             user_name: plan.admin.clone(),
             user_email: String::new(),
         },
+        // Chosen by where the sender is (uncompressed on this machine), as for the CLI's default.
+        compression: None,
     };
     let client = match &plan.credential {
         Some(Credential::Code(code)) => Client::connect(&plan.sender, code, options).await?,

@@ -74,9 +74,44 @@ pub fn display_site(socket_url: &str) -> String {
     site.replacen("wss://", "https://", 1).replacen("ws://", "http://", 1)
 }
 
+/// The host of a URL (`scheme://[user@]host[:port]/…`) or of a bare `host[:port]`, with its port (brackets of an
+/// IPv6 address kept): what [`is_loopback_host`] reads.
+pub fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority.rsplit_once('@').map_or(authority, |(_, h)| h)
+}
+
+/// Whether `host` (`name`, `name:port`, `1.2.3.4:port`, `[::1]:port`) names this machine: `localhost` (and
+/// `*.localhost`), `127.0.0.0/8`, `::1`. A name is not resolved: only these spellings count.
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = match host.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or(v6, |(h, _)| h),
+        None if host.matches(':').count() > 1 => host,
+        None => host.split(':').next().unwrap_or(host),
+    };
+    let bare = bare.trim_end_matches('.').to_ascii_lowercase();
+    bare == "localhost"
+        || bare.ends_with(".localhost")
+        || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_hosts_are_only_this_machines() {
+        for host in ["localhost", "LOCALHOST:3000", "app.localhost", "127.0.0.1", "127.1.2.3:80", "[::1]:3000", "::1"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["example.com", "10.0.0.1:3000", "[::2]:80", "localhost.example.com", "127.0.0.1.nip.io", ""] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+        assert_eq!(url_host("ws://127.0.0.1:3000/db-transfer/websocket"), "127.0.0.1:3000");
+        assert_eq!(url_host("wss://u@[::1]:8443/x"), "[::1]:8443");
+        assert_eq!(url_host("localhost:3100"), "localhost:3100");
+    }
 
     #[test]
     fn every_usual_spelling_reaches_the_socket() {

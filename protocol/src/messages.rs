@@ -132,6 +132,10 @@ pub enum Operation {
         /// [`MAX_JSON_PAGE_ROWS`] rows, no credit used.
         #[serde(default)]
         format: PageFormat,
+        /// How the page's bytes travel: `zstd` (default; not written, so a sender before this field reads the
+        /// request); `none` only to a sender whose capabilities list it.
+        #[serde(default, skip_serializing_if = "Compression::is_zstd")]
+        compression: Compression,
     },
     /// A content hash of the whole table, for "same or different".
     Checksum {
@@ -167,6 +171,46 @@ pub enum PageFormat {
     /// are. Only a PostgreSQL sender serves it (capabilities list it), for tables with an integer, text or uuid
     /// key, walked by cursor without a filter.
     PgCopy,
+}
+
+/// How a page's bytes travel in its binary frame (`fetch.compression`; `capabilities.compressions`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// zstd at its fastest level: a quarter of the bytes, for any network.
+    #[default]
+    Zstd,
+    /// The bytes as they are: where the network costs nothing (loopback), compressing costs the sender more CPU
+    /// than it saves ([`Compression::for_link`]).
+    None,
+}
+
+impl Compression {
+    pub fn is_zstd(&self) -> bool {
+        *self == Compression::Zstd
+    }
+
+    fn from_name(name: &str) -> Option<Compression> {
+        match name {
+            "zstd" => Some(Compression::Zstd),
+            "none" => Some(Compression::None),
+            _ => None,
+        }
+    }
+
+    /// What a receiver asks for by default: [`Compression::None`] when every hop its pages travel stays on this
+    /// machine (each host given is loopback: `localhost`, `127.0.0.0/8`, `::1`) and the sender serves it;
+    /// otherwise zstd.
+    pub fn for_link(hosts: &[&str], capabilities: &Capabilities) -> Compression {
+        if !hosts.is_empty()
+            && hosts.iter().all(|h| crate::address::is_loopback_host(h))
+            && capabilities.compressions.contains(&Compression::None)
+        {
+            Compression::None
+        } else {
+            Compression::Zstd
+        }
+    }
 }
 
 /// Rows in one `json` page: previews are for eyes, bulk goes binary.
@@ -420,6 +464,9 @@ pub struct Capabilities {
     /// The page formats it serves, those this receiver knows (unknown names are dropped); senders before binary
     /// COPY did not list them (empty: binary and json pages only, as every v1 sender serves).
     pub page_formats: Vec<PageFormat>,
+    /// How it can send pages' bytes, those this receiver knows (unknown names are dropped); senders before
+    /// uncompressed pages did not list them (empty: zstd only).
+    pub compressions: Vec<Compression>,
 }
 
 impl Capabilities {
@@ -438,6 +485,7 @@ impl Capabilities {
             max_page_rows: PageRequest::MAX_LIMIT,
             max_page_bytes: Some(PageRequest::MAX_PAGE_BYTES as u64),
             page_formats,
+            compressions: vec![Compression::Zstd, Compression::None],
         }
     }
 
@@ -454,6 +502,7 @@ impl TryFrom<serde_json::Map<String, serde_json::Value>> for Capabilities {
     fn try_from(map: serde_json::Map<String, serde_json::Value>) -> Result<Capabilities, String> {
         let mut f = Fields(map);
         let formats: Option<Vec<String>> = f.optional("page_formats")?;
+        let compressions: Option<Vec<String>> = f.optional("compressions")?;
         Ok(Capabilities {
             protocol: f.required("protocol")?,
             engine: f.required("engine")?,
@@ -463,6 +512,7 @@ impl TryFrom<serde_json::Map<String, serde_json::Value>> for Capabilities {
             max_page_rows: f.required("max_page_rows")?,
             max_page_bytes: f.optional("max_page_bytes")?,
             page_formats: formats.unwrap_or_default().iter().filter_map(|n| PageFormat::from_name(n)).collect(),
+            compressions: compressions.unwrap_or_default().iter().filter_map(|n| Compression::from_name(n)).collect(),
         })
     }
 }
@@ -730,6 +780,48 @@ mod tests {
         );
         assert!(refused("max_page_rows", (-1).into()).starts_with("max_page_rows: invalid value: integer `-1`"));
         assert!(serde_json::from_value::<Capabilities>("pong".into()).is_err());
+    }
+
+    #[test]
+    fn pages_travel_uncompressed_only_on_this_machine_and_only_from_a_sender_that_serves_it() {
+        let caps = Capabilities::of(EngineId::Sqlite);
+        let wire = serde_json::to_value(&caps).unwrap();
+        assert_eq!(wire["compressions"], serde_json::json!(["zstd", "none"]));
+        let mut older = wire.clone();
+        older.as_object_mut().unwrap().remove("compressions");
+        let older: Capabilities = serde_json::from_value(older).unwrap();
+        assert!(older.compressions.is_empty(), "a sender before uncompressed pages: zstd only");
+        let mut newer = wire.clone();
+        newer["compressions"] = serde_json::json!(["lz4", "none"]);
+        assert_eq!(serde_json::from_value::<Capabilities>(newer).unwrap().compressions, [Compression::None]);
+
+        let local = ["127.0.0.1:3000", "localhost:3100"];
+        assert_eq!(Compression::for_link(&local, &caps), Compression::None);
+        assert_eq!(Compression::for_link(&["127.0.0.1:3000", "receiver.example.com"], &caps), Compression::Zstd);
+        assert_eq!(Compression::for_link(&local, &older), Compression::Zstd);
+        assert_eq!(Compression::for_link(&[], &caps), Compression::Zstd);
+
+        // A fetch asking zstd (the default) is written as before, so a sender before this field reads it.
+        let fetch = |compression| Operation::Fetch {
+            table: "t".into(),
+            limit: None,
+            cursor: None,
+            offset: None,
+            filter: None,
+            format: PageFormat::PgCopy,
+            compression,
+        };
+        let zstd = serde_json::to_value(fetch(Compression::Zstd)).unwrap();
+        assert!(zstd.get("compression").is_none(), "{zstd}");
+        let none = serde_json::to_value(fetch(Compression::None)).unwrap();
+        assert_eq!(none["compression"], "none");
+        assert_eq!(serde_json::from_value::<Operation>(none).unwrap(), fetch(Compression::None));
+        assert!(
+            serde_json::from_value::<Operation>(
+                serde_json::json!({"name": "fetch", "table": "t", "compression": "lz4"})
+            )
+            .is_err()
+        );
     }
 
     #[test]

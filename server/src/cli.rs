@@ -15,7 +15,7 @@ use client::{Client, ClientError, ClientOptions, Progress, TransferAllOptions, T
 use engine::{TableSchema, Tables};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use protocol::Strategy;
-use protocol::messages::WireFilter;
+use protocol::messages::{Compression, WireFilter};
 use serde_json::json;
 
 /// Where the sender is and the code to get in.
@@ -33,6 +33,29 @@ pub struct SenderArgs {
     /// Machine-readable output: JSON lines on stdout.
     #[arg(long)]
     pub json: bool,
+    /// How pages travel: `auto` (the default) sends them uncompressed when the sender is on this machine
+    /// (localhost, 127.0.0.0/8, ::1), where compressing costs more CPU than the bytes cost, and zstd otherwise;
+    /// `zstd` or `none` to choose.
+    #[arg(long, value_enum, default_value_t = CompressionArg::Auto)]
+    pub compression: CompressionArg,
+}
+
+/// `--compression`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompressionArg {
+    Auto,
+    Zstd,
+    None,
+}
+
+impl CompressionArg {
+    fn choice(self) -> Option<Compression> {
+        match self {
+            CompressionArg::Auto => None,
+            CompressionArg::Zstd => Some(Compression::Zstd),
+            CompressionArg::None => Some(Compression::None),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -141,7 +164,11 @@ fn kind(e: &ClientError) -> &'static str {
 }
 
 async fn connect(args: &SenderArgs) -> Result<Client, Failure> {
-    let options = ClientOptions { timeout: Duration::from_secs(args.timeout.max(1)), ..ClientOptions::default() };
+    let options = ClientOptions {
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        compression: args.compression.choice(),
+        ..ClientOptions::default()
+    };
     Client::connect(&args.from, &args.code, options).await.map_err(|e| report_error(args.json, None, &e))
 }
 

@@ -470,7 +470,7 @@ async fn run(
             let (sha256, rows) = state.tables.checksum(&table).await?;
             respond(json(&ChecksumReply { sha256, rows }))
         }
-        Operation::Fetch { table, limit, cursor, offset, filter, format } => {
+        Operation::Fetch { table, limit, cursor, offset, filter, format, compression } => {
             let position = match (cursor, offset) {
                 (Some(_), Some(_)) => {
                     return Err(EngineError::BadRequest("give a cursor or an offset, not both".into()));
@@ -501,7 +501,7 @@ async fn run(
                 };
                 let exported = state.tables.export_binary_copy_with(&schema, &request).await?;
                 let next = exported.next.as_ref().map(messages::encode_cursor);
-                let compressed = engine::compress::compress_bytes(&exported.data);
+                let compressed = engine::compress::frame_bytes(&exported.data, compression);
                 drop(exported.data);
                 return Ok(page_messages(
                     state,
@@ -521,7 +521,7 @@ async fn run(
             if format == PageFormat::Json {
                 return respond(json(&JsonPage::from_page(&exported.page, exported.has_more, next)));
             }
-            let compressed = exported.page.compress();
+            let compressed = exported.page.framed(compression);
             let rows = exported.page.rows.len();
             Ok(page_messages(state, session_id, receiver_id, credits, id, rows, exported.has_more, next, compressed)
                 .await)

@@ -22,7 +22,7 @@ use appdata::testing::TestDb;
 use client::sink::LocalSink;
 use client::{Client, ClientOptions, ClientSource};
 use engine::{Db, EngineKind, Tables};
-use protocol::messages::{PageFormat, WireFilter};
+use protocol::messages::{Compression, PageFormat, WireFilter};
 use protocol::transfer::{
     END_CURSOR, Event, Fetch, Observer, PageSink, PageSource, TableJob, TableReport, TransferError, transfer_tables,
 };
@@ -197,10 +197,21 @@ impl Outcome {
         }
     }
 
-    /// Without what the clock decided (so the two sinks' outcomes compare equal).
+    /// Without what the clock decided (so the two sinks' outcomes compare equal), once the times are checked to
+    /// add up: importing and waiting for the sender are parts of the table's time, also with pages in flight at once.
     fn timeless(&self) -> Outcome {
         match self {
             Outcome::Done(r) => {
+                assert!(
+                    r.import_seconds >= 0.0
+                        && r.wait_seconds >= 0.0
+                        && r.import_seconds + r.wait_seconds <= r.seconds + 1e-6,
+                    "{}: {} s importing and {} s waiting in {} s",
+                    r.table,
+                    r.import_seconds,
+                    r.wait_seconds,
+                    r.seconds
+                );
                 Outcome::Done(TableReport { seconds: 0.0, import_seconds: 0.0, wait_seconds: 0.0, ..r.clone() })
             }
             other => other.clone(),
@@ -662,11 +673,19 @@ async fn job_resume(sender: &TestApp, source: &ClientSource<'_>, to: EngineKind)
 async fn pair(from: EngineKind, to: EngineKind) {
     let started = Instant::now();
     let sender = sender(from).await;
-    let options = ClientOptions { timeout: Duration::from_secs(20), ..ClientOptions::default() };
-    let client = Client::connect(&sender.url, &code(&sender), options).await.unwrap();
-    let source = ClientSource::new(&client);
+    let connect = |compression: Option<Compression>| {
+        let options = ClientOptions { timeout: Duration::from_secs(20), compression, ..ClientOptions::default() };
+        let (url, code) = (sender.url.clone(), code(&sender));
+        async move { Client::connect(&url, &code, options).await.unwrap() }
+    };
     let mut reported = Vec::new();
-    for target in [Target::local(to).await, Target::server(to).await] {
+    // Pages travel uncompressed by default here (the sender is on this machine), and as zstd when asked: the
+    // same scenario must come out the same either way.
+    for (target, compression) in [(Target::local(to).await, None), (Target::server(to).await, Some(Compression::Zstd))]
+    {
+        let client = connect(compression).await;
+        assert_eq!(client.compression(), compression.unwrap_or(Compression::None), "{from:?}→{to:?}");
+        let source = ClientSource::new(&client);
         let (runs, created) = scenario(&sender, &source, &target, to).await;
         let timeless: Vec<Vec<(String, Outcome)>> =
             runs.iter().map(|run| run.iter().map(|(t, o)| (t.clone(), o.timeless())).collect()).collect();
@@ -675,8 +694,10 @@ async fn pair(from: EngineKind, to: EngineKind) {
         }
         reported.push((target.name(), timeless, created));
         target.stop().await;
+        client.disconnect().await;
     }
-    job_resume(&sender, &source, to).await;
+    let client = connect(None).await;
+    job_resume(&sender, &ClientSource::new(&client), to).await;
     let (local, server) = (&reported[0], &reported[1]);
     for (run, (l, s)) in local.1.iter().zip(&server.1).enumerate() {
         assert_eq!(l, s, "{from:?}→{to:?} run {}: {} and {} reported differently", run + 1, local.0, server.0);

@@ -72,13 +72,19 @@ async fn next(ws: &mut Ws) -> J {
 }
 
 async fn next_page(ws: &mut Ws) -> (J, Page) {
+    let (header, frame) = next_frame(ws).await;
+    (header, Page::decompress(&frame).unwrap())
+}
+
+/// The next page's header and its bytes as they travelled (framed, compressed or not).
+async fn next_frame(ws: &mut Ws) -> (J, Vec<u8>) {
     let header = next(ws).await;
     assert_eq!(header["type"], "page", "{header}");
     match ws.next().await {
         Some(Ok(Message::Binary(b))) => {
             assert_eq!(u64::from_le_bytes(b[..8].try_into().unwrap()), header["id"].as_u64().unwrap());
             assert_eq!(b.len() - 8, header["bytes"].as_u64().unwrap() as usize);
-            (header, Page::decompress(&b[8..]).unwrap())
+            (header, b[8..].to_vec())
         }
         other => panic!("expected the page's binary frame, got {other:?}"),
     }
@@ -172,6 +178,25 @@ async fn a_receiver_runs_the_full_request_set() {
         assert_eq!(receivers[0].rows_served, 25 + 3 + 2);
         assert_eq!(receivers[0].tables_served, 3, "each fetch that reached the end of its table");
         assert_eq!(receivers[0].client_ip, "127.0.0.1");
+
+        // The same rows uncompressed when asked, zstd by default; both decode to the same page.
+        assert_eq!(caps["result"]["compressions"], json!(["zstd", "none"]));
+        let mut pages = Vec::new();
+        for (id, compression, magic) in [(50, json!("none"), b"DBTR"), (51, J::Null, b"DBTZ")] {
+            let mut op = json!({"name": "fetch", "table": "items", "limit": 25});
+            if !compression.is_null() {
+                op["compression"] = compression;
+            }
+            send(&mut ws, json!({"type": "request", "id": id, "op": op})).await;
+            send(&mut ws, json!({"type": "credit", "n": 1})).await;
+            let (_, frame) = next_frame(&mut ws).await;
+            assert_eq!(&frame[..4], magic, "{kind:?}");
+            pages.push(Page::decompress(&frame).unwrap());
+        }
+        assert_eq!(pages[0].rows.len(), 25);
+        assert_eq!(pages[0], pages[1], "{kind:?}");
+        let bad = request(&mut ws, 52, json!({"name": "fetch", "table": "items", "compression": "lz4"})).await;
+        assert_eq!(bad["type"], "error", "{bad}");
         app.stop().await;
     }
 }

@@ -3,7 +3,7 @@
 //! is decided here.
 
 use protocol::Strategy;
-use protocol::messages::{ErrorCode, Operation, PageFormat, WireFilter};
+use protocol::messages::{Capabilities, Compression, ErrorCode, Operation, PageFormat, WireFilter};
 use protocol::transfer::{Fetch, PageOutcome, PageSink, PageSource, Prepared, RawPage, SourceFailure, Step};
 use protocol::{TableName, TableSchema};
 
@@ -16,6 +16,8 @@ pub struct LinkSource<'a> {
     pub link: &'a SenderLink,
     /// Whether the sender offers binary COPY pages (asked once, at connect).
     pub pg_copy: bool,
+    /// How the pages travel ([`page_compression`]).
+    pub compression: Compression,
 }
 
 impl PageSource for LinkSource<'_> {
@@ -54,6 +56,7 @@ impl PageSource for LinkSource<'_> {
             offset: None,
             filter: (fetch.filter != WireFilter::All).then(|| fetch.filter.clone()),
             format: fetch.format,
+            compression: self.compression,
         };
         let p = self.link.page(op).await?;
         Ok(RawPage { rows: p.rows, has_more: p.has_more, next: p.next, bytes: p.bytes })
@@ -63,6 +66,44 @@ impl PageSource for LinkSource<'_> {
 /// This site's database, through its server functions, for the history record `transfer`.
 pub struct ServerSink {
     pub transfer: i64,
+    /// Pages on their way into this site at once ([`pages_in_flight`]).
+    pub in_flight: usize,
+}
+
+/// The browser's key (`localStorage`) that overrides how many pages the Receive page keeps on their way into this
+/// site at once: `1` or `2`; anything else, or nothing, is the default. The benchmark's A/B of the two
+/// (`BENCH_IN_FLIGHT`, `docs/benchmarks.md`) sets it; an admin may too, from the browser's console.
+pub const IN_FLIGHT_KEY: &str = "dbt.pages-in-flight";
+
+/// The browser's key (`localStorage`) that overrides how pages travel from the sender through the tab: `zstd` or
+/// `none`; anything else, or nothing, is the default. The benchmark's A/B (`BENCH_COMPRESSION`) sets it.
+pub const COMPRESSION_KEY: &str = "dbt.page-compression";
+
+/// How the sender's pages travel through the tab: by default ([`Compression::for_link`]) uncompressed when both of
+/// their hops stay on this machine (`hosts`: the sender's and this site's), zstd otherwise; `none` only from a
+/// sender that serves it.
+pub fn page_compression(hosts: &[&str], capabilities: &Capabilities) -> Compression {
+    let chosen = web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(COMPRESSION_KEY).ok().flatten());
+    match chosen.as_deref().map(str::trim) {
+        Some("zstd") => Compression::Zstd,
+        Some("none") if capabilities.compressions.contains(&Compression::None) => Compression::None,
+        _ => Compression::for_link(hosts, capabilities),
+    }
+}
+
+/// Two by default: the next page travels to the server and is decoded there while the last one is written (the
+/// server writes a handle's pages one at a time, in the walk's order, and answers "stale" for one out of turn).
+pub fn pages_in_flight() -> usize {
+    let chosen = web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(IN_FLIGHT_KEY).ok().flatten())
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    match chosen {
+        Some(n @ 1..=protocol::transfer::MAX_IN_FLIGHT) => n,
+        _ => protocol::transfer::MAX_IN_FLIGHT,
+    }
 }
 
 impl PageSink for ServerSink {
@@ -78,10 +119,8 @@ impl PageSink for ServerSink {
         local::create_local_table(schema.clone()).await
     }
 
-    /// Two: the next page travels to the server and is decoded there while the last one is written (the server
-    /// writes a handle's pages one at a time, in the walk's order, and answers "stale" for one out of turn).
     fn in_flight(&self) -> usize {
-        protocol::transfer::MAX_IN_FLIGHT
+        self.in_flight
     }
 
     async fn prepare(

@@ -93,15 +93,15 @@ mod imp {
     use leptos::prelude::*;
     use protocol::TableSchema;
     use protocol::history::TableStrategy;
-    use protocol::messages::{EngineId, JsonPage, Operation, PageFormat, WireFilter};
+    use protocol::messages::{Compression, EngineId, JsonPage, Operation, PageFormat, WireFilter};
     use protocol::transfer::{Event, Observer, TableJob, TransferError};
     use protocol::{Strategy, TableInfo};
 
     use crate::api::receive as local;
-    use crate::receiver::adapters::{LinkSource, ServerSink};
+    use crate::receiver::adapters::{LinkSource, ServerSink, page_compression, pages_in_flight};
     use crate::receiver::link::SenderLink;
     use crate::receiver::model::*;
-    use protocol::address::{display_site, sender_socket_url};
+    use protocol::address::{display_site, sender_socket_url, url_host};
 
     thread_local! {
         static LINK: RefCell<Option<Rc<SenderLink>>> = const { RefCell::new(None) };
@@ -109,6 +109,8 @@ mod imp {
         static SAME_ENGINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
         /// Whether the sender offers binary COPY pages.
         static SENDER_PG_COPY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        /// How the sender's pages travel to this page and on to this site (chosen at connect).
+        static PAGE_COMPRESSION: std::cell::Cell<Compression> = const { std::cell::Cell::new(Compression::Zstd) };
     }
 
     fn link() -> Option<Rc<SenderLink>> {
@@ -162,6 +164,8 @@ mod imp {
         LINK.with(|l| *l.borrow_mut() = Some(link.clone()));
         SAME_ENGINE.with(|s| s.set(EngineId::from_name(&identity.engine).same_engine(&capabilities.engine)));
         SENDER_PG_COPY.with(|s| s.set(capabilities.offers(PageFormat::PgCopy)));
+        let own_host = location.host().unwrap_or_default();
+        PAGE_COMPRESSION.with(|c| c.set(page_compression(&[url_host(&socket_url), &own_host], &capabilities)));
         state.link.set(LinkState::Connected { site: display_site(&socket_url), engine: engine.clone() });
         watch_link(state, link.clone());
         compare(state, &link).await;
@@ -347,7 +351,7 @@ mod imp {
         }
         state.transfer_error.set(None);
         let mut schemas = Vec::new();
-        let source = LinkSource { link: &link, pg_copy: false };
+        let source = LinkSource { link: &link, pg_copy: false, compression: Compression::Zstd };
         for (name, _) in &picked {
             let name = match protocol::TableName::parse(name) {
                 Ok(name) => name,
@@ -548,8 +552,12 @@ mod imp {
                 })
                 .collect(),
         );
-        let source = LinkSource { link, pg_copy: SENDER_PG_COPY.with(|c| c.get()) };
-        let sink = ServerSink { transfer };
+        let source = LinkSource {
+            link,
+            pg_copy: SENDER_PG_COPY.with(|c| c.get()),
+            compression: PAGE_COMPRESSION.with(|c| c.get()),
+        };
+        let sink = ServerSink { transfer, in_flight: pages_in_flight() };
         let watch = PageWatch { state, failed_rows: RefCell::new(Vec::new()) };
         let run = protocol::transfer::transfer_tables(&source, &sink, &watch, &jobs).await;
         failed_rows.extend(watch.failed_rows.take());
@@ -672,6 +680,7 @@ mod imp {
             offset: None,
             filter: Some(filter),
             format: PageFormat::Json,
+            compression: Compression::Zstd,
         };
         let page: JsonPage = match link.json_page(op).await {
             Ok(p) => p,

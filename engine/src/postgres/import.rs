@@ -367,19 +367,25 @@ fn sequence_maxima(plan: &ImportPlan, data: &[u8], starts: &[usize]) -> Vec<(Str
         .iter()
         .filter_map(|name| {
             let index = plan.columns.iter().position(|c| &c.name == name)?;
-            let data_type = &plan.columns[index].data_type;
+            // Read by the field's width, not the type's name: a sequence column is an integer of some width
+            // whatever its type is called (binary COPY sends a domain over one as the integer).
             let max = starts
                 .iter()
-                .filter_map(|&start| {
-                    match binary_copy::field(data, start, index).and_then(|b| binary_copy::key_value(b, data_type)) {
-                        Some(Value::Int(v)) => Some(v),
-                        _ => None,
-                    }
-                })
+                .filter_map(|&start| binary_copy::field(data, start, index).and_then(integer_field))
                 .max()?;
             Some((name.clone(), max))
         })
         .collect()
+}
+
+/// A binary COPY field of an integer column (smallint, integer, bigint, or a domain over one), by its width.
+fn integer_field(bytes: &[u8]) -> Option<i64> {
+    Some(match bytes.len() {
+        2 => i16::from_be_bytes(bytes.try_into().ok()?).into(),
+        4 => i32::from_be_bytes(bytes.try_into().ok()?).into(),
+        8 => i64::from_be_bytes(bytes.try_into().ok()?),
+        _ => return None,
+    })
 }
 
 /// [`import_binary_copy`] on one connection, in one transaction.

@@ -195,8 +195,11 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
     let send_import = |page: RawPage, step: Step, copy: bool| async move {
         let began = observer.now();
         let imported = import_page(source, sink, handle, job, page, copy, &step).await;
-        (step, imported, observer.now() - began)
+        (step, imported, began, observer.now())
     };
+    // Where the last import to finish ended: the time importing is the union of the imports' spans (two in flight
+    // overlap), so it never exceeds the wall time.
+    let mut imported_until = f64::NEG_INFINITY;
     let send_fetch =
         |cursor: Option<String>, copy: bool| Box::pin(async move { source.fetch(table, &fetch(cursor, copy)).await });
     loop {
@@ -268,8 +271,10 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
                 },
             }
         }
-        let Some((step, imported, took)) = done else { continue };
-        report.import_seconds += took;
+        let Some((step, imported, began, ended)) = done else { continue };
+        // Imports start in the order they are answered, so each span adds what lies past the ones before it.
+        report.import_seconds += (ended - began.max(imported_until)).max(0.0);
+        imported_until = imported_until.max(ended);
         match imported {
             Err(e) => {
                 failure.get_or_insert(e);

@@ -241,7 +241,8 @@ pub struct TableReport {
     pub resumed: u32,
     pub seconds: f64,
     /// Of `seconds`, the time spent importing pages here, and the time spent waiting for the sender's next page
-    /// after an import was done (what to look at when a transfer is slow: the side that is waited for).
+    /// after an import was done (what to look at when a transfer is slow: the side that is waited for). With
+    /// several pages in flight, `import_seconds` is the time at least one was being imported (overlaps count once).
     pub import_seconds: f64,
     pub wait_seconds: f64,
     /// Pages that went in as binary COPY.
