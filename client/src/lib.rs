@@ -176,8 +176,16 @@ impl Client {
         let capabilities: Capabilities = decode("capabilities", connection.request(1, Operation::Capabilities).await?)?;
         let compression = match options.compression {
             Some(Compression::None) if capabilities.compressions.contains(&Compression::None) => Compression::None,
-            Some(_) => Compression::Zstd,
-            None => Compression::for_link(&[protocol::address::url_host(&socket_url)], &capabilities),
+            Some(Compression::None) => {
+                tracing::warn!("the sender does not send uncompressed pages (to this receiver): zstd it is");
+                Compression::Zstd
+            }
+            Some(Compression::Zstd) => Compression::Zstd,
+            None => Compression::for_link(
+                &[protocol::address::url_host(&socket_url)],
+                engine::compress::this_machine().as_deref(),
+                &capabilities,
+            ),
         };
         Ok(Client {
             socket_url,

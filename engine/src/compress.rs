@@ -15,8 +15,6 @@ const RAW_MAGIC: &[u8; 4] = b"DBTR";
 pub trait PageCompression: Sized {
     /// The encoding, zstd-compressed: what travels.
     fn compress(&self) -> Vec<u8>;
-    /// The encoding as the receiver asked it to travel ([`frame_bytes`]).
-    fn framed(&self, compression: Compression) -> Vec<u8>;
     /// Decompresses (size-capped) and decodes a travelling page.
     fn decompress(data: &[u8]) -> Result<Self, EngineError>;
 }
@@ -26,13 +24,28 @@ impl PageCompression for Page {
         compress_bytes(&self.encode())
     }
 
-    fn framed(&self, compression: Compression) -> Vec<u8> {
-        frame_bytes(&self.encode(), compression)
-    }
-
     fn decompress(data: &[u8]) -> Result<Page, EngineError> {
         Ok(Page::decode(&decompress_bytes(data)?)?)
     }
+}
+
+/// This machine, as senders name theirs in `capabilities.host` and receivers compare it
+/// ([`Compression::for_link`]): a hash of the running kernel's boot id, the same for every process and container
+/// on one kernel and different on any other machine (a tunnel's far end included), so the id says nothing else
+/// about the machine. `None` where the kernel has none (not Linux): pages then always travel compressed.
+pub fn this_machine() -> Option<String> {
+    static ID: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+        let boot = boot.trim();
+        if boot.len() < 16 {
+            return None;
+        }
+        let digest = Sha256::new().chain_update(b"db-transfer machine\0").chain_update(boot.as_bytes()).finalize();
+        Some(protocol::value::hex(&digest[..16]))
+    })
+    .clone()
 }
 
 fn bad(msg: &str) -> EngineError {
@@ -125,10 +138,10 @@ mod tests {
     #[test]
     fn uncompressed_pages_round_trip_and_their_size_must_be_what_follows() {
         let page = sample();
-        let raw = page.framed(Compression::None);
+        let raw = frame_bytes(&page.encode(), Compression::None);
         assert_eq!(raw.len(), page.encode().len() + 12);
         assert_eq!(Page::decompress(&raw).unwrap(), page);
-        assert_eq!(Page::decompress(&page.framed(Compression::Zstd)).unwrap(), page);
+        assert_eq!(Page::decompress(&frame_bytes(&page.encode(), Compression::Zstd)).unwrap(), page);
         for lie in [0u64, raw.len() as u64, (raw.len() - 13) as u64, u64::MAX] {
             let mut lying = raw.clone();
             lying[4..12].copy_from_slice(&lie.to_le_bytes());

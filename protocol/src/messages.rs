@@ -198,12 +198,15 @@ impl Compression {
         }
     }
 
-    /// What a receiver asks for by default: [`Compression::None`] when every hop its pages travel stays on this
-    /// machine (each host given is loopback: `localhost`, `127.0.0.0/8`, `::1`) and the sender serves it;
-    /// otherwise zstd.
-    pub fn for_link(hosts: &[&str], capabilities: &Capabilities) -> Compression {
+    /// What a receiver asks for by default: [`Compression::None`] when its pages never leave this machine —
+    /// the sender says it runs on `machine` (its `capabilities.host` is this side's id, so a port forwarded
+    /// through an SSH tunnel, whose far end is another machine, does not count) and every hop is addressed as
+    /// loopback (`hosts`: `localhost`, `127.0.0.0/8`, `::1`) — and the sender serves it; otherwise zstd.
+    pub fn for_link(hosts: &[&str], machine: Option<&str>, capabilities: &Capabilities) -> Compression {
         if !hosts.is_empty()
             && hosts.iter().all(|h| crate::address::is_loopback_host(h))
+            && machine.is_some()
+            && capabilities.host.as_deref() == machine
             && capabilities.compressions.contains(&Compression::None)
         {
             Compression::None
@@ -467,6 +470,10 @@ pub struct Capabilities {
     /// How it can send pages' bytes, those this receiver knows (unknown names are dropped); senders before
     /// uncompressed pages did not list them (empty: zstd only).
     pub compressions: Vec<Compression>,
+    /// An opaque id of the machine the sender runs on (`engine::compress::this_machine`), for a receiver to
+    /// tell whether it runs there too; `None` when the sender has none or is older.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 impl Capabilities {
@@ -486,6 +493,7 @@ impl Capabilities {
             max_page_bytes: Some(PageRequest::MAX_PAGE_BYTES as u64),
             page_formats,
             compressions: vec![Compression::Zstd, Compression::None],
+            host: None,
         }
     }
 
@@ -513,6 +521,10 @@ impl TryFrom<serde_json::Map<String, serde_json::Value>> for Capabilities {
             max_page_bytes: f.optional("max_page_bytes")?,
             page_formats: formats.unwrap_or_default().iter().filter_map(|n| PageFormat::from_name(n)).collect(),
             compressions: compressions.unwrap_or_default().iter().filter_map(|n| Compression::from_name(n)).collect(),
+            // Compared for equality only: anything but a short string of hex digits is no id.
+            host: f
+                .optional::<String>("host")?
+                .filter(|h| !h.is_empty() && h.len() <= 64 && h.bytes().all(|b| b.is_ascii_hexdigit())),
         })
     }
 }
@@ -795,11 +807,28 @@ mod tests {
         newer["compressions"] = serde_json::json!(["lz4", "none"]);
         assert_eq!(serde_json::from_value::<Capabilities>(newer).unwrap().compressions, [Compression::None]);
 
+        let caps = Capabilities { host: Some("ab12".into()), ..caps };
+        let wire = serde_json::to_value(&caps).unwrap();
+        assert_eq!(serde_json::from_value::<Capabilities>(wire.clone()).unwrap(), caps);
+        let mut odd = wire.clone();
+        odd["host"] = "not hex!".into();
+        assert_eq!(serde_json::from_value::<Capabilities>(odd).unwrap().host, None);
         let local = ["127.0.0.1:3000", "localhost:3100"];
-        assert_eq!(Compression::for_link(&local, &caps), Compression::None);
-        assert_eq!(Compression::for_link(&["127.0.0.1:3000", "receiver.example.com"], &caps), Compression::Zstd);
-        assert_eq!(Compression::for_link(&local, &older), Compression::Zstd);
-        assert_eq!(Compression::for_link(&[], &caps), Compression::Zstd);
+        let here = Some("ab12");
+        assert_eq!(Compression::for_link(&local, here, &caps), Compression::None);
+        // A forwarded port (an SSH tunnel) is loopback here, but the sender runs on another machine.
+        assert_eq!(Compression::for_link(&local, Some("cd34"), &caps), Compression::Zstd);
+        assert_eq!(Compression::for_link(&local, None, &caps), Compression::Zstd);
+        assert_eq!(
+            Compression::for_link(&local, here, &Capabilities { host: None, ..caps.clone() }),
+            Compression::Zstd
+        );
+        assert_eq!(Compression::for_link(&["127.0.0.1:3000", "receiver.example.com"], here, &caps), Compression::Zstd);
+        assert_eq!(
+            Compression::for_link(&local, here, &Capabilities { host: here.map(str::to_owned), ..older }),
+            Compression::Zstd
+        );
+        assert_eq!(Compression::for_link(&[], here, &caps), Compression::Zstd);
 
         // A fetch asking zstd (the default) is written as before, so a sender before this field reads it.
         let fetch = |compression| Operation::Fetch {

@@ -15,7 +15,6 @@
 //! keep sending pongs to look alive, while its queued pages stay pinned in memory): every frame must go out
 //! within that bound (60 s by default: an 8 MiB page needs at least 140 KB/s).
 
-use engine::compress::PageCompression;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -31,9 +30,9 @@ use axum::{Extension, Router};
 use engine::{EngineError, TableSchema};
 use futures_util::{SinkExt, StreamExt};
 use protocol::messages::{
-    self, Capabilities, ChecksumReply, ClientMessage, CloseKind, ErrorCode, INITIAL_CREDITS, JsonPage, MAX_CREDITS,
-    MAX_JSON_PAGE_ROWS, MAX_TEXT_MESSAGE, Operation, PROTOCOL_VERSION, PageFormat, REFUSAL_HEADER, RefusalCode,
-    SUBPROTOCOL, ServerMessage,
+    self, Capabilities, ChecksumReply, ClientMessage, CloseKind, Compression, ErrorCode, INITIAL_CREDITS, JsonPage,
+    MAX_CREDITS, MAX_JSON_PAGE_ROWS, MAX_TEXT_MESSAGE, Operation, PROTOCOL_VERSION, PageFormat, REFUSAL_HEADER,
+    RefusalCode, SUBPROTOCOL, ServerMessage,
 };
 use protocol::{PageRequest, Position};
 use sender::{Admission, ConnectionCode, Refusal};
@@ -87,7 +86,7 @@ async fn upgrade(
         Ok(admission) => ws
             .protocols([SUBPROTOCOL])
             .max_message_size(MAX_FRAME)
-            .on_upgrade(move |socket| serve(socket, state, admission)),
+            .on_upgrade(move |socket| serve(socket, state, admission, ip.is_loopback())),
         Err((code, message)) if browser => ws.protocols([SUBPROTOCOL]).on_upgrade(move |mut socket| async move {
             let frame =
                 CloseFrame { code: CloseKind::Refused { status: code.status() }.code(), reason: message.into() };
@@ -207,7 +206,8 @@ enum Written {
 /// How long a stopped socket's close frame may take to go out before the connection is dropped.
 const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
-async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
+/// `local_peer`: the receiver connected from this machine (only such a receiver is sent uncompressed pages).
+async fn serve(socket: WebSocket, state: AppState, admission: Admission, local_peer: bool) {
     let Admission { session_id, receiver_id, resume_token, mut stop } = admission;
     let liveness = state.sender.liveness();
     let (sink, mut stream) = socket.split();
@@ -226,6 +226,7 @@ async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
         credits.clone(),
         out.clone(),
         switched_off,
+        local_peer,
     ));
     let mut hello_done = false;
     let opened = tokio::time::Instant::now();
@@ -403,6 +404,7 @@ async fn transfers_enabled(state: &AppState) -> Option<bool> {
 /// Runs one receiver's requests in order, each only while transfers are on (asked before the request runs and
 /// again before its reply goes out, since a page may wait long for its credit); when they are off, tells the
 /// socket through `switched_off` and serves nothing more.
+#[allow(clippy::too_many_arguments)]
 async fn work(
     state: AppState,
     session_id: String,
@@ -411,15 +413,18 @@ async fn work(
     credits: Arc<Semaphore>,
     out: mpsc::Sender<Message>,
     switched_off: mpsc::Sender<()>,
+    local_peer: bool,
 ) {
     // Schemas of the tables this receiver walks as binary COPY: read from the catalog at a walk's first page.
     let mut schemas: HashMap<String, TableSchema> = HashMap::new();
     while let Some((id, op)) = requests.recv().await {
         let messages = match transfers_enabled(&state).await {
-            Some(true) => match run(&state, &session_id, &receiver_id, id, op, &credits, &mut schemas).await {
-                Ok(messages) => messages,
-                Err(e) => vec![engine_error(id, e)],
-            },
+            Some(true) => {
+                match run(&state, &session_id, &receiver_id, id, op, &credits, &mut schemas, local_peer).await {
+                    Ok(messages) => messages,
+                    Err(e) => vec![engine_error(id, e)],
+                }
+            }
             Some(false) => {
                 let _ = switched_off.send(()).await;
                 return;
@@ -450,6 +455,7 @@ fn engine_error(id: u64, e: EngineError) -> Message {
     text(&error(Some(id), code, message))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run(
     state: &AppState,
     session_id: &str,
@@ -458,11 +464,21 @@ async fn run(
     op: Operation,
     credits: &Semaphore,
     schemas: &mut HashMap<String, TableSchema>,
+    local_peer: bool,
 ) -> Result<Vec<Message>, EngineError> {
     let respond = |result: serde_json::Value| Ok(vec![text(&ServerMessage::Response { id, result })]);
     match op {
         Operation::Ping => respond(json(&"pong")),
-        Operation::Capabilities => respond(json(&Capabilities::of(state.db.engine().into()))),
+        Operation::Capabilities => {
+            let mut capabilities =
+                Capabilities { host: engine::compress::this_machine(), ..Capabilities::of(state.db.engine().into()) };
+            // Uncompressed pages only to a receiver on this machine: anyone else's would cost this sender four
+            // times the bytes (and the memory of the pages queued for it).
+            if !local_peer {
+                capabilities.compressions.retain(|c| *c != Compression::None);
+            }
+            respond(json(&capabilities))
+        }
         Operation::ListTables => respond(json(&state.tables.list_tables().await?)),
         Operation::Schema { table } => respond(json(&state.tables.get_schema(&table).await?)),
         Operation::Count { table } => respond(json(&state.tables.get_count(&table).await?)),
@@ -471,6 +487,8 @@ async fn run(
             respond(json(&ChecksumReply { sha256, rows }))
         }
         Operation::Fetch { table, limit, cursor, offset, filter, format, compression } => {
+            // Whatever a remote receiver asks, its pages are compressed (receivers read either framing).
+            let compression = if local_peer { compression } else { Compression::Zstd };
             let position = match (cursor, offset) {
                 (Some(_), Some(_)) => {
                     return Err(EngineError::BadRequest("give a cursor or an offset, not both".into()));
@@ -501,7 +519,7 @@ async fn run(
                 };
                 let exported = state.tables.export_binary_copy_with(&schema, &request).await?;
                 let next = exported.next.as_ref().map(messages::encode_cursor);
-                let compressed = engine::compress::frame_bytes(&exported.data, compression);
+                let compressed = framed(&table, &exported.data, compression)?;
                 drop(exported.data);
                 return Ok(page_messages(
                     state,
@@ -521,12 +539,25 @@ async fn run(
             if format == PageFormat::Json {
                 return respond(json(&JsonPage::from_page(&exported.page, exported.has_more, next)));
             }
-            let compressed = exported.page.framed(compression);
+            let compressed = framed(&table, &exported.page.encode(), compression)?;
             let rows = exported.page.rows.len();
             Ok(page_messages(state, session_id, receiver_id, credits, id, rows, exported.has_more, next, compressed)
                 .await)
         }
     }
+}
+
+/// A page's bytes framed as the receiver asked ([`engine::compress::frame_bytes`]), or a refusal naming the table
+/// when they are more than any receiver takes (one row alone larger than a page may be).
+fn framed(table: &str, raw: &[u8], compression: Compression) -> Result<Vec<u8>, EngineError> {
+    let limit = protocol::page::MAX_PAGE_BYTES;
+    if raw.len() > limit {
+        return Err(EngineError::BadRequest(format!(
+            "a row of table {table:?} is too large to send: its page is {} bytes, and receivers take at most {limit}",
+            raw.len()
+        )));
+    }
+    Ok(engine::compress::frame_bytes(raw, compression))
 }
 
 /// A page's header and binary frame, sent only against a credit: without one, this receiver's requests wait

@@ -225,6 +225,9 @@ async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole(
     let schema = from.get_schema("items").await.unwrap();
     let page = from.export_binary_copy("items", &protocol::PageRequest::first(1000)).await.unwrap();
     let bytes = engine::compress::compress_bytes(&page.data);
+    // The same page as a sender on this machine sends it, uncompressed in the same framing.
+    let raw = engine::compress::frame_bytes(&page.data, protocol::messages::Compression::None);
+    assert_eq!(&raw[..4], b"DBTR");
 
     let app = spawn_app(EngineKind::Postgres).await;
     app.login_ok().await;
@@ -250,9 +253,9 @@ async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole(
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), r#""copy_refused""#);
     assert_eq!(sqlx::query_scalar::<_, i64>("SELECT count(*) FROM items").fetch_one(dst).await.unwrap(), 0);
-    // Without the rule it lands whole, counted in the history.
+    // Without the rule it lands whole, counted in the history (relayed uncompressed this time).
     sqlx::raw_sql("ALTER TABLE items DROP CONSTRAINT items_price_check").execute(dst).await.unwrap();
-    let response = post(import_body(handle, PageFormat::PgCopy, 300, bytes.clone())).await.unwrap();
+    let response = post(import_body(handle, PageFormat::PgCopy, 300, raw.clone())).await.unwrap();
     let result: J = response.json().await.unwrap();
     let done = &result["committed"];
     assert_eq!((done["created"].clone(), done["skipped"].clone()), (json!(300), json!(0)));
@@ -261,8 +264,11 @@ async fn binary_copy_pages_relayed_by_the_browser_land_or_are_handed_back_whole(
     let got: String = sqlx::query_scalar(fingerprint).fetch_one(dst).await.unwrap();
     assert_eq!(got, want);
 
-    // Hostile: a row count that lies, a truncated stream.
+    // Hostile: a row count that lies, a truncated stream, an uncompressed frame whose size lies.
+    let mut lying = raw.clone();
+    lying[4..12].copy_from_slice(&((raw.len() - 12 + 1) as u64).to_le_bytes());
     for (body, expected) in [
+        (import_step_body(handle, PageFormat::PgCopy, 300, Some(END), END, lying), "the relayed page was refused"),
         (import_step_body(handle, PageFormat::PgCopy, 299, Some(END), END, bytes.clone()), "malformed page"),
         (
             import_step_body(handle, PageFormat::PgCopy, 300, Some(END), END, bytes[..bytes.len() - 10].to_vec()),

@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
 
-/// The largest compressed page the import accepts (a page of 100 000 wide rows compresses far below this).
-pub const MAX_RELAYED_PAGE_BYTES: usize = 64 * 1024 * 1024;
+/// The largest page as it travels that the import accepts: the largest page (`protocol::page::MAX_PAGE_BYTES`)
+/// uncompressed in its 12-byte framing (compressed ones are far smaller).
+pub const MAX_RELAYED_PAGE_BYTES: usize = protocol::page::MAX_PAGE_BYTES + 12;
 
 /// Relayed pages decoded and held at once on this server, whoever sends them — being written or waiting for their
 /// handle's turn (`super::chain`): each may cost up to `protocol::page::MAX_PAGE_BYTES` decompressed plus

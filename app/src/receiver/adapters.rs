@@ -75,21 +75,22 @@ pub struct ServerSink {
 /// (`BENCH_IN_FLIGHT`, `docs/benchmarks.md`) sets it; an admin may too, from the browser's console.
 pub const IN_FLIGHT_KEY: &str = "dbt.pages-in-flight";
 
-/// The browser's key (`localStorage`) that overrides how pages travel from the sender through the tab: `zstd` or
-/// `none`; anything else, or nothing, is the default. The benchmark's A/B (`BENCH_COMPRESSION`) sets it.
+/// The browser's key (`localStorage`) that overrides how pages travel from the sender through the tab: `none`
+/// (uncompressed, from a sender that serves it to this tab); anything else, or nothing, is zstd. The benchmark's
+/// "tried" line sets it.
 pub const COMPRESSION_KEY: &str = "dbt.page-compression";
 
-/// How the sender's pages travel through the tab: by default ([`Compression::for_link`]) uncompressed when both of
-/// their hops stay on this machine (`hosts`: the sender's and this site's), zstd otherwise; `none` only from a
-/// sender that serves it.
-pub fn page_compression(hosts: &[&str], capabilities: &Capabilities) -> Compression {
+/// How the sender's pages travel through the tab: zstd, even when everything runs on one machine. Measured on
+/// 1M rows (`docs/benchmarks.md`, 2026-12-01 22:34): uncompressed pages saved the sender its compressing but cost
+/// the tab's renderer half as much again (its WebSocket and `fetch` costs go by the byte), so the whole relay was
+/// no faster; the CLI, with no tab in the way, gains from them ([`protocol::messages::Compression::for_link`]).
+pub fn page_compression(capabilities: &Capabilities) -> Compression {
     let chosen = web_sys::window()
         .and_then(|w| w.local_storage().ok().flatten())
         .and_then(|s| s.get_item(COMPRESSION_KEY).ok().flatten());
     match chosen.as_deref().map(str::trim) {
-        Some("zstd") => Compression::Zstd,
         Some("none") if capabilities.compressions.contains(&Compression::None) => Compression::None,
-        _ => Compression::for_link(hosts, capabilities),
+        _ => Compression::Zstd,
     }
 }
 

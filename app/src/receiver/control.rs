@@ -101,7 +101,7 @@ mod imp {
     use crate::receiver::adapters::{LinkSource, ServerSink, page_compression, pages_in_flight};
     use crate::receiver::link::SenderLink;
     use crate::receiver::model::*;
-    use protocol::address::{display_site, sender_socket_url, url_host};
+    use protocol::address::{display_site, sender_socket_url};
 
     thread_local! {
         static LINK: RefCell<Option<Rc<SenderLink>>> = const { RefCell::new(None) };
@@ -164,8 +164,7 @@ mod imp {
         LINK.with(|l| *l.borrow_mut() = Some(link.clone()));
         SAME_ENGINE.with(|s| s.set(EngineId::from_name(&identity.engine).same_engine(&capabilities.engine)));
         SENDER_PG_COPY.with(|s| s.set(capabilities.offers(PageFormat::PgCopy)));
-        let own_host = location.host().unwrap_or_default();
-        PAGE_COMPRESSION.with(|c| c.set(page_compression(&[url_host(&socket_url), &own_host], &capabilities)));
+        PAGE_COMPRESSION.with(|c| c.set(page_compression(&capabilities)));
         state.link.set(LinkState::Connected { site: display_site(&socket_url), engine: engine.clone() });
         watch_link(state, link.clone());
         compare(state, &link).await;
