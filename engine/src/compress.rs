@@ -79,8 +79,9 @@ pub fn compress_bytes(raw: &[u8]) -> Vec<u8> {
 
 /// The inverse of [`compress_bytes`], size-capped (a hostile header cannot make it allocate more than
 /// [`MAX_PAGE_BYTES`]).
-/// Uncompressed framing ([`frame_bytes`] with [`Compression::None`]) is read too: its size must be what follows.
-pub fn decompress_bytes(data: &[u8]) -> Result<Vec<u8>, EngineError> {
+/// Uncompressed framing ([`frame_bytes`] with [`Compression::None`]) is read too, in place (its bytes are not
+/// copied): its size must be what follows.
+pub fn decompress_bytes(data: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, EngineError> {
     if data.len() < 12 || (&data[..4] != COMPRESSED_MAGIC && &data[..4] != RAW_MAGIC) {
         return Err(bad("not a compressed page (bad magic)"));
     }
@@ -92,13 +93,13 @@ pub fn decompress_bytes(data: &[u8]) -> Result<Vec<u8>, EngineError> {
         if size != (data.len() - 12) as u64 {
             return Err(bad(&format!("the header says {size} bytes, {} follow", data.len() - 12)));
         }
-        return Ok(data[12..].to_vec());
+        return Ok(std::borrow::Cow::Borrowed(&data[12..]));
     }
     let raw = zstd::bulk::decompress(&data[12..], size as usize).map_err(|e| bad(&format!("zstd: {e}")))?;
     if raw.len() as u64 != size {
         return Err(bad("decompressed size differs from the header"));
     }
-    Ok(raw)
+    Ok(std::borrow::Cow::Owned(raw))
 }
 
 #[cfg(test)]

@@ -85,6 +85,10 @@ pub fn url_host(url: &str) -> &str {
 /// Whether `host` (`name`, `name:port`, `1.2.3.4:port`, `[::1]:port`) names this machine: `localhost` (and
 /// `*.localhost`), `127.0.0.0/8`, `::1`. A name is not resolved: only these spellings count.
 pub fn is_loopback_host(host: &str) -> bool {
+    // Only what a host may be spelled with: `evil.com\x.localhost` is `evil.com` to a URL parser.
+    if !host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)) {
+        return false;
+    }
     let bare = match host.strip_prefix('[') {
         Some(v6) => v6.split_once(']').map_or(v6, |(h, _)| h),
         None if host.matches(':').count() > 1 => host,
@@ -105,7 +109,16 @@ mod tests {
         for host in ["localhost", "LOCALHOST:3000", "app.localhost", "127.0.0.1", "127.1.2.3:80", "[::1]:3000", "::1"] {
             assert!(is_loopback_host(host), "{host}");
         }
-        for host in ["example.com", "10.0.0.1:3000", "[::2]:80", "localhost.example.com", "127.0.0.1.nip.io", ""] {
+        for host in [
+            "example.com",
+            "10.0.0.1:3000",
+            "[::2]:80",
+            "localhost.example.com",
+            "127.0.0.1.nip.io",
+            "",
+            "evil.com\\x.localhost",
+            "evil.com%2F.localhost",
+        ] {
             assert!(!is_loopback_host(host), "{host}");
         }
         assert_eq!(url_host("ws://127.0.0.1:3000/db-transfer/websocket"), "127.0.0.1:3000");

@@ -335,7 +335,10 @@ fn decode_relayed(format: PageFormat, rows: usize, page: &[u8]) -> Result<Relaye
     let refused =
         |e: engine::EngineError| super::respond(ApiError::BadRequest(format!("the relayed page was refused: {e}")));
     match format {
-        PageFormat::PgCopy => Ok(Relayed::Copy(engine::compress::decompress_bytes(page).map_err(refused)?)),
+        // Owned: the relayed body is dropped before the page waits for its turn.
+        PageFormat::PgCopy => {
+            Ok(Relayed::Copy(engine::compress::decompress_bytes(page).map_err(refused)?.into_owned()))
+        }
         PageFormat::Binary => {
             let decoded = <protocol::Page as engine::compress::PageCompression>::decompress(page).map_err(refused)?;
             if decoded.rows.len() != rows {
