@@ -95,7 +95,7 @@ mod imp {
     use protocol::history::TableStrategy;
     use protocol::messages::{Compression, EngineId, JsonPage, Operation, PageFormat, WireFilter};
     use protocol::transfer::{Event, Observer, TableJob, TransferError};
-    use protocol::{Strategy, TableInfo};
+    use protocol::{ImportResult, Strategy, TableInfo};
 
     use crate::api::receive as local;
     use crate::receiver::adapters::{LinkSource, ServerSink, page_compression, pages_in_flight};
@@ -465,16 +465,52 @@ mod imp {
         }
     }
 
-    /// Progress of the one transfer driver on the page's signals; Cancel is its stop.
+    /// How often the progress table is redrawn while pages land: drawing it for every page (hundreds a second
+    /// with small pages) cost the tab more than relaying them.
+    const SHOW_EVERY_MS: f64 = 250.0;
+
+    /// Progress of the one transfer driver on the page's signals; Cancel is its stop. Pages are counted as they
+    /// land and shown at most every [`SHOW_EVERY_MS`], and whenever a table starts or ends.
     struct PageWatch {
         state: ReceiveState,
         failed_rows: RefCell<Vec<FailedRow>>,
+        /// Pages counted but not shown yet: the table and what its import reported.
+        unshown: RefCell<Vec<(String, ImportResult)>>,
+        shown_at: std::cell::Cell<f64>,
+    }
+
+    impl PageWatch {
+        fn new(state: ReceiveState) -> PageWatch {
+            PageWatch {
+                state,
+                failed_rows: RefCell::default(),
+                unshown: RefCell::default(),
+                shown_at: std::cell::Cell::new(0.0),
+            }
+        }
+
+        /// Shows every page counted so far.
+        fn show(&self) {
+            self.shown_at.set(now());
+            let unshown = std::mem::take(&mut *self.unshown.borrow_mut());
+            if unshown.is_empty() {
+                return;
+            }
+            self.state.progress.update(|all| {
+                for (table, imported) in &unshown {
+                    if let Some(p) = all.iter_mut().find(|p| table == &p.name) {
+                        p.add_page(imported);
+                    }
+                }
+            });
+        }
     }
 
     impl Observer for PageWatch {
         fn event(&self, event: Event<'_>) {
             match event {
                 Event::Started { table, total } => {
+                    self.show();
                     self.state.progress.update(|all| {
                         if let Some(p) = all.iter_mut().find(|p| *table == p.name.as_str()) {
                             p.state = TableState::Running;
@@ -491,13 +527,12 @@ mod imp {
                         key: e.key.clone(),
                         reason: e.reason.clone(),
                     }));
-                    self.state.progress.update(|all| {
-                        if let Some(p) = all.iter_mut().find(|p| *table == p.name.as_str()) {
-                            p.add_page(page);
-                        }
-                    });
+                    self.unshown.borrow_mut().push((table.to_string(), page.clone()));
+                    if now() - self.shown_at.get() >= SHOW_EVERY_MS {
+                        self.show();
+                    }
                 }
-                Event::Finished { .. } => {}
+                Event::Finished { .. } => self.show(),
             }
         }
 
@@ -557,8 +592,10 @@ mod imp {
             compression: PAGE_COMPRESSION.with(|c| c.get()),
         };
         let sink = ServerSink { transfer, in_flight: pages_in_flight() };
-        let watch = PageWatch { state, failed_rows: RefCell::new(Vec::new()) };
+        let watch = PageWatch::new(state);
         let run = protocol::transfer::transfer_tables(&source, &sink, &watch, &jobs).await;
+        // A table that failed or was cancelled ends without its Finished event: what landed is shown all the same.
+        watch.show();
         failed_rows.extend(watch.failed_rows.take());
         let run = match run {
             Ok(run) => run,
