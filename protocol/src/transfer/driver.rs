@@ -6,8 +6,8 @@ use futures_util::future::{Either, select};
 use futures_util::stream::FuturesOrdered;
 
 use super::{
-    END_CURSOR, Event, Fetch, MAX_IN_FLIGHT, Observer, PageOutcome, PageSink, PageSource, RawPage, SourceFailure, Step,
-    TableJob, TableOutcome, TableReport, TransferError,
+    END_CURSOR, Event, FIRST_PAGE_ROWS, Fetch, MAX_IN_FLIGHT, Observer, PageOutcome, PageSink, PageSource, RawPage,
+    SourceFailure, Step, TableJob, TableOutcome, TableReport, TransferError,
 };
 use crate::ident::TableName;
 use crate::messages::{PageFormat, WireFilter};
@@ -114,6 +114,17 @@ fn from_source<S: PageSource, K: PageSink>(e: S::Error) -> Error<S, K> {
     if S::failure(&e) == SourceFailure::Cancelled { TransferError::Cancelled } else { TransferError::Source(e) }
 }
 
+/// Rows asked for the `n`-th page (from 0) of a walk. At the automatic size ([`TableJob::page_rows`] `None`) the
+/// first pages are short — [`FIRST_PAGE_ROWS`], then four times as many each page, up to the sender's byte budget
+/// — so the first import starts after a short export instead of a whole 8 MiB one (fetching and importing overlap
+/// from the second page on, never for the first). A size the user chose is every page's.
+fn page_limit(job: &TableJob, n: u32) -> u32 {
+    match job.page_rows {
+        Some(_) => job.limit(),
+        None => FIRST_PAGE_ROWS.saturating_mul(4u32.saturating_pow(n.min(15))).min(job.limit()),
+    }
+}
+
 fn format(copy: bool) -> PageFormat {
     if copy { PageFormat::PgCopy } else { PageFormat::Binary }
 }
@@ -166,9 +177,14 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
     if let (true, Err(why)) = (want_copy, &prepared.copy) {
         tracing::debug!(table = table.as_str(), "ordinary pages: {why}");
     }
-    let limit = job.limit();
-    let fetch =
-        |cursor: Option<String>, copy: bool| Fetch { cursor, limit, format: format(copy), filter: job.filter.clone() };
+    // Pages fetched so far in this walk: the first ones at the automatic size are short ([`page_limit`]).
+    let mut fetches = 0u32;
+    let fetch = |cursor: Option<String>, copy: bool, limit: u32| Fetch {
+        cursor,
+        limit,
+        format: format(copy),
+        filter: job.filter.clone(),
+    };
     let depth = sink.in_flight().clamp(1, MAX_IN_FLIGHT);
 
     // The walk as a pipeline: one page on its way from the sender, up to `depth` pages on their way into the
@@ -200,8 +216,10 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
     // Where the last import to finish ended: the time importing is the union of the imports' spans (two in flight
     // overlap), so it never exceeds the wall time.
     let mut imported_until = f64::NEG_INFINITY;
-    let send_fetch =
-        |cursor: Option<String>, copy: bool| Box::pin(async move { source.fetch(table, &fetch(cursor, copy)).await });
+    let send_fetch = |cursor: Option<String>, copy: bool, limit: u32| {
+        let asked = fetch(cursor, copy, limit);
+        Box::pin(async move { source.fetch(table, &asked).await })
+    };
     loop {
         let going = !rewind && !stop && failure.is_none();
         // Asked only when a page is about to be sent or fetched (a table whose data is all in still finishes).
@@ -221,7 +239,8 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
             imports.push_back(send_import(page, step, copy));
         }
         if going && ready.is_none() && fetching.is_none() && !at_end(&frontier) {
-            fetching = Some(send_fetch(frontier.clone(), copy));
+            fetching = Some(send_fetch(frontier.clone(), copy, page_limit(job, fetches)));
+            fetches = fetches.saturating_add(1);
         }
         if imports.is_empty() {
             if let Some(e) = failure {
@@ -394,4 +413,19 @@ async fn import_page<S: PageSource, K: PageSink>(
         }
     }
     Ok(Some((done, imported as u64, false, Some(at))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn automatic_pages_start_short_and_grow_to_the_budget_a_chosen_size_stays() {
+        let auto = TableJob::new(TableName::parse("t").unwrap(), crate::Strategy::Skip);
+        let sizes: Vec<u32> = (0..6).map(|n| page_limit(&auto, n)).collect();
+        assert_eq!(sizes, [2000, 8000, 32000, 100_000, 100_000, 100_000]);
+        assert_eq!(page_limit(&auto, u32::MAX), super::super::AUTO_PAGE_ROWS);
+        let chosen = TableJob { page_rows: Some(500), ..auto };
+        assert!((0..6).all(|n| page_limit(&chosen, n) == 500));
+    }
 }

@@ -39,6 +39,10 @@ pub const END_CURSOR: &str = "!end";
 /// pages (few round trips, few transactions), wide tables short ones (bounded memory on every side).
 pub const AUTO_PAGE_ROWS: u32 = crate::PageRequest::MAX_LIMIT;
 
+/// Rows of a walk's first page at the automatic size; each next page asks four times as many, up to
+/// [`AUTO_PAGE_ROWS`] (the driver's `page_limit`).
+pub const FIRST_PAGE_ROWS: u32 = 2000;
+
 /// A page as it travels: the header's facts and the compressed bytes, untouched (the sink decodes it, as hostile
 /// input).
 #[derive(Debug, Clone, PartialEq)]
