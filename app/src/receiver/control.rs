@@ -470,13 +470,37 @@ mod imp {
     const SHOW_EVERY_MS: f64 = 250.0;
 
     /// Progress of the one transfer driver on the page's signals; Cancel is its stop. Pages are counted as they
-    /// land and shown at most every [`SHOW_EVERY_MS`], and whenever a table starts or ends.
+    /// land and shown at most every [`SHOW_EVERY_MS`] — a page not shown at once is shown by a timer at the latest
+    /// then, so the last pages before a pause (the key built after the data) are not hidden — and whenever a table
+    /// starts or ends.
     struct PageWatch {
         state: ReceiveState,
         failed_rows: RefCell<Vec<FailedRow>>,
         /// Pages counted but not shown yet: the table and what its import reported.
-        unshown: RefCell<Vec<(String, ImportResult)>>,
-        shown_at: std::cell::Cell<f64>,
+        unshown: Rc<RefCell<Vec<(String, ImportResult)>>>,
+        shown_at: Rc<std::cell::Cell<f64>>,
+        /// A timer will show what is unshown.
+        timer_set: Rc<std::cell::Cell<bool>>,
+    }
+
+    /// Shows every page counted so far on `state`'s progress.
+    fn show_pages(
+        state: ReceiveState,
+        unshown: &RefCell<Vec<(String, ImportResult)>>,
+        shown_at: &std::cell::Cell<f64>,
+    ) {
+        shown_at.set(now());
+        let unshown = std::mem::take(&mut *unshown.borrow_mut());
+        if unshown.is_empty() {
+            return;
+        }
+        state.progress.update(|all| {
+            for (table, imported) in &unshown {
+                if let Some(p) = all.iter_mut().find(|p| table == &p.name) {
+                    p.add_page(imported);
+                }
+            }
+        });
     }
 
     impl PageWatch {
@@ -484,24 +508,34 @@ mod imp {
             PageWatch {
                 state,
                 failed_rows: RefCell::default(),
-                unshown: RefCell::default(),
-                shown_at: std::cell::Cell::new(0.0),
+                unshown: Rc::default(),
+                shown_at: Rc::new(std::cell::Cell::new(0.0)),
+                timer_set: Rc::new(std::cell::Cell::new(false)),
             }
         }
 
         /// Shows every page counted so far.
         fn show(&self) {
-            self.shown_at.set(now());
-            let unshown = std::mem::take(&mut *self.unshown.borrow_mut());
-            if unshown.is_empty() {
+            show_pages(self.state, &self.unshown, &self.shown_at);
+        }
+
+        /// Shows the pages counted so far once [`SHOW_EVERY_MS`] has passed since they were last shown: now, or
+        /// by a timer (one at a time).
+        fn show_soon(&self) {
+            // A clock that went back counts as due.
+            let since = now() - self.shown_at.get();
+            if !(0.0..SHOW_EVERY_MS).contains(&since) {
+                return self.show();
+            }
+            if self.timer_set.replace(true) {
                 return;
             }
-            self.state.progress.update(|all| {
-                for (table, imported) in &unshown {
-                    if let Some(p) = all.iter_mut().find(|p| table == &p.name) {
-                        p.add_page(imported);
-                    }
-                }
+            let (state, unshown, shown_at, timer_set) =
+                (self.state, self.unshown.clone(), self.shown_at.clone(), self.timer_set.clone());
+            leptos::task::spawn_local(async move {
+                gloo_timers_sleep((SHOW_EVERY_MS - since).ceil() as i32).await;
+                timer_set.set(false);
+                show_pages(state, &unshown, &shown_at);
             });
         }
     }
@@ -528,9 +562,7 @@ mod imp {
                         reason: e.reason.clone(),
                     }));
                     self.unshown.borrow_mut().push((table.to_string(), page.clone()));
-                    if now() - self.shown_at.get() >= SHOW_EVERY_MS {
-                        self.show();
-                    }
+                    self.show_soon();
                 }
                 Event::Finished { .. } => self.show(),
             }
