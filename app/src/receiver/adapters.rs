@@ -75,6 +75,11 @@ pub struct ServerSink {
 /// (`BENCH_IN_FLIGHT`, `docs/benchmarks.md`) sets it; an admin may too, from the browser's console.
 pub const IN_FLIGHT_KEY: &str = "dbt.pages-in-flight";
 
+/// What the browser's `localStorage` holds under `key`, if it can be read.
+fn stored(key: &str) -> Option<String> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten()).and_then(|s| s.get_item(key).ok().flatten())
+}
+
 /// The browser's key (`localStorage`) that overrides how pages travel from the sender through the tab: `none`
 /// (uncompressed, from a sender that serves it to this tab); anything else, or nothing, is zstd. The benchmark's
 /// "tried" line sets it.
@@ -85,10 +90,7 @@ pub const COMPRESSION_KEY: &str = "dbt.page-compression";
 /// the tab's renderer half as much again (its WebSocket and `fetch` costs go by the byte), so the whole relay was
 /// no faster; the CLI, with no tab in the way, gains from them ([`protocol::messages::Compression::for_link`]).
 pub fn page_compression(capabilities: &Capabilities) -> Compression {
-    let chosen = web_sys::window()
-        .and_then(|w| w.local_storage().ok().flatten())
-        .and_then(|s| s.get_item(COMPRESSION_KEY).ok().flatten());
-    match chosen.as_deref().map(str::trim) {
+    match stored(COMPRESSION_KEY).as_deref().map(str::trim) {
         Some("none") if capabilities.compressions.contains(&Compression::None) => Compression::None,
         _ => Compression::Zstd,
     }
@@ -97,11 +99,7 @@ pub fn page_compression(capabilities: &Capabilities) -> Compression {
 /// Two by default: the next page travels to the server and is decoded there while the last one is written (the
 /// server writes a handle's pages one at a time, in the walk's order, and answers "stale" for one out of turn).
 pub fn pages_in_flight() -> usize {
-    let chosen = web_sys::window()
-        .and_then(|w| w.local_storage().ok().flatten())
-        .and_then(|s| s.get_item(IN_FLIGHT_KEY).ok().flatten())
-        .and_then(|v| v.trim().parse::<usize>().ok());
-    match chosen {
+    match stored(IN_FLIGHT_KEY).and_then(|v| v.trim().parse::<usize>().ok()) {
         Some(n @ 1..=protocol::transfer::MAX_IN_FLIGHT) => n,
         _ => protocol::transfer::MAX_IN_FLIGHT,
     }

@@ -179,12 +179,6 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
     }
     // Pages fetched so far in this walk: the first ones at the automatic size are short ([`page_limit`]).
     let mut fetches = 0u32;
-    let fetch = |cursor: Option<String>, copy: bool, limit: u32| Fetch {
-        cursor,
-        limit,
-        format: format(copy),
-        filter: job.filter.clone(),
-    };
     let depth = sink.in_flight().clamp(1, MAX_IN_FLIGHT);
 
     // The walk as a pipeline: one page on its way from the sender, up to `depth` pages on their way into the
@@ -217,7 +211,7 @@ pub async fn transfer_table<S: PageSource, K: PageSink, O: Observer>(
     // overlap), so it never exceeds the wall time.
     let mut imported_until = f64::NEG_INFINITY;
     let send_fetch = |cursor: Option<String>, copy: bool, limit: u32| {
-        let asked = fetch(cursor, copy, limit);
+        let asked = Fetch { cursor, limit, format: format(copy), filter: job.filter.clone() };
         Box::pin(async move { source.fetch(table, &asked).await })
     };
     loop {
